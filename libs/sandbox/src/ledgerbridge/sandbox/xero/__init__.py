@@ -1,0 +1,1 @@
+"""A local stand-in for Xero's identity and accounting APIs."""

@@ -1,0 +1,1 @@
+"""The ledgerbridge command line."""
