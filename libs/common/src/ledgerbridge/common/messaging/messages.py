@@ -1,0 +1,100 @@
+"""Versioned JSON message schemas exchanged between services.
+
+A message is a pydantic model with a ``TYPE`` (what it asks for), a ``VERSION`` (bumped on any
+incompatible change; consumers reject versions they do not know) and the queue that consumes it.
+On the wire it travels inside an :class:`Envelope` whose ``id`` is the outbox row id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ledgerbridge.common.messaging.queues import Queue
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[Queue]
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int
+    type: str
+    version: int
+    account_id: uuid.UUID | None
+    body: dict[str, Any]
+
+
+class PollConnection(Message):
+    """Poll one source connection now (schedule, "sync now", webhook ping)."""
+
+    TYPE = "poll.connection"
+    QUEUE = Queue.poller
+
+    connection_id: uuid.UUID
+    reason: str = "schedule"
+
+
+class RunImport(Message):
+    """Run (or resume) a historical import."""
+
+    TYPE = "import.run"
+    QUEUE = Queue.poller
+
+    import_id: uuid.UUID
+
+
+class MapRecord(Message):
+    """Turn a stored source record into Xero documents."""
+
+    TYPE = "record.map"
+    QUEUE = Queue.mapper
+
+    record_id: uuid.UUID
+
+
+class PublishPending(Message):
+    """Send a Xero organisation's pending documents in batches."""
+
+    TYPE = "documents.publish"
+    QUEUE = Queue.publisher
+
+    xero_connection_id: uuid.UUID
+
+
+class HandleWebhookEvent(Message):
+    """Process an external webhook event stored in the inbox."""
+
+    TYPE = "webhook.handle"
+    QUEUE = Queue.publisher
+
+    consumer: str
+    message_key: str
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.TYPE: cls for cls in (PollConnection, RunImport, MapRecord, PublishPending, HandleWebhookEvent)
+}
+
+
+class UnknownMessageError(ValueError):
+    """A message this code cannot read: unknown type or version."""
+
+
+def decode(envelope: Envelope, types: dict[str, type[Message]] = MESSAGE_TYPES) -> Message:
+    cls = types.get(envelope.type)
+    if cls is None:
+        raise UnknownMessageError(f"unknown message type {envelope.type!r}")
+    if envelope.version != cls.VERSION:
+        raise UnknownMessageError(
+            f"message {envelope.type!r} has version {envelope.version}, this code reads version {cls.VERSION}"
+        )
+    return cls.model_validate(envelope.body)

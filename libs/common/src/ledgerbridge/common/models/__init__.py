@@ -1,0 +1,44 @@
+"""SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
+
+from ledgerbridge.common.models.accounts import Account, AccountSettings, Plan, Role, User
+from ledgerbridge.common.models.base import Base
+from ledgerbridge.common.models.connections import Connection, ConnectionKind, ConnectionStatus, PollCursor
+from ledgerbridge.common.models.mappings import Mapping, MappingKind, TaxExceptionRule
+from ledgerbridge.common.models.messaging import InboxMessage, OutboxMessage, OutboxStatus
+from ledgerbridge.common.models.records import (
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    Import,
+    ImportStatus,
+    RecordEvent,
+    RecordStatus,
+    SourceRecord,
+)
+
+__all__ = [
+    "Account",
+    "AccountSettings",
+    "Base",
+    "Connection",
+    "ConnectionKind",
+    "ConnectionStatus",
+    "Document",
+    "DocumentKind",
+    "DocumentStatus",
+    "Import",
+    "ImportStatus",
+    "InboxMessage",
+    "Mapping",
+    "MappingKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Plan",
+    "PollCursor",
+    "RecordEvent",
+    "RecordStatus",
+    "Role",
+    "SourceRecord",
+    "TaxExceptionRule",
+    "User",
+]

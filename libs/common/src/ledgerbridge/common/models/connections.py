@@ -1,0 +1,69 @@
+"""Connections to Xero, ONTRAPORT and Onport, and the poll cursors that lease work on them."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledgerbridge.common.models.base import Base, Timestamps, UUIDPrimaryKey
+
+
+class ConnectionKind(enum.StrEnum):
+    xero = "xero"
+    ontraport = "ontraport"
+    onport = "onport"
+
+
+class ConnectionStatus(enum.StrEnum):
+    pending = "pending"  # Xero consent given, organisation not chosen yet
+    active = "active"
+    error = "error"  # credentials rejected or expired; last_error says why
+    disconnected = "disconnected"
+
+
+class Connection(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "connections"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ConnectionKind] = mapped_column(Enum(ConnectionKind, name="connection_kind"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[ConnectionStatus] = mapped_column(
+        Enum(ConnectionStatus, name="connection_status"), default=ConnectionStatus.pending
+    )
+    # Encrypted JSON (tokens or API keys); see ledgerbridge.common.crypto.
+    credentials: Mapped[bytes] = mapped_column(LargeBinary)
+    xero_tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # A source connection (ONTRAPORT, Onport) publishes to one chosen Xero connection.
+    xero_connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="SET NULL")
+    )
+    # Partners post webhooks to a URL carrying this unguessable token (ONTRAPORT has no signatures).
+    webhook_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[datetime | None]
+    parked_until: Mapped[datetime | None]  # Xero day limit reached: nothing is sent before this
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+
+    cursors: Mapped[list[PollCursor]] = relationship(back_populates="connection", lazy="raise")
+
+
+class PollCursor(UUIDPrimaryKey, Timestamps, Base):
+    """Where a connection's poll got to, and who holds it now (one poll per connection at a time)."""
+
+    __tablename__ = "poll_cursors"
+    __table_args__ = (UniqueConstraint("connection_id", "stream"),)
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(50))
+    high_water_mark: Mapped[str | None] = mapped_column(String(100))
+    window_offset: Mapped[int] = mapped_column(default=0)
+    next_poll_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    last_polled_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+
+    connection: Mapped[Connection] = relationship(back_populates="cursors", lazy="raise")

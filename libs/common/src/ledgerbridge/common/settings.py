@@ -1,0 +1,131 @@
+"""Typed, environment-driven settings, one object per concern.
+
+Variable names are fixed by SPEC.md §3 (``DATABASE_URL``, ``XERO_API_URL`` …) so operators, tests and the
+acceptance checks can point every client at local stand-ins.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+XERO_SCOPES = (
+    "offline_access accounting.invoices accounting.payments accounting.contacts accounting.settings.read"
+)
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+
+class RuntimeSettings(_Settings):
+    """Where the process runs and keeps local state."""
+
+    env: str = Field(default="development", description="`production` refuses to invent missing secrets")
+    data_dir: Path = Field(
+        default=Path(".data"),
+        validation_alias="LEDGERBRIDGE_DATA_DIR",
+        description="Embedded servers and generated local secrets live here (git-ignored)",
+    )
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_format: str = Field(default="json", validation_alias="LOG_FORMAT", description="`json` or `console`")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env.lower() == "production"
+
+
+class DatabaseSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="DATABASE_", extra="ignore")
+
+    url: str | None = Field(
+        default=None, description="postgresql+asyncpg://…; unset starts an embedded server"
+    )
+    pool_size: int = 10
+    echo: bool = False
+
+
+class RedisSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="REDIS_", extra="ignore")
+
+    url: str | None = Field(default=None, description="redis://host:port/db; unset starts an embedded server")
+
+
+class XeroSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="XERO_", extra="ignore")
+
+    api_url: str = "https://api.xero.com/api.xro/2.0"
+    connections_url: str = "https://api.xero.com/connections"
+    authorize_url: str = "https://login.xero.com/identity/connect/authorize"
+    token_url: str = "https://identity.xero.com/connect/token"  # noqa: S105 - a URL, not a secret
+    revoke_url: str = "https://identity.xero.com/connect/revocation"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    redirect_uri: str | None = None
+    webhook_key: SecretStr | None = None
+    scopes: str = XERO_SCOPES
+
+
+class OntraportSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="ONTRAPORT_", extra="ignore")
+
+    api_url: str = "https://api.ontraport.com/1"
+
+
+class OnportSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="ONPORT_", extra="ignore")
+
+    api_url: str = "https://api.jetti.io/api"
+
+
+class SecuritySettings(_Settings):
+    secret_key: SecretStr | None = Field(default=None, description="Signs the API's tokens")
+    encryption_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated Fernet keys: the first encrypts, all decrypt"
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="How partners reach our webhooks"
+    )
+    spa_url: str | None = Field(default=None, validation_alias="SPA_URL")
+    cors_origins: str = Field(default="", validation_alias="CORS_ORIGINS", description="Comma-separated")
+
+
+class PollingSettings(_Settings):
+    poll_interval_seconds: int = Field(default=300, ge=5)
+    poll_jitter_seconds: int = Field(default=30, ge=0)
+    recent_window_days: int = Field(default=60, ge=1)
+
+
+class QueueSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="QUEUE_", extra="ignore")
+
+    prefix: str = Field(default="ledgerbridge", description="Namespaces queue names in a shared Redis")
+    relay_interval_seconds: float = 0.2
+    redelivery_after_seconds: float = Field(
+        default=60.0, description="An unfinished message older than this is re-sent by the sweeper"
+    )
+    max_tries: int = 8
+    health_port: int = Field(default=0, description="Workers' /healthz, /readyz, /metrics port; 0 = off")
+
+
+class Settings:
+    """All concerns together, read once per process."""
+
+    def __init__(self) -> None:
+        self.runtime = RuntimeSettings()
+        self.database = DatabaseSettings()
+        self.redis = RedisSettings()
+        self.xero = XeroSettings()
+        self.ontraport = OntraportSettings()
+        self.onport = OnportSettings()
+        self.security = SecuritySettings()
+        self.polling = PollingSettings()
+        self.queue = QueueSettings()
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,96 @@
+"""Running a service's consumer on arq: its own queue, JSON jobs, the relay and sweeper alongside."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+
+from ledgerbridge.common import metrics
+from ledgerbridge.common.health_server import start_health_server
+from ledgerbridge.common.messaging import relay
+from ledgerbridge.common.messaging.consumer import Consumer, Handler
+from ledgerbridge.common.messaging.queues import Queue, queue_key
+from ledgerbridge.common.messaging.transport import JOB_FUNCTION, deserialize_job, serialize_job
+from ledgerbridge.common.platform import Platform
+from ledgerbridge.common.settings import Settings
+
+JOB_TIMEOUT_SECONDS = 120
+
+
+def health_check_key(settings: Settings, service: Queue) -> str:
+    return f"{settings.queue.prefix}:health:{service}"
+
+
+async def handle_message(ctx: dict[str, Any], envelope: dict[str, Any]) -> str:
+    consumer: Consumer = ctx["consumer"]
+    outcome = await consumer.process(envelope, attempt=int(ctx.get("job_try", 1)))
+    return outcome.status
+
+
+async def _report_depths(platform: Platform) -> None:
+    while True:
+        for queue in Queue:
+            with contextlib.suppress(Exception):
+                metrics.QUEUE_DEPTH.labels(str(queue)).set(await platform.transport.depth(str(queue)))
+        await asyncio.sleep(15)
+
+
+def build_worker(
+    settings: Settings, service: Queue, handlers: list[Handler[Any]], *, burst: bool = False
+) -> Worker:
+    if not settings.redis.url:
+        raise RuntimeError("REDIS_URL is not set")
+    background: list[asyncio.Task[Any]] = []
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        platform = await Platform.start(settings)
+        ctx["platform"] = platform
+        ctx["consumer"] = Consumer(
+            str(service), platform.sessions, handlers, max_tries=settings.queue.max_tries
+        )
+        background.append(
+            asyncio.create_task(
+                relay.run_forever(
+                    platform.sessions,
+                    platform.transport,
+                    interval=settings.queue.relay_interval_seconds,
+                    redelivery_after=timedelta(seconds=settings.queue.redelivery_after_seconds),
+                ),
+                name="outbox-relay",
+            )
+        )
+        background.append(asyncio.create_task(_report_depths(platform), name="queue-depth"))
+        if settings.queue.health_port:
+            background.append(start_health_server(platform, str(service), settings.queue.health_port))
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        platform: Platform | None = ctx.get("platform")
+        if platform is not None:
+            await platform.close()
+
+    return Worker(
+        functions=[func(handle_message, name=JOB_FUNCTION)],
+        queue_name=queue_key(settings.queue.prefix, service),
+        redis_settings=RedisSettings.from_dsn(settings.redis.url),
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        job_serializer=serialize_job,
+        job_deserializer=deserialize_job,
+        # Our wrapper gives up at QUEUE_MAX_TRIES and records why; arq's own limit must never trigger first,
+        # because arq would drop the job without telling the database.
+        max_tries=settings.queue.max_tries + 5,
+        job_timeout=JOB_TIMEOUT_SECONDS,
+        keep_result=0,
+        health_check_interval=10,
+        health_check_key=health_check_key(settings, service),
+        burst=burst,
+        handle_signals=not burst,
+    )
