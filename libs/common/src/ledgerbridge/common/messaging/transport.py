@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
 
 from ledgerbridge.common.messaging.queues import queue_key
 
@@ -36,12 +37,10 @@ class ArqTransport:
 
     @classmethod
     async def connect(cls, redis_url: str, prefix: str) -> ArqTransport:
-        pool = await create_pool(
-            RedisSettings.from_dsn(redis_url),
-            job_serializer=serialize_job,
-            job_deserializer=deserialize_job,
-        )
-        return cls(pool, prefix)
+        # Connections are made on first use: a process must start (and report itself unready) while
+        # Redis is down, rather than block in arq's connect-and-retry loop.
+        pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=5, health_check_interval=30)
+        return cls(ArqRedis(pool, job_serializer=serialize_job, job_deserializer=deserialize_job), prefix)
 
     async def send(self, queue: str, job_id: str, envelope: dict[str, Any]) -> bool:
         job = await self.redis.enqueue_job(

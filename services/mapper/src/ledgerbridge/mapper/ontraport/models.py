@@ -1,0 +1,207 @@
+"""Inputs of the mapping: the tenant's mappings and settings, the contact, Xero reference data, and
+what has already been published for the record."""
+
+from __future__ import annotations
+
+import string
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TEMPLATE_FIELDS = frozenset(
+    {
+        "transaction_id",
+        "invoice_id",
+        "order_id",
+        "external_order_id",
+        "contact_id",
+        "first_name",
+        "last_name",
+        "gateway_id",
+    }
+)
+"""Placeholders the invoice number, reference and URL templates may use."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProductMapping(_Frozen):
+    account_code: str = Field(min_length=1)
+    item_code: str | None = None
+
+
+class GatewayMapping(_Frozen):
+    currency_code: str = Field(min_length=3, max_length=3)
+    branding_theme_id: str | None = None
+    payment_account_code: str | None = None
+    """Clearing or bank account payments (and refunds) go through; without it no payment is made."""
+
+
+class TaxException(_Frozen):
+    """Makes matching transactions tax inclusive with ``tax_type``.
+
+    A rule matches when every filter that is set matches (any value within one filter will do); a rule
+    needs at least one filter. Emails, domains, countries and tags compare case-insensitively.
+    """
+
+    name: str
+    tax_type: str = Field(min_length=1)
+    emails: frozenset[str] = frozenset()
+    email_domains: frozenset[str] = frozenset()
+    countries: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    gateway_ids: frozenset[int] = frozenset()
+    product_ids: frozenset[int] = frozenset()
+
+    @model_validator(mode="after")
+    def _has_a_filter(self) -> TaxException:
+        if not (
+            self.emails
+            or self.email_domains
+            or self.countries
+            or self.tags
+            or self.gateway_ids
+            or self.product_ids
+        ):
+            raise ValueError(f"tax exception {self.name!r} has no filter; it would match every sale")
+        return self
+
+
+class Mappings(_Frozen):
+    """ONTRAPORT ids → Xero codes. Coupons are keyed by id (as text) or by code."""
+
+    products: dict[int, ProductMapping] = {}
+    coupons: dict[str, str] = {}
+    taxes: dict[int, str] = {}
+    """ONTRAPORT tax id → Xero TaxType code."""
+    shipping: dict[int, str] = {}
+    """Shipping method id → account code."""
+    gateways: dict[int, GatewayMapping] = {}
+    tax_exceptions: tuple[TaxException, ...] = ()
+    """Checked in order; the first matching rule applies."""
+
+
+class UntaxedMode(StrEnum):
+    NO_TAX = "NoTax"
+    """``LineAmountTypes`` NoTax, no TaxType on lines."""
+    TAX_FREE_CODE = "TaxFreeCode"
+    """Exclusive lines carrying ``MappingSettings.tax_free_code``."""
+
+
+class CouponMode(StrEnum):
+    SEPARATE_LINE = "separate_line"
+    DISCOUNT_AMOUNT = "discount_amount"
+
+
+class InvoiceStatus(StrEnum):
+    AUTHORISED = "AUTHORISED"
+    DRAFT = "DRAFT"
+
+
+def _check_template(template: str) -> str:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as error:
+        raise ValueError(f"template {template!r} is malformed: {error}") from None
+    unknown = names - TEMPLATE_FIELDS
+    if unknown:
+        raise ValueError(
+            f"template {template!r} uses {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(TEMPLATE_FIELDS))}"
+        )
+    return template
+
+
+Template = Annotated[str, AfterValidator(_check_template)]
+"""A ``str.format`` template over :data:`TEMPLATE_FIELDS`."""
+
+
+class MappingSettings(_Frozen):
+    default_sales_account: str | None = None
+    default_coupon_account: str | None = None
+    default_shipping_account: str | None = None
+    tax_free_code: str | None = None
+    """Xero TaxType for lines ONTRAPORT did not tax, e.g. ``EXEMPTOUTPUT``."""
+    untaxed_mode: UntaxedMode = UntaxedMode.NO_TAX
+    """How a sale without any tax (and no tax exception) is sent."""
+    invoice_status: InvoiceStatus = InvoiceStatus.AUTHORISED
+    invoice_number_template: Template = "OP-{transaction_id}"
+    reference_template: Template = "{last_name}-{invoice_id}"
+    url_template: Template | None = (
+        "https://app.ontraport.com/#!/o_transactions10000/edit&id={transaction_id}"
+    )
+    coupon_mode: CouponMode = CouponMode.SEPARATE_LINE
+    time_zone: str = "UTC"
+    sync_unpaid: bool = False
+    """Send unpaid (status 0) transactions as invoices awaiting payment."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone") from None
+        return value
+
+    @model_validator(mode="after")
+    def _tax_free_code_when_needed(self) -> MappingSettings:
+        if self.untaxed_mode is UntaxedMode.TAX_FREE_CODE and not self.tax_free_code:
+            raise ValueError("untaxed mode TaxFreeCode needs a tax_free_code")
+        return self
+
+
+class Contact(_Frozen):
+    """The ONTRAPORT contact of the transaction (fields the mapping uses)."""
+
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    country: str | None = None
+    tags: frozenset[str] = frozenset()
+
+
+class XeroReference(_Frozen):
+    """Cached Xero reference data. An empty set means "not known": nothing is checked against it."""
+
+    account_codes: frozenset[str] = frozenset()
+    """Active accounts codes of the organisation."""
+    tax_rates: dict[str, Decimal] = {}
+    """Active TaxType code → effective rate in percent."""
+    branding_theme_ids: frozenset[str] = frozenset()
+
+
+class PublishedDocument(_Frozen):
+    """A document already accepted by Xero for this record."""
+
+    xero_id: str | None = None
+    number: str | None = None
+    """InvoiceNumber / CreditNoteNumber, or for a payment the number of the document it pays."""
+    amount: Decimal
+    """Invoice or credit note total, or payment amount."""
+    fingerprint: str | None = None
+    body: dict[str, Any] = {}
+    """The body as sent (an invoice's lines are needed to credit them)."""
+
+
+class SyncState(_Frozen):
+    """What this record already has in Xero."""
+
+    invoice: PublishedDocument | None = None
+    payment: PublishedDocument | None = None
+    payment_deleted: bool = False
+    invoice_voided: bool = False
+    credit_notes: tuple[PublishedDocument, ...] = ()
+    refund_payments: tuple[PublishedDocument, ...] = ()
+
+
+class TrialState(_Frozen):
+    plan_is_trial: bool = False
+    synced_count: int = 0
+    limit: int = 20

@@ -1,0 +1,247 @@
+"""Status changes after (and before) sync: payments, refunds, partial refunds, voids; the trial limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ledgerbridge.mapper.ontraport import (
+    PLAN_LIMIT,
+    DocumentKind,
+    Mappings,
+    MappingSettings,
+    NoChange,
+    Publish,
+    PublishedDocument,
+    Skip,
+    SyncState,
+    TrialState,
+    Wait,
+    map_transaction,
+    xero_totals,
+)
+
+Publisher = Callable[..., Publish]
+Failer = Callable[..., str]
+GST = {"OUTPUT": Decimal(10)}
+PAYMENT_ID = "0d9c1a2b-3c4d-4e5f-8a9b-112233445566"
+INVOICE_ID = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+
+
+def _synced(
+    worked_record: dict[str, Any],
+    mappings: Mappings,
+    settings: MappingSettings,
+    publish: Publisher,
+    *,
+    paid: bool = True,
+) -> SyncState:
+    """The state after the worked example went out as invoice (and payment)."""
+    documents = {doc.kind: doc for doc in publish(worked_record, mappings, settings).documents}
+    invoice = documents[DocumentKind.INVOICE]
+    return SyncState(
+        invoice=PublishedDocument(
+            xero_id=INVOICE_ID,
+            number="OP-1001",
+            amount=Decimal("242.00"),
+            fingerprint=invoice.fingerprint,
+            body=invoice.json_body(),  # as a database would give it back: JSON numbers
+        ),
+        payment=PublishedDocument(xero_id=PAYMENT_ID, number="OP-1001", amount=Decimal("242.00"))
+        if paid
+        else None,
+    )
+
+
+def _decide(raw: dict[str, Any], mappings: Mappings, settings: MappingSettings, **kwargs: Any) -> Any:
+    return map_transaction(raw, contact=None, mappings=mappings, settings=settings, **kwargs)
+
+
+def test_full_refund_after_sync(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    state = _synced(worked_record, mappings, settings, publish)
+    decision = publish(
+        {**worked_record, "status": "2"}, mappings, settings, state=state, observed_on=date(2024, 6, 9)
+    )
+    credit_note, refund = decision.documents
+    assert (credit_note.kind, refund.kind) == (DocumentKind.CREDIT_NOTE, DocumentKind.REFUND_PAYMENT)
+    assert credit_note.body["Type"] == "ACCRECCREDIT"
+    assert credit_note.body["CreditNoteNumber"] == "CN-OP-1001"
+    assert credit_note.body["Date"] == "2024-06-09"
+    assert credit_note.body["LineItems"] == state.invoice.body["LineItems"]  # type: ignore[union-attr]
+    assert credit_note.body["CurrencyCode"] == "AUD"
+    assert xero_totals(credit_note.body, GST).total == Decimal("242.00")
+    assert refund.body == {
+        "CreditNote": {"CreditNoteNumber": "CN-OP-1001"},
+        "Account": {"Code": "610"},
+        "Date": "2024-06-09",
+        "Amount": Decimal("242.00"),
+        "Reference": "Refund: ONTRAPORT transaction 1001",
+    }
+    done = state.model_copy(
+        update={
+            "credit_notes": (PublishedDocument(number="CN-OP-1001", amount=Decimal("242.00")),),
+            "refund_payments": (PublishedDocument(number="CN-OP-1001", amount=Decimal("242.00")),),
+        }
+    )
+    assert isinstance(_decide({**worked_record, "status": "2"}, mappings, settings, state=done), NoChange)
+
+
+def test_refund_payment_resent_when_missing(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    state = _synced(worked_record, mappings, settings, publish).model_copy(
+        update={"credit_notes": (PublishedDocument(number="CN-OP-1001", amount=Decimal("242.00")),)}
+    )
+    decision = publish({**worked_record, "status": "2"}, mappings, settings, state=state)
+    assert [doc.kind for doc in decision.documents] == [DocumentKind.REFUND_PAYMENT]
+
+
+def test_partial_refund_credits_refunded_amount_only(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    state = _synced(worked_record, mappings, settings, publish)
+    decision = publish(
+        {**worked_record, "status": "3"}, mappings, settings, state=state, refunded_total=Decimal("55.00")
+    )
+    credit_note, refund = decision.documents
+    assert credit_note.body["LineAmountTypes"] == "Inclusive"
+    assert xero_totals(credit_note.body, GST).total == Decimal("55.00")
+    assert [(line["AccountCode"], line["TaxType"]) for line in credit_note.body["LineItems"]] == [
+        ("200", "OUTPUT"),
+        ("210", "OUTPUT"),
+        ("260", "OUTPUT"),
+    ]
+    assert refund.body["Amount"] == Decimal("55.00")
+    # A second partial refund later credits only the new part, under the next number.
+    later = state.model_copy(
+        update={
+            "credit_notes": (PublishedDocument(number="CN-OP-1001", amount=Decimal("55.00")),),
+            "refund_payments": (PublishedDocument(number="CN-OP-1001", amount=Decimal("55.00")),),
+        }
+    )
+    second = publish(
+        {**worked_record, "status": "3"}, mappings, settings, state=later, refunded_total=Decimal("80.00")
+    )
+    assert second.documents[0].body["CreditNoteNumber"] == "CN-OP-1001-2"
+    assert xero_totals(second.documents[0].body, GST).total == Decimal("25.00")
+
+
+def test_void_and_recharge_smaller_amount_is_a_partial_refund(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    state = _synced(worked_record, mappings, settings, publish)
+    decision = publish({**worked_record, "total": "200.00"}, mappings, settings, state=state)
+    assert xero_totals(decision.documents[0].body, GST).total == Decimal("42.00")
+
+
+def test_partial_refund_with_unknown_amount_fails(
+    worked_record: dict[str, Any],
+    mappings: Mappings,
+    settings: MappingSettings,
+    publish: Publisher,
+    fail: Failer,
+) -> None:
+    state = _synced(worked_record, mappings, settings, publish)
+    reason = fail({**worked_record, "status": "3"}, mappings, settings, state=state)
+    assert reason == (
+        "Transaction 1001 is partially refunded but the refunded amount (0.00) does not fit invoice OP-1001 (242.00)"
+    )
+
+
+def test_void_after_sync_deletes_payment_then_voids_invoice(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    state = _synced(worked_record, mappings, settings, publish)
+    decision = publish({**worked_record, "status": "4"}, mappings, settings, state=state)
+    delete, void = decision.documents
+    assert (delete.kind, delete.target_id, delete.body) == (
+        DocumentKind.PAYMENT_DELETE,
+        PAYMENT_ID,
+        {"PaymentID": PAYMENT_ID, "Status": "DELETED"},
+    )
+    assert (void.kind, void.target_id, void.body) == (
+        DocumentKind.INVOICE_VOID,
+        INVOICE_ID,
+        {"InvoiceNumber": "OP-1001", "Status": "VOIDED", "InvoiceID": INVOICE_ID},
+    )
+    after_delete = state.model_copy(update={"payment_deleted": True})
+    assert [
+        doc.kind
+        for doc in publish({**worked_record, "status": "4"}, mappings, settings, state=after_delete).documents
+    ] == [DocumentKind.INVOICE_VOID]
+    voided = after_delete.model_copy(update={"invoice_voided": True})
+    assert _decide({**worked_record, "status": "4"}, mappings, settings, state=voided) == NoChange(
+        "Invoice OP-1001 is void in Xero"
+    )
+
+
+def test_refund_or_void_before_sync_creates_nothing(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings
+) -> None:
+    for status, word in (("2", "refunded"), ("3", "partially refunded"), ("4", "void")):
+        assert _decide({**worked_record, "status": status}, mappings, settings) == Skip(
+            f"Transaction 1001 was {word} before it was synced; nothing was created in Xero"
+        )
+
+
+def test_payment_after_unpaid_invoice(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    unpaid = settings.model_copy(update={"sync_unpaid": True})
+    state = _synced({**worked_record, "status": "0"}, mappings, unpaid, publish, paid=False)
+    assert isinstance(_decide({**worked_record, "status": "0"}, mappings, unpaid, state=state), NoChange)
+    decision = publish(worked_record, mappings, unpaid, state=state)
+    (payment,) = decision.documents
+    assert payment.kind is DocumentKind.PAYMENT
+    assert payment.body["Amount"] == Decimal("242.00")
+    paid = _synced(worked_record, mappings, settings, publish)
+    assert _decide(worked_record, mappings, settings, state=paid) == NoChange(
+        "Invoice OP-1001 and its payment are already in Xero"
+    )
+
+
+def test_status_turning_declined_after_sync_is_held(
+    worked_record: dict[str, Any],
+    mappings: Mappings,
+    settings: MappingSettings,
+    publish: Publisher,
+    fail: Failer,
+) -> None:
+    state = _synced(worked_record, mappings, settings, publish)
+    assert "now declined but invoice OP-1001 is already in Xero" in fail(
+        {**worked_record, "status": "5"}, mappings, settings, state=state
+    )
+
+
+def test_trial_limit(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    publish(worked_record, mappings, settings, trial=TrialState(plan_is_trial=True, synced_count=19))
+    decision = _decide(
+        worked_record, mappings, settings, trial=TrialState(plan_is_trial=True, synced_count=20)
+    )
+    assert isinstance(decision, Wait)
+    assert decision.code == PLAN_LIMIT == "plan_limit"
+    assert "upgraded" in decision.reason
+    publish(worked_record, mappings, settings, trial=TrialState(plan_is_trial=False, synced_count=500))
+    # Follow-ups of a record already in Xero are not held back by the limit.
+    state = _synced(worked_record, mappings, settings, publish)
+    publish(
+        {**worked_record, "status": "2"},
+        mappings,
+        settings,
+        state=state,
+        trial=TrialState(plan_is_trial=True, synced_count=20),
+    )
+    # Declined records are skipped, not parked.
+    declined = _decide(
+        {**worked_record, "status": "5"},
+        mappings,
+        settings,
+        trial=TrialState(plan_is_trial=True, synced_count=20),
+    )
+    assert isinstance(declined, Skip)
