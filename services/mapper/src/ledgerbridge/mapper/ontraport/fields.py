@@ -26,7 +26,7 @@ def read_decimal(value: object, label: str) -> Decimal:
     elif isinstance(value, int | float | str):
         # str() of a float is its shortest round-tripping form, so 19.99 stays 19.99, not 19.989999…
         try:
-            number = Decimal(str(value).strip().replace(",", ""))
+            number = Decimal(str(value).strip())
         except InvalidOperation:
             raise FieldError(f"{label} ({value!r})") from None
     else:
