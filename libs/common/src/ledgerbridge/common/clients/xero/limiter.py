@@ -1,0 +1,214 @@
+"""Xero's per-organisation limits, kept proactively and shared by every replica through Redis.
+
+Xero allows an organisation 60 calls per rolling minute, 5 at a time and a day budget (SPEC.md §3.1, §7).
+Waiting here is cheaper than a 429, so ``slot()`` sleeps until a call fits. State per organisation:
+
+- ``…:minute``: sorted set of calls (member = call id, score = time). A call is stamped when admitted and
+  re-stamped when its answer arrives, which is never earlier than Xero counted it, so our window frees a
+  slot no sooner than Xero's does.
+- ``…:leases``: sorted set of calls in flight (score = lease expiry). A process that dies holding a slot
+  loses it when the lease expires.
+- ``…:day``: the last ``X-DayLimit-Remaining`` Xero reported, decremented per admitted call.
+- ``…:parked``: epoch until which the organisation is parked (a day-limit 429, or the day budget used up).
+- ``…:cooldown``: epoch before which nobody calls, after a minute 429 (someone outside this limiter
+  used the quota).
+
+Every decision runs in one Lua script on Redis's clock, so replicas with skewed clocks still agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from ledgerbridge.common.messaging.errors import TransientError
+
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[1])
+local parked = tonumber(redis.call('GET', KEYS[3]) or '0')
+if parked > now then
+  return {'parked', tostring(parked)}
+end
+local day_left = redis.call('GET', KEYS[5])
+if day_left and tonumber(day_left) <= 0 then
+  -- Xero said the day budget is spent but not when it returns: park, then let one call find out.
+  local probe = tonumber(ARGV[6])
+  redis.call('SET', KEYS[3], tostring(now + probe), 'PX', math.ceil(probe * 1000))
+  redis.call('DEL', KEYS[5])
+  return {'parked', tostring(now + probe)}
+end
+local cooldown = tonumber(redis.call('GET', KEYS[4]) or '0')
+if cooldown > now then
+  return {'wait', tostring(cooldown - now)}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {'wait', tostring(tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  return {'wait', '0'}
+end
+local lease = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('ZADD', KEYS[2], now + lease, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], math.ceil((window + lease) * 1000))
+redis.call('PEXPIRE', KEYS[2], math.ceil(lease * 1000))
+if day_left then
+  redis.call('DECR', KEYS[5])
+end
+return {'ok', '0'}
+"""
+
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+return 1
+"""
+
+# Sets an "until" key to now + seconds on Redis's clock, unless it already reaches further.
+_HOLD_UNTIL = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local wanted = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current >= wanted then
+  return tostring(current)
+end
+redis.call('SET', KEYS[1], tostring(wanted), 'PX', math.ceil(tonumber(ARGV[1]) * 1000))
+return tostring(wanted)
+"""
+
+
+@dataclass(frozen=True)
+class LimiterConfig:
+    """Xero's figures by default; tests shrink the window instead of waiting a minute."""
+
+    minute_limit: int = 60
+    window_seconds: float = 60.0
+    concurrent_limit: int = 5
+    # Longer than any call may take (the client's timeout), so a live call never loses its slot.
+    lease_seconds: float = 120.0
+    # How long a remembered day budget is trusted, and how long to park when it reaches zero.
+    day_memory_seconds: float = 86400.0
+    day_probe_seconds: float = 300.0
+    # How often a caller waiting for a concurrent slot looks again.
+    poll_seconds: float = 0.05
+    # A caller waiting longer than this gives up with a TransientError so its job is retried later.
+    max_wait_seconds: float = 300.0
+
+
+class OrganisationParkedError(TransientError):
+    """The organisation's day limit is reached: nothing is sent to it before ``parked_until``."""
+
+    def __init__(self, message: str, parked_until: datetime, retry_after: float) -> None:
+        super().__init__(message, retry_after)
+        self.parked_until = parked_until
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, prefix: str, config: LimiterConfig | None = None) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.config = config or LimiterConfig()
+        self._acquire_script = redis.register_script(_ACQUIRE)
+        self._release_script = redis.register_script(_RELEASE)
+        self._hold_script = redis.register_script(_HOLD_UNTIL)
+
+    def _key(self, tenant_id: str, name: str) -> str:
+        # The hash tag keeps one organisation's keys in one cluster slot, which a Lua script needs.
+        return f"{self._prefix}:xero-limits:{{{tenant_id.lower()}}}:{name}"
+
+    def _keys(self, tenant_id: str) -> list[str]:
+        return [self._key(tenant_id, name) for name in ("minute", "leases", "parked", "cooldown", "day")]
+
+    @asynccontextmanager
+    async def slot(self, tenant_id: str) -> AsyncIterator[None]:
+        """Waits until one more call to the organisation fits in all its limits; holds it for the block.
+
+        Raises ``OrganisationParkedError`` at once when the organisation is parked.
+        """
+        call_id = await self._acquire(tenant_id)
+        try:
+            yield
+        finally:
+            await self._release_script(keys=self._keys(tenant_id)[:2], args=[call_id])
+
+    async def _acquire(self, tenant_id: str) -> str:
+        config = self.config
+        call_id = uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.max_wait_seconds
+        while True:
+            raw_verdict, raw_value = await self._acquire_script(
+                keys=self._keys(tenant_id),
+                args=[
+                    config.window_seconds,
+                    config.minute_limit,
+                    config.concurrent_limit,
+                    config.lease_seconds,
+                    call_id,
+                    config.day_probe_seconds,
+                ],
+            )
+            # Clients made with decode_responses answer str, the others bytes.
+            verdict = raw_verdict.decode() if isinstance(raw_verdict, bytes) else str(raw_verdict)
+            value = float(raw_value)
+            if verdict == "ok":
+                return call_id
+            if verdict == "parked":
+                parked_until = datetime.fromtimestamp(value, UTC)
+                raise OrganisationParkedError(
+                    f"Xero day limit reached for this organisation; parked until {parked_until.isoformat()}",
+                    parked_until,
+                    max(0.0, value - (await self._now())),
+                )
+            # Jitter spreads waiters that would otherwise all retry at the same instant.
+            delay = max(value, 0.0) + random.uniform(0, config.poll_seconds)
+            if loop.time() + delay > deadline:
+                raise TransientError("Xero rate limit: no call slot free in time", retry_after=delay)
+            await asyncio.sleep(delay)
+
+    async def record(self, tenant_id: str, headers: Mapping[str, str]) -> None:
+        """Remembers what Xero said is left of the day budget (``X-DayLimit-Remaining``)."""
+        remaining = headers.get("x-daylimit-remaining")
+        if remaining is None or not remaining.strip().lstrip("-").isdigit():
+            return
+        await self._redis.set(
+            self._key(tenant_id, "day"), int(remaining), px=int(self.config.day_memory_seconds * 1000)
+        )
+
+    async def park(self, tenant_id: str, retry_after: float) -> datetime:
+        """After a day-limit 429: no replica calls the organisation for ``retry_after`` seconds.
+
+        Returns the moment it is parked until, for the caller to record on the connection.
+        """
+        until = await self._hold_script(keys=[self._key(tenant_id, "parked")], args=[max(retry_after, 1.0)])
+        return datetime.fromtimestamp(float(until), UTC)
+
+    async def cool_down(self, tenant_id: str, retry_after: float) -> None:
+        """After a minute or concurrency 429: everyone waits ``retry_after`` before the next call."""
+        await self._hold_script(keys=[self._key(tenant_id, "cooldown")], args=[max(retry_after, 0.1)])
+
+    async def parked_until(self, tenant_id: str) -> datetime | None:
+        raw = await self._redis.get(self._key(tenant_id, "parked"))
+        if raw is None:
+            return None
+        until = float(raw)
+        return datetime.fromtimestamp(until, UTC) if until > await self._now() else None
+
+    async def _now(self) -> float:
+        seconds, microseconds = await self._redis.time()
+        return float(seconds) + float(microseconds) / 1_000_000
