@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 
 import psutil
+from alembic.script import ScriptDirectory
 from redis.asyncio import Redis
 from sqlalchemy import text
 
 from ledgerbridge.common.database import create_engine
 from ledgerbridge.common.embedded import ensure_servers
 from ledgerbridge.common.messaging.transport import ArqTransport
-from ledgerbridge.common.migrate import upgrade
+from ledgerbridge.common.migrate import alembic_config, upgrade
 
 
 def _postmaster_pid(pgdata: Path) -> int:
@@ -31,7 +32,10 @@ async def test_embedded_servers_start_serve_and_stop(tmp_path: Path) -> None:
         engine = create_engine(servers.database_url, pool_size=1)
         async with engine.connect() as connection:
             version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-            assert version == "0001"
+            assert (
+                version
+                == ScriptDirectory.from_config(alembic_config(servers.database_url)).get_current_head()
+            )
         await engine.dispose()
 
         transport = await ArqTransport.connect(servers.redis_url, "embedded")

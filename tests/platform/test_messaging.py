@@ -24,7 +24,7 @@ from ledgerbridge.common.messaging.queues import Queue
 from ledgerbridge.common.messaging.transport import ArqTransport
 from ledgerbridge.common.models import Account, AccountSettings, InboxMessage, OutboxMessage, OutboxStatus
 from ledgerbridge.common.settings import Settings
-from ledgerbridge.common.worker import build_worker
+from ledgerbridge.common.worker import build_worker, fixed_handlers
 
 
 class Bump(Message):
@@ -151,7 +151,7 @@ async def test_redis_flushed_mid_flow_then_sweeper_resends_and_work_completes_ex
         assert await transport.depth("poller") == 12
 
         # Half the work gets done, then Redis loses everything (a restart without persistence).
-        worker = build_worker(settings, Queue.poller, [BUMP], burst=True)
+        worker = build_worker(settings, Queue.poller, fixed_handlers(BUMP), burst=True)
         worker.max_burst_jobs = 6
         await worker.async_run()
         await worker.close()
@@ -163,7 +163,7 @@ async def test_redis_flushed_mid_flow_then_sweeper_resends_and_work_completes_ex
         assert await transport.depth("poller") == 0
         assert await relay.sweep_once(committing, transport, older_than=timedelta(0)) == 6
 
-        worker = build_worker(settings, Queue.poller, [BUMP], burst=True)
+        worker = build_worker(settings, Queue.poller, fixed_handlers(BUMP), burst=True)
         await worker.async_run()
         await worker.close()
     finally:

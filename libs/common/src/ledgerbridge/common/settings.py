@@ -108,7 +108,19 @@ class QueueSettings(_Settings):
         default=60.0, description="An unfinished message older than this is re-sent by the sweeper"
     )
     max_tries: int = 8
+    job_timeout_seconds: int = Field(
+        default=120,
+        description="A job running longer is cancelled; a killed worker's job runs again after this",
+    )
     health_port: int = Field(default=0, description="Workers' /healthz, /readyz, /metrics port; 0 = off")
+
+
+class PublisherSettings(_Settings):
+    model_config = SettingsConfigDict(env_prefix="PUBLISHER_", extra="ignore")
+
+    stale_sending_seconds: float = Field(
+        default=120, description="A document left 'sending' this long (a crashed send) is looked up in Xero"
+    )
 
 
 class Settings:
@@ -124,6 +136,7 @@ class Settings:
         self.security = SecuritySettings()
         self.polling = PollingSettings()
         self.queue = QueueSettings()
+        self.publisher = PublisherSettings()
 
 
 @cache

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,8 +20,6 @@ from ledgerbridge.common.messaging.queues import Queue, queue_key
 from ledgerbridge.common.messaging.transport import JOB_FUNCTION, deserialize_job, serialize_job
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import Settings
-
-JOB_TIMEOUT_SECONDS = 120
 
 
 def health_check_key(settings: Settings, service: Queue) -> str:
@@ -40,8 +40,22 @@ async def _report_depths(platform: Platform) -> None:
         await asyncio.sleep(15)
 
 
+HandlerFactory = Callable[[Platform], AbstractAsyncContextManager[list[Handler[Any]]]]
+"""Builds a service's handlers from the process's platform, and releases what they hold (HTTP clients)."""
+
+
+def fixed_handlers(*handlers: Handler[Any]) -> HandlerFactory:
+    """A factory for handlers that need nothing but their database session."""
+
+    @asynccontextmanager
+    async def factory(_: Platform) -> AsyncIterator[list[Handler[Any]]]:
+        yield list(handlers)
+
+    return factory
+
+
 def build_worker(
-    settings: Settings, service: Queue, handlers: list[Handler[Any]], *, burst: bool = False
+    settings: Settings, service: Queue, handlers: HandlerFactory, *, burst: bool = False
 ) -> Worker:
     if not settings.redis.url:
         raise RuntimeError("REDIS_URL is not set")
@@ -50,9 +64,10 @@ def build_worker(
     async def on_startup(ctx: dict[str, Any]) -> None:
         platform = await Platform.start(settings)
         ctx["platform"] = platform
-        ctx["consumer"] = Consumer(
-            str(service), platform.sessions, handlers, max_tries=settings.queue.max_tries
-        )
+        resources = AsyncExitStack()
+        ctx["resources"] = resources
+        built = await resources.enter_async_context(handlers(platform))
+        ctx["consumer"] = Consumer(str(service), platform.sessions, built, max_tries=settings.queue.max_tries)
         background.append(
             asyncio.create_task(
                 relay.run_forever(
@@ -72,6 +87,9 @@ def build_worker(
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        resources: AsyncExitStack | None = ctx.get("resources")
+        if resources is not None:
+            await resources.aclose()
         platform: Platform | None = ctx.get("platform")
         if platform is not None:
             await platform.close()
@@ -87,7 +105,7 @@ def build_worker(
         # Our wrapper gives up at QUEUE_MAX_TRIES and records why; arq's own limit must never trigger first,
         # because arq would drop the job without telling the database.
         max_tries=settings.queue.max_tries + 5,
-        job_timeout=JOB_TIMEOUT_SECONDS,
+        job_timeout=settings.queue.job_timeout_seconds,
         keep_result=0,
         health_check_interval=10,
         health_check_key=health_check_key(settings, service),

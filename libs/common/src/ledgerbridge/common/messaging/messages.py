@@ -70,6 +70,15 @@ class PublishPending(Message):
     xero_connection_id: uuid.UUID
 
 
+class RefreshXeroReference(Message):
+    """Read an organisation's accounts, tax rates, branding themes and currencies into the cache."""
+
+    TYPE = "xero.reference.refresh"
+    QUEUE = Queue.publisher
+
+    xero_connection_id: uuid.UUID
+
+
 class HandleWebhookEvent(Message):
     """Process an external webhook event stored in the inbox."""
 
@@ -81,7 +90,15 @@ class HandleWebhookEvent(Message):
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (PollConnection, RunImport, MapRecord, PublishPending, HandleWebhookEvent)
+    cls.TYPE: cls
+    for cls in (
+        PollConnection,
+        RunImport,
+        MapRecord,
+        PublishPending,
+        RefreshXeroReference,
+        HandleWebhookEvent,
+    )
 }
 
 

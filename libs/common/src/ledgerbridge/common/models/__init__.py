@@ -1,8 +1,15 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from ledgerbridge.common.models.accounts import Account, AccountSettings, Plan, Role, User
+from ledgerbridge.common.models.auth import RefreshToken
 from ledgerbridge.common.models.base import Base
-from ledgerbridge.common.models.connections import Connection, ConnectionKind, ConnectionStatus, PollCursor
+from ledgerbridge.common.models.connections import (
+    Connection,
+    ConnectionKind,
+    ConnectionStatus,
+    PollCursor,
+    XeroReferenceCache,
+)
 from ledgerbridge.common.models.mappings import Mapping, MappingKind, TaxExceptionRule
 from ledgerbridge.common.models.messaging import InboxMessage, OutboxMessage, OutboxStatus
 from ledgerbridge.common.models.records import (
@@ -37,8 +44,10 @@ __all__ = [
     "PollCursor",
     "RecordEvent",
     "RecordStatus",
+    "RefreshToken",
     "Role",
     "SourceRecord",
     "TaxExceptionRule",
     "User",
+    "XeroReferenceCache",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -67,3 +68,19 @@ class PollCursor(UUIDPrimaryKey, Timestamps, Base):
     last_error: Mapped[str | None] = mapped_column(String(2000))
 
     connection: Mapped[Connection] = relationship(back_populates="cursors", lazy="raise")
+
+
+class XeroReferenceCache(Timestamps, Base):
+    """An organisation's accounts, tax rates, branding themes and currencies, as last read from Xero.
+
+    The mapper checks mappings and computes Xero's tax with it; the publisher refreshes it when it is
+    missing, old, or when Xero's validation errors suggest it is stale.
+    """
+
+    __tablename__ = "xero_reference_cache"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]]
+    fetched_at: Mapped[datetime]

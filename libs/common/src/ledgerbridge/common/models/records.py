@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -66,7 +68,8 @@ class DocumentKind(enum.StrEnum):
     payment = "payment"
     credit_note = "credit_note"
     refund_payment = "refund_payment"
-    void = "void"
+    payment_delete = "payment_delete"
+    invoice_void = "invoice_void"
     bill = "bill"
     bill_payment = "bill_payment"
     supplier_credit_note = "supplier_credit_note"
@@ -85,12 +88,14 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "documents"
     __table_args__ = (
+        # One published document per record and kind, except credit notes and their refunds: each
+        # partial refund is a credit note of its own.
         Index(
             "uq_documents_record_kind_published",
             "record_id",
             "kind",
             unique=True,
-            postgresql_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published' AND kind NOT IN ('credit_note', 'refund_payment')"),
         ),
         UniqueConstraint("idempotency_key"),
     )
@@ -103,12 +108,16 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
     kind: Mapped[DocumentKind] = mapped_column(Enum(DocumentKind, name="document_kind"))
     mapping_version: Mapped[str] = mapped_column(String(80))
     request_body: Mapped[dict[str, Any]]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # The existing Xero document acted on (a payment to delete, an invoice to void).
+    target_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(128))
     status: Mapped[DocumentStatus] = mapped_column(
         Enum(DocumentStatus, name="document_status"), default=DocumentStatus.pending
     )
     xero_id: Mapped[str | None] = mapped_column(String(64))
     xero_number: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # as Xero confirmed it
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]

@@ -317,7 +317,8 @@ def upgrade() -> None:
                 "payment",
                 "credit_note",
                 "refund_payment",
-                "void",
+                "payment_delete",
+                "invoice_void",
                 "bill",
                 "bill_payment",
                 "supplier_credit_note",
@@ -327,6 +328,8 @@ def upgrade() -> None:
         ),
         sa.Column("mapping_version", sa.String(length=80), nullable=False),
         sa.Column("request_body", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("target_id", sa.String(length=64), nullable=True),
         sa.Column("idempotency_key", sa.String(length=128), nullable=False),
         sa.Column(
             "status",
@@ -335,6 +338,7 @@ def upgrade() -> None:
         ),
         sa.Column("xero_id", sa.String(length=64), nullable=True),
         sa.Column("xero_number", sa.String(length=255), nullable=True),
+        sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
@@ -366,7 +370,7 @@ def upgrade() -> None:
         "documents",
         ["record_id", "kind"],
         unique=True,
-        postgresql_where=sa.text("status = 'published'"),
+        postgresql_where=sa.text("status = 'published' AND kind NOT IN ('credit_note', 'refund_payment')"),
     )
     op.create_table(
         "record_events",
@@ -401,7 +405,7 @@ def downgrade() -> None:
     op.drop_index(
         "uq_documents_record_kind_published",
         table_name="documents",
-        postgresql_where=sa.text("status = 'published'"),
+        postgresql_where=sa.text("status = 'published' AND kind NOT IN ('credit_note', 'refund_payment')"),
     )
     op.drop_index(op.f("ix_documents_record_id"), table_name="documents")
     op.drop_index(op.f("ix_documents_account_id"), table_name="documents")
