@@ -9,8 +9,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ledgerbridge.api import problems
+from ledgerbridge.api.auth.endpoints import router as auth_router
 from ledgerbridge.api.health.endpoints import router as health_router
+from ledgerbridge.api.mappings.endpoints import router as mappings_router
 from ledgerbridge.api.middleware import RequestContextMiddleware
+from ledgerbridge.api.plan.endpoints import router as plan_router
+from ledgerbridge.api.settings.endpoints import router as settings_router
+from ledgerbridge.api.tax_exceptions.endpoints import router as tax_exceptions_router
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import Settings, get_settings
 
@@ -18,7 +23,30 @@ DESCRIPTION = """
 ledgerbridge keeps Xero books in step with ONTRAPORT and Onport.
 
 Every error is an RFC 9457 problem document (`application/problem+json`).
+
+Sign in at `POST /v1/auth/token` and send the access token as `Authorization: Bearer <token>`.
 """
+
+OPENAPI_TAGS = [
+    {"name": "operations", "description": "Health, readiness and metrics"},
+    {
+        "name": "auth",
+        "description": "Sign-up, sign-in (15-minute access tokens, single-use refresh tokens), the signed-in "
+        "user and the account's users. Owners invite bookkeepers.",
+    },
+    {
+        "name": "mappings",
+        "description": "Which Xero account, tax code, currency, branding theme or contact each ONTRAPORT "
+        "product, coupon, tax, shipping method and gateway, and each Onport vendor and purchase type, "
+        "goes to. Checked against the organisation's Xero data when it has been fetched.",
+    },
+    {"name": "settings", "description": "The account's sync options, with their defaults"},
+    {
+        "name": "tax exceptions",
+        "description": "Rules that make matching transactions tax inclusive with a given tax code",
+    },
+    {"name": "plan", "description": "Trial limit, usage and upgrading"},
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_tags=[{"name": "operations", "description": "Health, readiness and metrics"}],
+        openapi_tags=OPENAPI_TAGS,
     )
     app.state.settings = configured
     problems.install(app)
@@ -52,4 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
         )
     app.include_router(health_router)
+    for router in (auth_router, mappings_router, settings_router, tax_exceptions_router, plan_router):
+        app.include_router(router)
     return app

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -39,9 +39,33 @@ class ProblemError(Exception):
         *,
         type_: str = "about:blank",
         errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.problem = Problem(type=type_, title=title, status=status, detail=detail, errors=errors)
+        # Some answers are only actionable with a header (Retry-After on 429, WWW-Authenticate on 401).
+        self.headers = headers or {}
+
+
+VALIDATION_TYPE = "https://ledgerbridge.dev/problems/validation"
+
+
+def _validation_problem(errors: list[dict[str, Any]]) -> Problem:
+    detail = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in errors)
+    return Problem(
+        type=VALIDATION_TYPE,
+        title="Request validation failed",
+        status=422,
+        detail=detail[:2000],
+        errors=errors,
+    )
+
+
+def validation_problem(error: ValidationError, loc_prefix: tuple[str | int, ...] = ("body",)) -> ProblemError:
+    """A 422 for input validated after the request was parsed, shaped like FastAPI's own validation errors."""
+    errors = [{"loc": [*loc_prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+    problem = _validation_problem(errors)
+    return ProblemError(422, problem.title, problem.detail, type_=VALIDATION_TYPE, errors=errors)
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
@@ -57,7 +81,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def install(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
-        return problem_response(exc.problem, request)
+        response = problem_response(exc.problem, request)
+        response.headers.update(exc.headers)
+        return response
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -81,15 +107,7 @@ def install(app: FastAPI) -> None:
             }
             for error in exc.errors()
         ]
-        detail = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in errors)
-        problem = Problem(
-            type="https://ledgerbridge.dev/problems/validation",
-            title="Request validation failed",
-            status=422,
-            detail=detail[:2000],
-            errors=errors,
-        )
-        return problem_response(problem, request)
+        return problem_response(_validation_problem(errors), request)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never leak internals; the request id in the logs ties this answer to the traceback.

@@ -1,0 +1,1 @@
+"""Sign-up, sign-in with rotating refresh tokens, the signed-in user, and the account's users."""

@@ -1,0 +1,115 @@
+"""Sign-up, sign-in, token refresh, the signed-in user, and inviting users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from ledgerbridge.api.auth import repository, service
+from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
+from ledgerbridge.api.auth.rate_limit import (
+    LOGIN_ATTEMPTS_PER_WINDOW,
+    LOGIN_WINDOW_SECONDS,
+    FixedWindowLimiter,
+)
+from ledgerbridge.api.auth.schemas import (
+    AccountOut,
+    InviteIn,
+    Me,
+    RefreshIn,
+    SignupIn,
+    TokenPair,
+    UserList,
+    UserOut,
+)
+from ledgerbridge.api.dependencies import PlatformDep, Session
+from ledgerbridge.api.problems import problem_responses
+from ledgerbridge.common import local_secrets
+from ledgerbridge.common.database import unit_of_work
+
+router = APIRouter(prefix="/v1", tags=["auth"])
+
+
+@router.post(
+    "/auth/signup",
+    summary="Create an account (on the trial plan) and its owner",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=problem_responses(409, 422),
+)
+async def signup(body: SignupIn, session: Session) -> UserOut:
+    return UserOut.model_validate(await service.signup(session, body))
+
+
+@router.post(
+    "/auth/token",
+    summary="Sign in with e-mail and password (OAuth2 password form) for an access and a refresh token",
+    response_model=TokenPair,
+    responses=problem_responses(401, 422, 429),
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: Session,
+    platform: PlatformDep,
+) -> TokenPair:
+    limiter = FixedWindowLimiter(
+        platform.transport.redis,
+        platform.settings.queue.prefix,
+        "login",
+        LOGIN_ATTEMPTS_PER_WINDOW,
+        LOGIN_WINDOW_SECONDS,
+    )
+    # Per IP stops one client guessing many accounts; per e-mail stops many clients guessing one.
+    await limiter.hit(
+        ip=request.client.host if request.client else "unknown", email=form.username.strip().lower()
+    )
+    user = await service.authenticate(session, form.username, form.password)
+    return await service.issue_tokens(session, local_secrets.secret_key(platform.settings), user)
+
+
+@router.post(
+    "/auth/refresh",
+    summary="Exchange a refresh token for a new pair (the old token stops working)",
+    response_model=TokenPair,
+    responses=problem_responses(401, 422),
+)
+async def refresh(body: RefreshIn, platform: PlatformDep) -> TokenPair:
+    # Its own unit of work rather than the request's: when a reused token revokes its family, that
+    # revocation must commit even though the answer is a 401.
+    async with unit_of_work(platform.sessions) as session:
+        outcome = await service.rotate(
+            session, local_secrets.secret_key(platform.settings), body.refresh_token
+        )
+    if isinstance(outcome, service.RefreshRefused):
+        raise service.unauthorized(outcome.detail)
+    return outcome
+
+
+@router.get(
+    "/me", summary="The signed-in user and their account", response_model=Me, responses=problem_responses(401)
+)
+async def me(user: CurrentUser, session: Session) -> Me:
+    account = await repository.account(session, user.account_id)
+    return Me(**UserOut.model_validate(user).model_dump(), account=AccountOut.model_validate(account))
+
+
+@router.get(
+    "/users", summary="The account's users", response_model=UserList, responses=problem_responses(401)
+)
+async def list_users(user: CurrentUser, session: Session) -> UserList:
+    users = await repository.users_of_account(session, user.account_id)
+    return UserList(items=[UserOut.model_validate(item) for item in users])
+
+
+@router.post(
+    "/users",
+    summary="Invite a user (bookkeeper or owner) to the account; owners only",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def invite_user(body: InviteIn, owner: OwnerUser, session: Session) -> UserOut:
+    return UserOut.model_validate(await service.invite(session, owner, body))

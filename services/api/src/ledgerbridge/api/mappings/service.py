@@ -1,0 +1,199 @@
+"""Validating and saving mappings, and the seam through which Xero reference data checks them.
+
+``ReferenceData`` is what validation needs to know about the organisation: which account codes, tax
+types, branding themes, currencies and contacts exist. Today it is read from a cache kept in the
+account's settings row (``CachedReferenceData``); the Xero client's reference cache plugs in by
+implementing the same protocol and being returned from ``mappings.dependencies.reference_data``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.api.mappings import repository
+from ledgerbridge.api.mappings.schemas import (
+    TARGET_MODELS,
+    MappingIn,
+    MappingOut,
+    MappingSaved,
+    MappingsSaved,
+)
+from ledgerbridge.api.problems import ProblemError, validation_problem
+from ledgerbridge.common.models import AccountSettings, MappingKind
+
+# Where the cached reference data sits inside AccountSettings.values, beside the tenant's options.
+XERO_REFERENCE_KEY = "xero_reference"
+MAX_BULK_MAPPINGS = 1000
+
+
+class ReferenceKind(enum.StrEnum):
+    account_code = "account_codes"
+    tax_type = "tax_types"
+    branding_theme_id = "branding_theme_ids"
+    currency_code = "currency_codes"
+    contact_id = "contact_ids"
+
+
+_WHERE = {
+    ReferenceKind.account_code: "in the organisation's chart of accounts",
+    ReferenceKind.tax_type: "one of the organisation's tax rates",
+    ReferenceKind.branding_theme_id: "one of the organisation's branding themes",
+    ReferenceKind.currency_code: "one of the organisation's currencies",
+    ReferenceKind.contact_id: "one of the organisation's contacts",
+}
+
+
+class ReferenceData(Protocol):
+    async def known(self, kind: ReferenceKind) -> frozenset[str] | None:
+        """Every valid value of ``kind`` (case-folded), or None when it has not been fetched from Xero yet."""
+
+
+class CachedReferenceData:
+    """Reference data cached as JSON under ``AccountSettings.values["xero_reference"]``:
+    ``{"account_codes": ["200", …], "tax_types": […], "branding_theme_ids": […], "currency_codes": […],
+    "contact_ids": […]}``; a missing list means that kind has not been fetched."""
+
+    def __init__(self, cached: Mapping[str, Any]) -> None:
+        self._cached = cached
+
+    @classmethod
+    async def load(cls, session: AsyncSession, account_id: uuid.UUID) -> CachedReferenceData:
+        values = await session.scalar(
+            select(AccountSettings.values).where(AccountSettings.account_id == account_id)
+        )
+        cached = (values or {}).get(XERO_REFERENCE_KEY)
+        return cls(cached if isinstance(cached, dict) else {})
+
+    async def known(self, kind: ReferenceKind) -> frozenset[str] | None:
+        values = self._cached.get(kind.value)
+        if not isinstance(values, list):
+            return None
+        return frozenset(str(value).casefold() for value in values)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One value of a request that must exist in the organisation; ``loc`` says where it was sent and
+    ``field`` is how the error message names it."""
+
+    loc: tuple[str | int, ...]
+    field: str
+    kind: ReferenceKind
+    value: str
+
+
+async def check_references(reference: ReferenceData, references: Iterable[Reference]) -> list[str]:
+    """Warnings for values that could not be checked yet; a 422 problem naming every unknown value."""
+    warnings: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for ref in references:
+        known = await reference.known(ref.kind)
+        if known is None:
+            warnings.append(
+                f"{ref.field} '{ref.value}' was not checked: the organisation's Xero data has not been fetched yet"
+            )
+        elif ref.value.casefold() not in known:
+            errors.append(
+                {
+                    "loc": list(ref.loc),
+                    "msg": f"{ref.field} '{ref.value}' is not {_WHERE[ref.kind]}",
+                    "type": "unknown_reference",
+                }
+            )
+    if errors:
+        raise ProblemError(
+            422,
+            "Unknown Xero reference",
+            "; ".join(error["msg"] for error in errors),
+            type_="https://ledgerbridge.dev/problems/unknown-reference",
+            errors=errors,
+        )
+    return warnings
+
+
+# Which target fields name something in Xero, and what.
+_REFERENCED_FIELDS = {
+    "account_code": ReferenceKind.account_code,
+    "payment_account_code": ReferenceKind.account_code,
+    "tax_type": ReferenceKind.tax_type,
+    "branding_theme_id": ReferenceKind.branding_theme_id,
+    "currency_code": ReferenceKind.currency_code,
+    "contact_id": ReferenceKind.contact_id,
+}
+
+
+def _references(target: dict[str, Any], loc: tuple[str | int, ...]) -> list[Reference]:
+    return [
+        Reference((*loc, name), name, _REFERENCED_FIELDS[name], str(value))
+        for name, value in target.items()
+        if name in _REFERENCED_FIELDS and value is not None
+    ]
+
+
+def _parse_target(kind: MappingKind, raw: dict[str, Any]) -> dict[str, Any]:
+    model: type[BaseModel] = TARGET_MODELS[kind]
+    return model.model_validate(raw).model_dump(mode="json", exclude_none=True)
+
+
+async def put_mapping(
+    session: AsyncSession,
+    reference: ReferenceData,
+    account_id: uuid.UUID,
+    kind: MappingKind,
+    source_id: str,
+    raw_target: dict[str, Any],
+) -> MappingSaved:
+    try:
+        target = _parse_target(kind, raw_target)
+    except ValidationError as exc:
+        raise validation_problem(exc) from exc
+    warnings = await check_references(reference, _references(target, ("body",)))
+    (saved,) = await repository.upsert(session, account_id, [(kind, source_id, target)])
+    return MappingSaved(**MappingOut.model_validate(saved).model_dump(), warnings=warnings)
+
+
+async def put_mappings(
+    session: AsyncSession, reference: ReferenceData, account_id: uuid.UUID, items: list[MappingIn]
+) -> MappingsSaved:
+    """All or nothing: one invalid item rejects the whole list, with every problem named."""
+    errors: list[dict[str, Any]] = []
+    rows: list[tuple[MappingKind, str, dict[str, Any]]] = []
+    references: list[Reference] = []
+    seen: set[tuple[MappingKind, str]] = set()
+    for index, item in enumerate(items):
+        if (item.kind, item.source_id) in seen:
+            errors.append(
+                {
+                    "loc": ["body", index, "source_id"],
+                    "msg": f"{item.kind} '{item.source_id}' appears more than once",
+                    "type": "duplicate",
+                }
+            )
+            continue
+        seen.add((item.kind, item.source_id))
+        try:
+            target = _parse_target(item.kind, item.target)
+        except ValidationError as exc:
+            errors.extend(validation_problem(exc, ("body", index, "target")).problem.errors or [])
+            continue
+        rows.append((item.kind, item.source_id, target))
+        references.extend(_references(target, ("body", index, "target")))
+    if errors:
+        raise ProblemError(
+            422,
+            "Request validation failed",
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)[:2000],
+            type_="https://ledgerbridge.dev/problems/validation",
+            errors=errors,
+        )
+    warnings = await check_references(reference, references)
+    saved = await repository.upsert(session, account_id, rows) if rows else []
+    return MappingsSaved(items=[MappingOut.model_validate(row) for row in saved], warnings=warnings)

@@ -1,0 +1,1 @@
+"""The account's plan: trial limits and upgrading."""

@@ -1,0 +1,41 @@
+"""The account row and the records the trial limit holds back."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common.models import Account, RecordStatus, SourceRecord
+
+PLAN_LIMIT_REASON = "plan_limit"
+
+
+def _held(account_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    return (
+        SourceRecord.account_id == account_id,
+        SourceRecord.status == RecordStatus.waiting,
+        SourceRecord.reason_code == PLAN_LIMIT_REASON,
+    )
+
+
+async def account(session: AsyncSession, account_id: uuid.UUID, *, for_update: bool = False) -> Account:
+    query = select(Account).where(Account.id == account_id)
+    found = await session.scalar(query.with_for_update() if for_update else query)
+    assert found is not None  # the signed-in user's account; users cascade with it
+    return found
+
+
+async def count_held(session: AsyncSession, account_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(SourceRecord).where(*_held(account_id))) or 0
+    )
+
+
+async def held_for_update(session: AsyncSession, account_id: uuid.UUID) -> list[SourceRecord]:
+    # Locked so a mapper deciding about the same record waits for the upgrade, then sees it released.
+    rows = await session.scalars(
+        select(SourceRecord).where(*_held(account_id)).order_by(SourceRecord.created_at).with_for_update()
+    )
+    return list(rows)

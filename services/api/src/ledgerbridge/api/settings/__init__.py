@@ -1,0 +1,1 @@
+"""The tenant's sync options (SPEC.md §4, §5)."""

@@ -1,0 +1,36 @@
+"""The tenant's options."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ledgerbridge.api.auth.dependencies import CurrentUser
+from ledgerbridge.api.dependencies import Session
+from ledgerbridge.api.mappings.dependencies import ReferenceDataDep
+from ledgerbridge.api.problems import problem_responses
+from ledgerbridge.api.settings import service
+from ledgerbridge.api.settings.schemas import SettingsFields, SettingsUpdated, SyncSettings
+
+router = APIRouter(prefix="/v1/settings", tags=["settings"])
+
+
+@router.get(
+    "",
+    summary="The account's options, defaults filled in",
+    response_model=SyncSettings,
+    responses=problem_responses(401),
+)
+async def get_settings(user: CurrentUser, session: Session) -> SyncSettings:
+    return await service.read(session, user.account_id)
+
+
+@router.patch(
+    "",
+    summary="Change some options; fields not sent keep their value",
+    response_model=SettingsUpdated,
+    responses=problem_responses(401, 422),
+)
+async def patch_settings(
+    body: SettingsFields, user: CurrentUser, session: Session, reference: ReferenceDataDep
+) -> SettingsUpdated:
+    return await service.update(session, reference, user.account_id, body)
