@@ -83,7 +83,7 @@ async def test_seeded_reference_data(sandbox: SandboxClient, org: str) -> None:
     tax = {rate["TaxType"] for rate in (await sandbox.call("GET", "TaxRates", org)).json()["TaxRates"]}
     assert {"OUTPUT", "INPUT", "EXEMPTOUTPUT", "EXEMPTEXPENSES", "BASEXCLUDED"} <= tax
     currencies = {c["Code"] for c in (await sandbox.call("GET", "Currencies", org)).json()["Currencies"]}
-    assert currencies == {"AUD", "USD", "NZD"}
+    assert currencies == {"AUD", "GBP", "NZD", "USD"}
     themes = (await sandbox.call("GET", "BrandingThemes", org)).json()["BrandingThemes"]
     assert len(themes) >= 2
     organisation = (await sandbox.call("GET", "Organisation", org)).json()["Organisations"][0]

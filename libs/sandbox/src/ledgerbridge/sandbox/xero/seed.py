@@ -64,7 +64,12 @@ DEFAULT_TAX: dict[str, tuple[str, str, str]] = {
 }
 
 CURRENCIES: dict[str, list[tuple[str, str]]] = {
-    "AU": [("AUD", "Australian Dollar"), ("USD", "United States Dollar"), ("NZD", "New Zealand Dollar")],
+    "AU": [
+        ("AUD", "Australian Dollar"),
+        ("USD", "United States Dollar"),
+        ("NZD", "New Zealand Dollar"),
+        ("GBP", "British Pound"),
+    ],
     "UK": [("GBP", "British Pound"), ("EUR", "Euro"), ("USD", "United States Dollar")],
     "US": [("USD", "United States Dollar"), ("CAD", "Canadian Dollar"), ("EUR", "Euro")],
 }
@@ -116,6 +121,7 @@ CHART: list[tuple[str, str, str, str, bool, str, str]] = [
     ("610", "Accounts Receivable", "CURRENT", "free", False, "DEBTORS", "ACTIVE"),
     ("615", "Stripe Clearing", "CURRENT", "free", True, "", "ACTIVE"),
     ("616", "PayPal Clearing", "CURRENT", "free", True, "", "ACTIVE"),
+    ("618", "Braintree Clearing", "CURRENT", "free", True, "", "ACTIVE"),
     ("617", "Vendor Payout Clearing", "CURRENT", "free", True, "", "ACTIVE"),
     ("620", "Prepayments", "PREPAYMENT", "free", False, "", "ACTIVE"),
     ("630", "Inventory", "INVENTORY", "free", False, "", "ACTIVE"),
