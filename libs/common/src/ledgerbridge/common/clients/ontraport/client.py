@@ -1,0 +1,445 @@
+"""The ONTRAPORT REST client (SPEC.md §3.2): credentials, envelope, limits and retries in one place.
+
+Every request goes through :meth:`OntraportClient._call`, which takes a slot from the account's shared
+limiter, sends ``Api-Appid``/``Api-Key``, retries what is worth retrying and unwraps
+``{"code":0,"data":…,"account_id":…}``. Collections are read in pages of at most 50 (ONTRAPORT serves
+no more, silently) and walked by ``id`` ("id > last seen") rather than by offset, so records added while
+we page neither shift nor repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+from redis.asyncio import Redis
+
+from ledgerbridge.common.clients.ontraport.criteria import Criteria, condition_param, field
+from ledgerbridge.common.clients.ontraport.models import (
+    AccountCheck,
+    Contact,
+    Coupon,
+    CouponCode,
+    Gateway,
+    OntraportRecord,
+    Product,
+    ShippingMethod,
+    Tax,
+    Transaction,
+    TransactionOrder,
+    TransactionsInfo,
+    Webhook,
+)
+from ledgerbridge.common.clients.ratelimit import RollingWindowLimiter, Sleep
+from ledgerbridge.common.messaging.errors import PermanentError, TransientError, backoff_seconds
+
+log = structlog.get_logger(__name__)
+
+MAX_RANGE = 50
+"""ONTRAPORT serves at most 50 records per request, whatever ``range`` asks for."""
+
+DEFAULT_CALLS_PER_MINUTE = 170
+"""ONTRAPORT allows 180/minute per account; the rest is headroom for clock skew between us and them."""
+
+
+class ObjectType:
+    """ONTRAPORT object type ids (``specs/ontraport/object-type-ids.json``) of the objects we read."""
+
+    CONTACT = 0
+    PRODUCT = 16
+    TRANSACTION = 46
+    TAX = 63
+    SHIPPING_METHOD = 64
+    GATEWAY = 70
+    COUPON = 123
+    COUPON_CODE = 124
+
+
+class OntraportError(PermanentError):
+    """ONTRAPORT refused a request, or answered something we cannot read; the message says which."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class OntraportNotFoundError(OntraportError):
+    pass
+
+
+def account_limiter_key(app_id: str, prefix: str = "ledgerbridge") -> str:
+    """The Redis key of one ONTRAPORT account's budget. The app id names the account (each account has
+    its own); hashed so the key does not spell out an identifier of the customer's credentials."""
+    digest = hashlib.sha256(app_id.encode()).hexdigest()[:20]
+    return f"{prefix}:ratelimit:ontraport:{digest}"
+
+
+def ontraport_limiter(
+    redis: Redis,
+    app_id: str,
+    *,
+    prefix: str = "ledgerbridge",
+    calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
+    window_seconds: float = 60.0,
+    max_wait_seconds: float | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> RollingWindowLimiter:
+    return RollingWindowLimiter(
+        redis,
+        account_limiter_key(app_id, prefix),
+        limit=calls_per_minute,
+        window_seconds=window_seconds,
+        max_wait_seconds=max_wait_seconds,
+        sleep=sleep,
+    )
+
+
+R = TypeVar("R", bound=OntraportRecord)
+
+
+def _header_number(response: httpx.Response, name: str) -> float | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _unix(moment: datetime | int) -> int:
+    return moment if isinstance(moment, int) else int(moment.timestamp())
+
+
+class OntraportClient:
+    """One ONTRAPORT account. ``http`` is shared and owned by the caller; ``limiter`` must be the same
+    Redis key for every client of the account (see :func:`ontraport_limiter`)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        app_id: str,
+        api_key: str,
+        limiter: RollingWindowLimiter,
+        *,
+        timeout_seconds: float = 30.0,
+        max_attempts: int = 4,
+        max_rate_limit_wait_seconds: float = 30.0,
+        rate_limit_retries: int = 2,
+        backoff_base_seconds: float = 0.5,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Api-Appid": app_id, "Api-Key": api_key, "Accept": "application/json"}
+        self._limiter = limiter
+        self._timeout = httpx.Timeout(timeout_seconds)
+        self._max_attempts = max_attempts
+        self._max_rate_limit_wait = max_rate_limit_wait_seconds
+        self._rate_limit_retries = rate_limit_retries
+        self._backoff_base = backoff_base_seconds
+        self._sleep = sleep
+        self.account_id: str | None = None
+        """The account id from the last envelope (ONTRAPORT tells us whose data we read)."""
+
+    def __repr__(self) -> str:
+        # Never the key: reprs end up in logs and tracebacks.
+        return f"OntraportClient(base_url={self._base_url!r}, account_id={self.account_id!r})"
+
+    # -- the one way to talk to ONTRAPORT ----------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> Any:
+        what = f"{method} {path}"
+        failures = 0
+        throttled = 0
+        while True:
+            await self._limiter.acquire()
+            try:
+                response = await self._http.request(
+                    method,
+                    f"{self._base_url}{path}",
+                    params=params,
+                    data=form,
+                    headers=self._headers,
+                    timeout=self._timeout,
+                )
+            except httpx.TransportError as error:
+                failures += 1
+                if failures >= self._max_attempts:
+                    raise TransientError(
+                        f"ONTRAPORT {what} failed {failures} times: {type(error).__name__}"
+                    ) from error
+                await self._backoff(what, failures, type(error).__name__)
+                continue
+
+            await self._observe_budget(response)
+            status = response.status_code
+            if status in (401, 403):
+                raise OntraportError("ONTRAPORT rejected the API credentials", status)
+            if status == 429:
+                throttled += 1
+                reset = _header_number(response, "X-Rate-Limit-Reset") or 60.0
+                await self._limiter.pause(reset)
+                if throttled > self._rate_limit_retries or reset > self._max_rate_limit_wait:
+                    raise TransientError(f"ONTRAPORT rate limit reached on {what}", retry_after=reset)
+                log.info("ontraport.rate_limited", call=what, wait_seconds=reset)
+                await self._sleep(reset)
+                continue
+            if status >= 500:
+                failures += 1
+                if failures >= self._max_attempts:
+                    raise TransientError(f"ONTRAPORT {what} answered {status} {failures} times")
+                await self._backoff(what, failures, f"HTTP {status}")
+                continue
+            if status == 404:
+                raise OntraportNotFoundError(f"ONTRAPORT {what}: not found ({_snippet(response)})", 404)
+            if status >= 400:
+                raise OntraportError(f"ONTRAPORT {what} refused with {status}: {_snippet(response)}", status)
+            return self._unwrap(what, response)
+
+    async def _backoff(self, what: str, attempt: int, reason: str) -> None:
+        delay = backoff_seconds(attempt, base=self._backoff_base, cap=10.0)
+        log.warning("ontraport.retry", call=what, attempt=attempt, reason=reason, wait_seconds=delay)
+        await self._sleep(delay)
+
+    async def _observe_budget(self, response: httpx.Response) -> None:
+        """ONTRAPORT counts every call on the account, including other apps the customer uses with the
+        same key: when it says none are left, everybody on this account waits for its reset."""
+        remaining = _header_number(response, "X-Rate-Limit-Remaining")
+        reset = _header_number(response, "X-Rate-Limit-Reset")
+        if remaining is not None and remaining <= 0 and reset is not None and response.status_code != 429:
+            await self._limiter.pause(reset)
+
+    def _unwrap(self, what: str, response: httpx.Response) -> Any:
+        try:
+            body = response.json()
+        except ValueError:
+            raise OntraportError(
+                f"ONTRAPORT {what} answered {response.status_code} with a body that is not JSON: "
+                f"{_snippet(response)}",
+                response.status_code,
+            ) from None
+        if not isinstance(body, dict) or "code" not in body:
+            raise OntraportError(
+                f"ONTRAPORT {what} answered without the code/data envelope: {_snippet(response)}",
+                response.status_code,
+            )
+        if str(body["code"]) != "0":
+            message = body.get("message") or body.get("data") or ""
+            raise OntraportError(
+                f"ONTRAPORT {what} answered code {body['code']} instead of 0: {str(message)[:200]}",
+                response.status_code,
+            )
+        if "data" not in body:
+            raise OntraportError(f"ONTRAPORT {what} answered code 0 without data", response.status_code)
+        if body.get("account_id") is not None:
+            self.account_id = str(body["account_id"])
+        return body["data"]
+
+    def _records(self, what: str, data: Any) -> list[dict[str, Any]]:
+        # An empty collection is sometimes ``{}`` or ``""`` rather than ``[]``.
+        if data in ({}, "", None):
+            return []
+        if isinstance(data, dict):
+            data = list(data.values())
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise OntraportError(f"ONTRAPORT {what} answered data that is not a list of records")
+        return data
+
+    def _record(self, what: str, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict) or "id" not in data:
+            raise OntraportError(f"ONTRAPORT {what} answered data that is not one record")
+        return data
+
+    # -- transactions -----------------------------------------------------------------------------
+
+    async def transactions_page(
+        self,
+        start: int = 0,
+        range: int = MAX_RANGE,  # ONTRAPORT's own name for the page size
+        condition: Criteria | str | None = None,
+        *,
+        sort: str = "id",
+        descending: bool = False,
+    ) -> list[Transaction]:
+        """One page of ``GET /Transactions`` (``range`` is capped at 50: ONTRAPORT serves no more)."""
+        params: dict[str, str | int] = {
+            "start": max(0, start),
+            "range": _page_size(range),
+            "sort": sort,
+            "sortDir": "desc" if descending else "asc",
+        }
+        rendered = condition_param(condition)
+        if rendered is not None:
+            params["condition"] = rendered
+        data = await self._call("GET", "/Transactions", params=params)
+        return [Transaction.from_api(r) for r in self._records("GET /Transactions", data)]
+
+    async def transactions_after(self, high_water_id: int, limit: int = MAX_RANGE) -> list[Transaction]:
+        """Transactions with ``id`` above the mark, oldest first, at most ``limit`` (≤ 50): one request,
+        so an idle poll costs exactly one call."""
+        return await self.transactions_page(0, limit, field("id").gt(high_water_id))
+
+    async def count_transactions(self, condition: Criteria | str | None = None) -> int:
+        return (await self.transactions_info(condition)).count
+
+    async def transactions_info(self, condition: Criteria | str | None = None) -> TransactionsInfo:
+        params: dict[str, str | int] = {}
+        rendered = condition_param(condition)
+        if rendered is not None:
+            params["condition"] = rendered
+        data = await self._call("GET", "/Transactions/getInfo", params=params)
+        if not isinstance(data, dict) or "count" not in data:
+            raise OntraportError("ONTRAPORT GET /Transactions/getInfo answered without a count")
+        return TransactionsInfo.model_validate(data)
+
+    async def iter_transactions(
+        self, condition: Criteria | None = None, *, after_id: int = 0, page_size: int = MAX_RANGE
+    ) -> AsyncIterator[Transaction]:
+        """Every transaction matching ``condition`` with ``id`` above ``after_id``, in id order."""
+        last = after_id
+        size = _page_size(page_size)
+        while True:
+            keyset = field("id").gt(last)
+            page = await self.transactions_page(0, size, keyset if condition is None else keyset & condition)
+            for transaction in page:
+                yield transaction
+            if len(page) < size:
+                return
+            last = max(t.id for t in page)
+
+    def transactions_between(
+        self, date_from: datetime | int, date_to: datetime | int, *, page_size: int = MAX_RANGE
+    ) -> AsyncIterator[Transaction]:
+        """Transactions dated from ``date_from`` to ``date_to`` inclusive (datetimes or unix seconds)."""
+        window = field("date").gte(_unix(date_from)) & field("date").lte(_unix(date_to))
+        return self.iter_transactions(window, page_size=page_size)
+
+    async def transaction(self, transaction_id: int) -> Transaction:
+        data = await self._call("GET", "/Transaction", params={"id": transaction_id})
+        return Transaction.from_api(self._record("GET /Transaction", data))
+
+    async def transaction_order(self, transaction_id: int) -> TransactionOrder:
+        data = await self._call("GET", "/Transaction/Order", params={"id": transaction_id})
+        if not isinstance(data, dict):
+            raise OntraportError("ONTRAPORT GET /Transaction/Order answered data that is not an order")
+        return TransactionOrder.from_api(data)
+
+    # -- other objects ----------------------------------------------------------------------------
+
+    async def objects_page(
+        self,
+        object_id: int,
+        start: int = 0,
+        range: int = MAX_RANGE,  # ONTRAPORT's own name for the page size
+        condition: Criteria | str | None = None,
+    ) -> list[dict[str, Any]]:
+        params: dict[str, str | int] = {
+            "objectID": object_id,
+            "start": max(0, start),
+            "range": _page_size(range),
+            "sort": "id",
+            "sortDir": "asc",
+        }
+        rendered = condition_param(condition)
+        if rendered is not None:
+            params["condition"] = rendered
+        return self._records("GET /objects", await self._call("GET", "/objects", params=params))
+
+    async def objects(
+        self, object_id: int, condition: Criteria | None = None, *, page_size: int = MAX_RANGE
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every record of one object type (``GET /objects?objectID=``), walked by id."""
+        last = -1
+        size = _page_size(page_size)
+        while True:
+            keyset = field("id").gt(last)
+            page = await self.objects_page(
+                object_id, 0, size, keyset if condition is None else keyset & condition
+            )
+            for record in page:
+                yield record
+            if len(page) < size:
+                return
+            last = max(int(record["id"]) for record in page)
+
+    async def _all(self, model: type[R], object_id: int) -> list[R]:
+        return [model.from_api(record) async for record in self.objects(object_id)]
+
+    async def products(self) -> list[Product]:
+        return await self._all(Product, ObjectType.PRODUCT)
+
+    async def taxes(self) -> list[Tax]:
+        return await self._all(Tax, ObjectType.TAX)
+
+    async def shipping_methods(self) -> list[ShippingMethod]:
+        return await self._all(ShippingMethod, ObjectType.SHIPPING_METHOD)
+
+    async def coupons(self) -> list[Coupon]:
+        return await self._all(Coupon, ObjectType.COUPON)
+
+    async def coupon_codes(self) -> list[CouponCode]:
+        return await self._all(CouponCode, ObjectType.COUPON_CODE)
+
+    async def gateways(self) -> list[Gateway]:
+        return await self._all(Gateway, ObjectType.GATEWAY)
+
+    async def contact(self, contact_id: int) -> Contact:
+        data = await self._call("GET", "/object", params={"objectID": ObjectType.CONTACT, "id": contact_id})
+        return Contact.from_api(self._record("GET /object", data))
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    async def subscribe_webhook(self, url: str, event: str, data: str | None = None) -> Webhook:
+        """``POST /Webhook/subscribe`` (form-encoded, as ONTRAPORT expects). ``url`` carries the
+        connection's secret token, so it is never logged."""
+        form = {"url": url, "event": event}
+        if data is not None:
+            form["data"] = data
+        answer = await self._call("POST", "/Webhook/subscribe", form=form)
+        return Webhook.from_api(self._record("POST /Webhook/subscribe", answer))
+
+    async def unsubscribe_webhook(self, webhook_id: int) -> None:
+        await self._call("DELETE", "/Webhook/unsubscribe", form={"id": str(webhook_id)})
+
+    async def webhooks(self) -> list[Webhook]:
+        found: list[Webhook] = []
+        start = 0
+        while True:
+            data = await self._call("GET", "/Webhooks", params={"start": start, "range": MAX_RANGE})
+            page = self._records("GET /Webhooks", data)
+            found.extend(Webhook.from_api(r) for r in page)
+            if len(page) < MAX_RANGE:
+                return found
+            start += len(page)
+
+    # -- setup ------------------------------------------------------------------------------------
+
+    async def check_credentials(self) -> AccountCheck:
+        """One cheap call proving the credentials work; :class:`OntraportError` (permanent) when they
+        do not. Answers the account id and how many transactions a historical import would read."""
+        info = await self.transactions_info()
+        return AccountCheck(account_id=self.account_id, transactions=info.count)
+
+
+def _page_size(requested: int) -> int:
+    return max(1, min(requested, MAX_RANGE))
+
+
+def _snippet(response: httpx.Response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return json.dumps(text[:200])
