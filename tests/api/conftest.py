@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.api.app import create_app
-from ledgerbridge.common.models import AccountSettings
+from ledgerbridge.common import xero_reference
+from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus
 from ledgerbridge.common.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -71,19 +72,46 @@ def make_tenant(api: httpx.AsyncClient) -> MakeTenant:
     return make
 
 
+# The simple lists tests speak in, and where each goes in Xero's own shapes in the reference cache.
+_REFERENCE_SHAPES: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+    "account_codes": ("accounts", lambda code: {"Code": code, "Status": "ACTIVE"}),
+    "tax_types": ("tax_rates", lambda code: {"TaxType": code, "EffectiveRate": "10.0"}),
+    "branding_theme_ids": ("branding_themes", lambda theme: {"BrandingThemeID": theme}),
+    "currency_codes": ("currencies", lambda code: {"Code": code}),
+    "contact_ids": ("contacts", lambda contact: {"ContactID": contact, "IsSupplier": True}),
+}
+
+
 @pytest.fixture
 def cache_reference(committing: async_sessionmaker[AsyncSession]) -> CacheReference:
-    """Stores Xero reference data where ``CachedReferenceData`` reads it, as the Xero sync will."""
+    """Gives the account an active Xero connection whose reference cache holds these values, as the Xero
+    connect flow does; a kind not given has not been fetched."""
 
     async def cache(account_id: uuid.UUID, reference: dict[str, list[str]]) -> None:
         async with committing() as session, session.begin():
-            await session.execute(
-                insert(AccountSettings)
-                .values(account_id=account_id, values={"xero_reference": reference})
-                .on_conflict_do_update(
-                    index_elements=[AccountSettings.account_id],
-                    set_={"values": {"xero_reference": reference}},
+            connection = await session.scalar(
+                select(Connection).where(
+                    Connection.account_id == account_id,
+                    Connection.kind == ConnectionKind.xero,
+                    Connection.status == ConnectionStatus.active,
                 )
             )
+            if connection is None:
+                connection = Connection(
+                    id=uuid.uuid4(),
+                    account_id=account_id,
+                    kind=ConnectionKind.xero,
+                    name="Demo Company",
+                    status=ConnectionStatus.active,
+                    credentials=b"",
+                    xero_tenant_id=str(uuid.uuid4()),
+                )
+                session.add(connection)
+                await session.flush()
+            data = {
+                _REFERENCE_SHAPES[name][0]: [_REFERENCE_SHAPES[name][1](value) for value in values]
+                for name, values in reference.items()
+            }
+            await xero_reference.store(session, connection.id, data)
 
     return cache

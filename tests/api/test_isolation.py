@@ -33,10 +33,12 @@ async def test_mappings_are_per_account(api: httpx.AsyncClient, make_tenant: Mak
 
 async def test_settings_are_per_account(api: httpx.AsyncClient, make_tenant: MakeTenant) -> None:
     first, second = await _two(make_tenant)
-    await api.patch("/v1/settings", json={"invoice_status": "DRAFT"}, headers=first.headers)
-    await api.patch("/v1/settings", json={"time_zone": "Europe/London"}, headers=second.headers)
-    mine = (await api.get("/v1/settings", headers=first.headers)).json()
-    theirs = (await api.get("/v1/settings", headers=second.headers)).json()
+    await api.patch("/v1/settings", json={"ontraport": {"invoice_status": "DRAFT"}}, headers=first.headers)
+    await api.patch(
+        "/v1/settings", json={"ontraport": {"time_zone": "Europe/London"}}, headers=second.headers
+    )
+    mine = (await api.get("/v1/settings", headers=first.headers)).json()["ontraport"]
+    theirs = (await api.get("/v1/settings", headers=second.headers)).json()["ontraport"]
     assert (mine["invoice_status"], mine["time_zone"]) == ("DRAFT", "UTC")
     assert (theirs["invoice_status"], theirs["time_zone"]) == ("AUTHORISED", "Europe/London")
 

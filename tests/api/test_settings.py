@@ -1,10 +1,11 @@
-"""The tenant's options: defaults, partial updates, validation, and reference checks."""
+"""The tenant's options: stored as ``AccountOptions``, merged partial updates, validation, reference checks."""
 
 from __future__ import annotations
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.models import AccountSettings
 from tests.api.conftest import PASSWORD, CacheReference, MakeTenant, sign_in
 
@@ -12,20 +13,18 @@ from tests.api.conftest import PASSWORD, CacheReference, MakeTenant, sign_in
 async def test_defaults_come_from_the_spec(api: httpx.AsyncClient, make_tenant: MakeTenant) -> None:
     tenant = await make_tenant()
     settings = (await api.get("/v1/settings", headers=tenant.headers)).json()
-    assert settings["invoice_number_template"] == "OP-{transaction_id}"
-    assert settings["reference_template"] == "{last_name}-{invoice_id}"
-    assert settings["invoice_status"] == "AUTHORISED"
-    assert settings["untaxed_mode"] == "NoTax"
-    assert settings["coupon_mode"] == "separate_line"
-    assert settings["match_contacts_by_email"] is True
-    assert settings["sync_unpaid"] is False
-    assert settings["onport_auto_sync_dropship"] is False
-    assert settings["onport_auto_sync_replenishment"] is False
-    assert settings["onport_adjustments"] is False
-    assert settings["payout_account_codes"] == {}
+    assert settings == AccountOptions().model_dump(mode="json")
+    ontraport, onport = settings["ontraport"], settings["onport"]
+    assert ontraport["invoice_number_template"] == "OP-{transaction_id}"
+    assert ontraport["reference_template"] == "{last_name}-{invoice_id}"
+    assert (ontraport["invoice_status"], ontraport["untaxed_mode"]) == ("AUTHORISED", "NoTax")
+    assert (ontraport["coupon_mode"], ontraport["contact_match_by_email"]) == ("separate_line", True)
+    assert ontraport["sync_unpaid"] is False
+    assert (onport["auto_sync_dropship"], onport["auto_sync_replenishment"]) == (False, False)
+    assert (onport["sync_adjustments"], onport["payout_accounts"]) == (False, {})
 
 
-async def test_patch_changes_only_what_is_sent_and_keeps_the_reference_cache(
+async def test_patch_merges_nested_parts_and_stores_the_workers_shape(
     api: httpx.AsyncClient,
     make_tenant: MakeTenant,
     cache_reference: CacheReference,
@@ -35,55 +34,69 @@ async def test_patch_changes_only_what_is_sent_and_keeps_the_reference_cache(
     await cache_reference(tenant.account_id, {"tax_types": ["EXEMPTOUTPUT"]})
     first = await api.patch(
         "/v1/settings",
-        json={"invoice_status": "DRAFT", "time_zone": "Australia/Sydney"},
+        json={"ontraport": {"invoice_status": "DRAFT", "time_zone": "Australia/Sydney"}},
         headers=tenant.headers,
     )
-    assert first.status_code == 200
+    assert first.status_code == 200, first.text
     second = await api.patch(
         "/v1/settings",
         json={
-            "untaxed_mode": "TaxFreeCode",
-            "tax_free_tax_type": "EXEMPTOUTPUT",
-            "payout_account_codes": {"aud": "090"},
+            "ontraport": {"untaxed_mode": "TaxFreeCode", "tax_free_code": "EXEMPTOUTPUT"},
+            "onport": {"payout_accounts": {"aud": "090", "usd": "091"}},
         },
         headers=tenant.headers,
     )
-    assert second.status_code == 200
+    assert second.status_code == 200, second.text
     assert second.json()["warnings"] == [
         "payout currency 'AUD' was not checked: the organisation's Xero data has not been fetched yet",
-        "payout_account_codes.AUD '090' was not checked: the organisation's Xero data has not been fetched yet",
+        "onport.payout_accounts.AUD '090' was not checked: the organisation's Xero data has not been "
+        "fetched yet",
+        "payout currency 'USD' was not checked: the organisation's Xero data has not been fetched yet",
+        "onport.payout_accounts.USD '091' was not checked: the organisation's Xero data has not been "
+        "fetched yet",
     ]
-    settings = (await api.get("/v1/settings", headers=tenant.headers)).json()
-    assert (settings["invoice_status"], settings["time_zone"], settings["untaxed_mode"]) == (
-        "DRAFT",
-        "Australia/Sydney",
-        "TaxFreeCode",
+    removed = await api.patch(
+        "/v1/settings", json={"onport": {"payout_accounts": {"USD": None}}}, headers=tenant.headers
     )
-    assert settings["payout_account_codes"] == {"AUD": "090"}
+    assert removed.json()["warnings"] == []
+    settings = (await api.get("/v1/settings", headers=tenant.headers)).json()
+    assert settings["ontraport"]["invoice_status"] == "DRAFT"
+    assert settings["ontraport"]["time_zone"] == "Australia/Sydney"
+    assert settings["ontraport"]["untaxed_mode"] == "TaxFreeCode"
+    assert settings["onport"]["payout_accounts"] == {"AUD": "090"}
     async with committing() as session:
         row = await session.get_one(AccountSettings, tenant.account_id)
-    assert row.values["xero_reference"] == {"tax_types": ["EXEMPTOUTPUT"]}
+    # Exactly what the mapper validates (extra fields forbidden).
+    assert AccountOptions.model_validate(row.values).model_dump(mode="json") == row.values == settings
 
 
 async def test_invalid_options_are_422_problems_naming_the_field(
     api: httpx.AsyncClient, make_tenant: MakeTenant
 ) -> None:
     tenant = await make_tenant()
-    cases = {
-        "time_zone": {"time_zone": "Mars/Olympus"},
-        "invoice_status": {"invoice_status": "PAID"},
-        "invoice_number_template": {"invoice_number_template": "OP-{secret}"},
-        "nope": {"nope": True},
+    cases: dict[tuple[str, ...], object] = {
+        ("ontraport", "time_zone"): {"ontraport": {"time_zone": "Mars/Olympus"}},
+        ("ontraport", "invoice_status"): {"ontraport": {"invoice_status": "PAID"}},
+        ("ontraport", "invoice_number_template"): {"ontraport": {"invoice_number_template": "OP-{secret}"}},
+        ("ontraport", "nope"): {"ontraport": {"nope": True}},
+        ("nope",): {"nope": True},
+        ("onport", "payout_accounts", "EURO"): {"onport": {"payout_accounts": {"euro": "090"}}},
+        ("onport", "bill_status"): {"onport": {"bill_status": 3}},
     }
     for field, body in cases.items():
         response = await api.patch("/v1/settings", json=body, headers=tenant.headers)
         assert response.status_code == 422, field
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["errors"][0]["loc"] == ["body", field]
-    needs_code = await api.patch("/v1/settings", json={"untaxed_mode": "TaxFreeCode"}, headers=tenant.headers)
+        assert response.json()["errors"][0]["loc"] == ["body", *field], response.json()
+    needs_code = await api.patch(
+        "/v1/settings", json={"ontraport": {"untaxed_mode": "TaxFreeCode"}}, headers=tenant.headers
+    )
     assert needs_code.status_code == 422
-    assert "tax_free_tax_type" in needs_code.json()["detail"]
-    assert (await api.get("/v1/settings", headers=tenant.headers)).json()["untaxed_mode"] == "NoTax"
+    assert needs_code.json()["errors"][0]["loc"] == ["body", "ontraport", "tax_free_code"]
+    not_an_object = await api.patch("/v1/settings", json=["ontraport"], headers=tenant.headers)
+    assert not_an_object.status_code == 422
+    settings = (await api.get("/v1/settings", headers=tenant.headers)).json()
+    assert settings == AccountOptions().model_dump(mode="json")
 
 
 async def test_unknown_accounts_are_rejected_once_reference_data_is_cached(
@@ -92,14 +105,17 @@ async def test_unknown_accounts_are_rejected_once_reference_data_is_cached(
     tenant = await make_tenant()
     await cache_reference(tenant.account_id, {"account_codes": ["200"], "tax_types": ["OUTPUT"]})
     response = await api.patch(
-        "/v1/settings", json={"default_sales_account_code": "999"}, headers=tenant.headers
+        "/v1/settings", json={"ontraport": {"default_sales_account": "999"}}, headers=tenant.headers
     )
     assert response.status_code == 422
     assert (
         response.json()["detail"]
-        == "default_sales_account_code '999' is not in the organisation's chart of accounts"
+        == "ontraport.default_sales_account '999' is not in the organisation's chart of accounts"
     )
-    ok = await api.patch("/v1/settings", json={"default_sales_account_code": "200"}, headers=tenant.headers)
+    assert response.json()["errors"][0]["loc"] == ["body", "ontraport", "default_sales_account"]
+    ok = await api.patch(
+        "/v1/settings", json={"ontraport": {"default_sales_account": "200"}}, headers=tenant.headers
+    )
     assert (ok.status_code, ok.json()["warnings"]) == (200, [])
 
 
@@ -107,9 +123,8 @@ async def test_bookkeepers_edit_settings_too(api: httpx.AsyncClient, make_tenant
     owner = await make_tenant()
     await api.post("/v1/users", json={"email": "bk@example.com", "password": PASSWORD}, headers=owner.headers)
     bookkeeper = {"Authorization": f"Bearer {(await sign_in(api, 'bk@example.com'))['access_token']}"}
-    assert (
-        await api.patch("/v1/settings", json={"sync_unpaid": True}, headers=bookkeeper)
-    ).status_code == 200
+    changed = await api.patch("/v1/settings", json={"ontraport": {"sync_unpaid": True}}, headers=bookkeeper)
+    assert changed.status_code == 200
     mapped = await api.put("/v1/mappings/tax/1", json={"tax_type": "OUTPUT"}, headers=bookkeeper)
     assert mapped.status_code == 200
-    assert (await api.get("/v1/settings", headers=owner.headers)).json()["sync_unpaid"] is True
+    assert (await api.get("/v1/settings", headers=owner.headers)).json()["ontraport"]["sync_unpaid"] is True

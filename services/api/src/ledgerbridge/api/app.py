@@ -10,12 +10,19 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ledgerbridge.api import problems
 from ledgerbridge.api.auth.endpoints import router as auth_router
+from ledgerbridge.api.connections.endpoints import router as connections_router
 from ledgerbridge.api.health.endpoints import router as health_router
+from ledgerbridge.api.imports.endpoints import router as imports_router
 from ledgerbridge.api.mappings.endpoints import router as mappings_router
 from ledgerbridge.api.middleware import RequestContextMiddleware
 from ledgerbridge.api.plan.endpoints import router as plan_router
+from ledgerbridge.api.records.endpoints import router as records_router
+from ledgerbridge.api.reference.endpoints import router as reference_router
 from ledgerbridge.api.settings.endpoints import router as settings_router
+from ledgerbridge.api.setup.endpoints import router as setup_router
+from ledgerbridge.api.sync.endpoints import router as sync_router
 from ledgerbridge.api.tax_exceptions.endpoints import router as tax_exceptions_router
+from ledgerbridge.api.webhooks.endpoints import router as webhooks_router
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import Settings, get_settings
 
@@ -46,6 +53,25 @@ OPENAPI_TAGS = [
         "description": "Rules that make matching transactions tax inclusive with a given tax code",
     },
     {"name": "plan", "description": "Trial limit, usage and upgrading"},
+    {
+        "name": "connections",
+        "description": "Xero organisations (OAuth2 consent, then the organisation), ONTRAPORT and Onport "
+        "accounts. Credentials are stored encrypted and never returned. Owners change, bookkeepers read.",
+    },
+    {
+        "name": "reference data",
+        "description": "The organisation's Xero accounts, tax rates, branding themes, currencies and "
+        "contacts, and the ONTRAPORT catalogue, from a cache; refresh=true re-reads the partner",
+    },
+    {"name": "setup", "description": "The guided 10-step setup: what is done, what is missing"},
+    {
+        "name": "records",
+        "description": "Every ONTRAPORT transaction and Onport invoice read: its state, Xero documents, "
+        "history; retry and preview",
+    },
+    {"name": "sync", "description": "Sync now, and each connection's polling and backlog"},
+    {"name": "imports", "description": "Historical imports with progress"},
+    {"name": "webhooks", "description": "Receivers for Xero, ONTRAPORT and Onport webhooks"},
 ]
 
 
@@ -81,5 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(health_router)
     for router in (auth_router, mappings_router, settings_router, tax_exceptions_router, plan_router):
+        app.include_router(router)
+    app.include_router(connections_router)
+    app.include_router(reference_router)
+    for router in (setup_router, records_router, sync_router, imports_router, webhooks_router):
         app.include_router(router)
     return app

@@ -22,6 +22,7 @@ from ledgerbridge.common.models.records import (
     RecordStatus,
     SourceRecord,
 )
+from ledgerbridge.common.models.reference import ConnectionReferenceCache
 
 __all__ = [
     "Account",
@@ -29,6 +30,7 @@ __all__ = [
     "Base",
     "Connection",
     "ConnectionKind",
+    "ConnectionReferenceCache",
     "ConnectionStatus",
     "Document",
     "DocumentKind",

@@ -8,11 +8,11 @@ from fastapi import Depends
 
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.dependencies import Session
-from ledgerbridge.api.mappings.service import CachedReferenceData, ReferenceData
+from ledgerbridge.api.mappings.service import ReferenceData, XeroCacheReferenceData
 
 
 async def reference_data(user: CurrentUser, session: Session) -> ReferenceData:
-    return await CachedReferenceData.load(session, user.account_id)
+    return await XeroCacheReferenceData.load(session, user.account_id)
 
 
 ReferenceDataDep = Annotated[ReferenceData, Depends(reference_data)]

@@ -1,9 +1,8 @@
 """Validating and saving mappings, and the seam through which Xero reference data checks them.
 
 ``ReferenceData`` is what validation needs to know about the organisation: which account codes, tax
-types, branding themes, currencies and contacts exist. Today it is read from a cache kept in the
-account's settings row (``CachedReferenceData``); the Xero client's reference cache plugs in by
-implementing the same protocol and being returned from ``mappings.dependencies.reference_data``.
+types, branding themes, currencies and contacts exist. ``XeroCacheReferenceData`` reads it from the Xero
+reference cache; ``mappings.dependencies.reference_data`` is the one place that chooses the source.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.api.connections.repository import publishing_xero_connection_ids
 from ledgerbridge.api.mappings import repository
 from ledgerbridge.api.mappings.schemas import (
     TARGET_MODELS,
@@ -27,10 +26,9 @@ from ledgerbridge.api.mappings.schemas import (
     MappingsSaved,
 )
 from ledgerbridge.api.problems import ProblemError, validation_problem
-from ledgerbridge.common.models import AccountSettings, MappingKind
+from ledgerbridge.common import xero_reference
+from ledgerbridge.common.models import MappingKind, XeroReferenceCache
 
-# Where the cached reference data sits inside AccountSettings.values, beside the tenant's options.
-XERO_REFERENCE_KEY = "xero_reference"
 MAX_BULK_MAPPINGS = 1000
 
 
@@ -56,27 +54,50 @@ class ReferenceData(Protocol):
         """Every valid value of ``kind`` (case-folded), or None when it has not been fetched from Xero yet."""
 
 
-class CachedReferenceData:
-    """Reference data cached as JSON under ``AccountSettings.values["xero_reference"]``:
-    ``{"account_codes": ["200", …], "tax_types": […], "branding_theme_ids": […], "currency_codes": […],
-    "contact_ids": […]}``; a missing list means that kind has not been fetched."""
+class XeroCacheReferenceData:
+    """Reference data from ``xero_reference`` (the cache the mapper and publisher use) of the account's
+    publishing organisations: those its sources post to, or else its active Xero connection(s). With
+    several, a value must exist in at least one. Contacts come from the ``contacts`` list the API adds to
+    the same cache; a kind missing from every cache has not been fetched, so it is only warned about."""
 
-    def __init__(self, cached: Mapping[str, Any]) -> None:
-        self._cached = cached
+    def __init__(self, caches: list[tuple[xero_reference.ReferenceData, Mapping[str, Any]]]) -> None:
+        self._caches = caches
 
     @classmethod
-    async def load(cls, session: AsyncSession, account_id: uuid.UUID) -> CachedReferenceData:
-        values = await session.scalar(
-            select(AccountSettings.values).where(AccountSettings.account_id == account_id)
-        )
-        cached = (values or {}).get(XERO_REFERENCE_KEY)
-        return cls(cached if isinstance(cached, dict) else {})
+    async def load(cls, session: AsyncSession, account_id: uuid.UUID) -> XeroCacheReferenceData:
+        caches: list[tuple[xero_reference.ReferenceData, Mapping[str, Any]]] = []
+        for connection_id in await publishing_xero_connection_ids(session, account_id):
+            data = await xero_reference.load(session, connection_id)
+            # The same row, from the session's identity map: load() keeps no unknown keys (contacts).
+            row = await session.get(XeroReferenceCache, connection_id)
+            if data is not None and row is not None:
+                caches.append((data, row.data))
+        return cls(caches)
 
     async def known(self, kind: ReferenceKind) -> frozenset[str] | None:
-        values = self._cached.get(kind.value)
-        if not isinstance(values, list):
+        found: set[str] | None = None
+        for data, raw in self._caches:
+            values = _values(kind, data, raw)
+            if values is not None:
+                found = (found or set()) | {value.casefold() for value in values}
+        return None if found is None else frozenset(found)
+
+
+def _values(
+    kind: ReferenceKind, data: xero_reference.ReferenceData, raw: Mapping[str, Any]
+) -> Iterable[str] | None:
+    if kind == ReferenceKind.contact_id:
+        contacts = raw.get("contacts")
+        if not isinstance(contacts, list):
             return None
-        return frozenset(str(value).casefold() for value in values)
+        return [str(c["ContactID"]) for c in contacts if isinstance(c, dict) and c.get("ContactID")]
+    if kind == ReferenceKind.account_code:
+        return data.account_codes if isinstance(raw.get("accounts"), list) else None
+    if kind == ReferenceKind.tax_type:
+        return data.tax_rate_percents.keys() if isinstance(raw.get("tax_rates"), list) else None
+    if kind == ReferenceKind.branding_theme_id:
+        return data.branding_theme_ids if isinstance(raw.get("branding_themes"), list) else None
+    return data.currency_codes if isinstance(raw.get("currencies"), list) else None
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
 
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.mappings.dependencies import ReferenceDataDep
 from ledgerbridge.api.problems import problem_responses
 from ledgerbridge.api.settings import service
-from ledgerbridge.api.settings.schemas import SettingsFields, SettingsUpdated, SyncSettings
+from ledgerbridge.api.settings.schemas import PATCH_BODY, SettingsUpdated
+from ledgerbridge.common.account_settings import AccountOptions
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
 
@@ -17,10 +20,10 @@ router = APIRouter(prefix="/v1/settings", tags=["settings"])
 @router.get(
     "",
     summary="The account's options, defaults filled in",
-    response_model=SyncSettings,
+    response_model=AccountOptions,
     responses=problem_responses(401),
 )
-async def get_settings(user: CurrentUser, session: Session) -> SyncSettings:
+async def get_settings(user: CurrentUser, session: Session) -> AccountOptions:
     return await service.read(session, user.account_id)
 
 
@@ -29,8 +32,12 @@ async def get_settings(user: CurrentUser, session: Session) -> SyncSettings:
     summary="Change some options; fields not sent keep their value",
     response_model=SettingsUpdated,
     responses=problem_responses(401, 422),
+    openapi_extra={"requestBody": PATCH_BODY},
 )
 async def patch_settings(
-    body: SettingsFields, user: CurrentUser, session: Session, reference: ReferenceDataDep
+    body: Annotated[dict[str, Any], Body()],
+    user: CurrentUser,
+    session: Session,
+    reference: ReferenceDataDep,
 ) -> SettingsUpdated:
     return await service.update(session, reference, user.account_id, body)

@@ -1,0 +1,1 @@
+"""Connecting Xero organisations, ONTRAPORT and Onport accounts to the tenant."""

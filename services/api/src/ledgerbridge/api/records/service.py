@@ -1,0 +1,254 @@
+"""Reading records, retrying them, and previewing what the mapping would send to Xero now."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.api.problems import ProblemError
+from ledgerbridge.api.records import repository
+from ledgerbridge.api.records.schemas import (
+    DocumentOut,
+    PreviewDocument,
+    RecordDetail,
+    RecordEventOut,
+    RecordPage,
+    RecordPreview,
+    RecordSummary,
+    XeroLink,
+)
+from ledgerbridge.common import xero_reference
+from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import (
+    Account,
+    Connection,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    RecordStatus,
+    SourceRecord,
+    User,
+)
+from ledgerbridge.common.record_transitions import transition
+from ledgerbridge.mapper import inputs
+from ledgerbridge.mapper.ontraport import (
+    Fail,
+    NoChange,
+    Publish,
+    Skip,
+    Wait,
+    XeroReference,
+    map_transaction,
+)
+
+RETRYABLE = (RecordStatus.failed, RecordStatus.waiting)
+# Mirrors the mapper's own reason codes, so a preview and the record's later state read the same.
+XERO_NOT_LINKED = "xero_not_linked"
+
+_XERO_VIEW = {
+    "ACCREC": "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={}",
+    "ACCPAY": "https://go.xero.com/AccountsPayable/View.aspx?InvoiceID={}",
+}
+
+
+def xero_url(document: Document) -> str | None:
+    """Deep link to an invoice or bill in Xero; other kinds have no page of their own to link to."""
+    if not document.xero_id or document.kind not in repository.LINKED_KINDS:
+        return None
+    invoice_type = document.request_body.get("Type") or (
+        "ACCPAY" if document.kind is DocumentKind.bill else "ACCREC"
+    )
+    template = _XERO_VIEW.get(str(invoice_type))
+    return template.format(document.xero_id) if template else None
+
+
+def _link(document: Document | None) -> XeroLink | None:
+    if document is None:
+        return None
+    number = document.xero_number or document.request_body.get("InvoiceNumber")
+    return XeroLink(
+        document_id=document.id,
+        kind=document.kind,
+        status=document.status,
+        number=str(number) if number is not None else None,
+        xero_id=document.xero_id,
+        url=xero_url(document),
+    )
+
+
+def _not_found(record_id: uuid.UUID) -> ProblemError:
+    return ProblemError(404, "Not found", f"No record {record_id}")
+
+
+async def list_records(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    source: str | None,
+    status: RecordStatus | None,
+    q: str | None,
+    page: int,
+    page_size: int,
+) -> RecordPage:
+    records, total = await repository.list_records(
+        session,
+        account_id,
+        source=source,
+        status=status,
+        q=q,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+    )
+    links = await repository.linked_documents(session, [record.id for record in records])
+    items = [
+        RecordSummary.model_validate(record).model_copy(update={"xero": _link(links.get(record.id))})
+        for record in records
+    ]
+    return RecordPage(items=items, page=page, page_size=page_size, total=total)
+
+
+async def _detail(session: AsyncSession, record: SourceRecord) -> RecordDetail:
+    documents = await repository.documents_of(session, record.id)
+    events = await repository.events_of(session, record.id)
+    links = await repository.linked_documents(session, [record.id])
+    return RecordDetail(
+        **RecordSummary.model_validate(record).model_dump(exclude={"xero"}),
+        xero=_link(links.get(record.id)),
+        payload=record.payload,
+        documents=[
+            DocumentOut.model_validate(document).model_copy(update={"url": xero_url(document)})
+            for document in documents
+        ],
+        history=[RecordEventOut.model_validate(event) for event in events],
+    )
+
+
+async def get_record(session: AsyncSession, account_id: uuid.UUID, record_id: uuid.UUID) -> RecordDetail:
+    record = await repository.get_record(session, account_id, record_id)
+    if record is None:
+        raise _not_found(record_id)
+    return await _detail(session, record)
+
+
+async def retry(session: AsyncSession, user: User, record_id: uuid.UUID) -> RecordDetail:
+    # Locked so a concurrent mapper run or a second retry sees this one's outcome, not a stale status.
+    record = await repository.get_record(session, user.account_id, record_id, for_update=True)
+    if record is None:
+        raise _not_found(record_id)
+    if record.status not in RETRYABLE:
+        raise ProblemError(
+            409,
+            "Record cannot be retried",
+            f"Record {record_id} is {record.status}; only failed or waiting records are retried",
+            type_="https://ledgerbridge.dev/problems/not-retryable",
+        )
+    reset = 0
+    for document in await repository.documents_of(session, record.id):
+        if document.status is DocumentStatus.failed:
+            # Pending again, so the mapper keeps it (same fingerprint, same idempotency key) if unchanged.
+            document.status = DocumentStatus.pending
+            reset += 1
+    transition(
+        session,
+        record,
+        RecordStatus.received,
+        "Retry requested",
+        detail={"requested_by": str(user.id), "documents_reset": reset},
+    )
+    await add_message(session, MapRecord(record_id=record.id), record.account_id)
+    await session.flush()
+    await session.refresh(record)  # server-side updated_at
+    return await _detail(session, record)
+
+
+async def preview(session: AsyncSession, account_id: uuid.UUID, record_id: uuid.UUID) -> RecordPreview:
+    """The mapper's decision for the record as things stand, computed with the same pure core and inputs."""
+    record = await repository.get_record(session, account_id, record_id)
+    if record is None:
+        raise _not_found(record_id)
+    if record.source != "ontraport":
+        return RecordPreview(
+            record_id=record.id,
+            decision="fail",
+            reason=f"no mapping exists for {record.source} records yet",
+        )
+    connection = await session.get(Connection, record.connection_id)
+    if connection is None or connection.xero_connection_id is None:
+        return RecordPreview(
+            record_id=record.id,
+            decision="wait",
+            reason="The ONTRAPORT connection is not linked to a Xero organisation yet",
+            reason_code=XERO_NOT_LINKED,
+        )
+    reference = await xero_reference.load(session, connection.xero_connection_id)
+    if reference is None:
+        return RecordPreview(
+            record_id=record.id,
+            decision="wait",
+            reason="The Xero organisation's accounts and tax rates have not been read yet",
+            reason_code=xero_reference.WAITING_FOR_REFERENCE,
+        )
+    account = await session.get(Account, record.account_id)
+    assert account is not None  # the record belongs to it
+    documents = await repository.documents_of(session, record.id)
+    try:
+        options = await inputs.account_options(session, record.account_id)
+        settings = inputs.mapping_settings(options)
+        mappings = await inputs.ontraport_mappings(session, record.account_id)
+    except ValidationError as error:
+        # The mapper would fail on the same inputs; say so instead of answering with a 500.
+        return RecordPreview(
+            record_id=record.id,
+            decision="fail",
+            reason=f"The account's settings or mappings cannot be read by the mapping: {error}",
+            reason_code="mapping_inputs",
+        )
+    decision = map_transaction(
+        record.payload.get("transaction", {}),
+        contact=inputs.ontraport_contact(record.payload.get("contact")),
+        mappings=mappings,
+        settings=settings,
+        reference=XeroReference(
+            account_codes=reference.account_codes,
+            tax_rates=reference.tax_rate_percents,
+            branding_theme_ids=reference.branding_theme_ids,
+        ),
+        state=inputs.sync_state(documents),
+        trial=inputs.trial_state(account),
+        observed_on=datetime.now(UTC).date(),
+    )
+    if isinstance(decision, Publish):
+        stored = {
+            (document.kind.value, document.fingerprint): document.status
+            for document in documents
+            if document.status is not DocumentStatus.superseded
+        }
+        return RecordPreview(
+            record_id=record.id,
+            decision="publish",
+            reason=decision.summary,
+            documents=[
+                PreviewDocument(
+                    kind=doc.kind.value,
+                    body=doc.json_body(),
+                    target_id=doc.target_id,
+                    fingerprint=doc.fingerprint,
+                    stored_status=stored.get((doc.kind.value, doc.fingerprint)),
+                )
+                for doc in decision.documents
+            ],
+        )
+    if isinstance(decision, NoChange):
+        return RecordPreview(record_id=record.id, decision="no_change", reason=decision.reason)
+    if isinstance(decision, Skip):
+        return RecordPreview(record_id=record.id, decision="skip", reason=decision.reason)
+    if isinstance(decision, Wait):
+        return RecordPreview(
+            record_id=record.id, decision="wait", reason=decision.reason, reason_code=decision.code
+        )
+    assert isinstance(decision, Fail)
+    return RecordPreview(record_id=record.id, decision="fail", reason=decision.reason, reason_code="mapping")

@@ -1,0 +1,1 @@
+"""Reference data for the setup screens: the organisation's Xero data and the ONTRAPORT catalogue."""

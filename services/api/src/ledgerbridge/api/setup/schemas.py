@@ -1,0 +1,22 @@
+"""The setup steps."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SetupStep(BaseModel):
+    key: str = Field(examples=["gateways"])
+    title: str = Field(examples=["Map payment gateways"])
+    done: bool
+    missing: list[str] = Field(
+        description="What the step still lacks: source ids without a mapping for the mapping steps, "
+        "otherwise what to do",
+        examples=[["3", "5"]],
+    )
+
+
+class SetupProgress(BaseModel):
+    steps: list[SetupStep]
+    done: int = Field(description="How many steps are done")
+    complete: bool
