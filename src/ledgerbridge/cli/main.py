@@ -15,6 +15,7 @@ from ledgerbridge.cli.stack import run_stack
 from ledgerbridge.common.logging import configure_logging
 from ledgerbridge.common.messaging.queues import Queue
 from ledgerbridge.common.settings import get_settings
+from ledgerbridge.common.worker import HandlerFactory
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -86,13 +87,21 @@ def worker(
     prepare_servers()
     settings = get_settings()
     _logging(str(service))
-    handlers = {
-        Service.poller: "ledgerbridge.poller.handlers",
-        Service.mapper: "ledgerbridge.mapper.handlers",
-        Service.publisher: "ledgerbridge.publisher.handlers",
-    }[service]
-    module = __import__(handlers, fromlist=["HANDLERS"])
-    build_worker(settings, Queue(service), module.HANDLERS).run()
+    build_worker(settings, Queue(service), _handlers(service)).run()
+
+
+def _handlers(service: Service) -> HandlerFactory:
+    if service is Service.poller:
+        from ledgerbridge.poller.handlers import handlers as poller_handlers
+
+        return poller_handlers
+    if service is Service.mapper:
+        from ledgerbridge.mapper.handlers import handlers as mapper_handlers
+
+        return mapper_handlers
+    from ledgerbridge.publisher.handlers import handlers as publisher_handlers
+
+    return publisher_handlers
 
 
 @app.command()

@@ -10,9 +10,8 @@ SANDBOX_PORTS = {"xero": 8101, "ontraport": 8102, "onport": 8103}
 WORKER_HEALTH_PORTS = {"poller": 8201, "mapper": 8202, "publisher": 8203}
 
 
-def sandbox_environment(host: str = "127.0.0.1") -> dict[str, str]:
-    """Point every external API setting (SPEC.md §3) at the local sandboxes."""
-    xero = f"http://{host}:{SANDBOX_PORTS['xero']}"
+def sandbox_environment(xero: str, ontraport: str, onport: str) -> dict[str, str]:
+    """Point every external API setting (SPEC.md §3) at sandboxes serving on these base URLs."""
     return {
         "XERO_API_URL": f"{xero}/api.xro/2.0",
         "XERO_CONNECTIONS_URL": f"{xero}/connections",
@@ -21,14 +20,16 @@ def sandbox_environment(host: str = "127.0.0.1") -> dict[str, str]:
         "XERO_REVOKE_URL": f"{xero}/identity/connect/revocation",
         "XERO_CLIENT_ID": "sandbox-client",
         "XERO_CLIENT_SECRET": "sandbox-secret",
-        "ONTRAPORT_API_URL": f"http://{host}:{SANDBOX_PORTS['ontraport']}",
-        "ONPORT_API_URL": f"http://{host}:{SANDBOX_PORTS['onport']}",
+        "ONTRAPORT_API_URL": ontraport,
+        "ONPORT_API_URL": onport,
     }
 
 
 def run_stack(api_port: int, environment: dict[str, str]) -> int:
     command = f"{sys.executable} -m ledgerbridge.cli.main"
-    env = {**environment, **{k: v for k, v in sandbox_environment().items() if k not in environment}}
+    local = {kind: f"http://127.0.0.1:{port}" for kind, port in SANDBOX_PORTS.items()}
+    sandboxes = sandbox_environment(local["xero"], local["ontraport"], local["onport"])
+    env = {**environment, **{k: v for k, v in sandboxes.items() if k not in environment}}
     env.setdefault("XERO_REDIRECT_URI", f"http://127.0.0.1:{api_port}/v1/connections/xero/callback")
     env.setdefault("LOG_FORMAT", "console")
     manager = Manager()

@@ -808,3 +808,10 @@ async def test_items(sandbox: SandboxClient, org: str) -> None:
     )
     line = from_item["LineItems"][0]
     assert (line["UnitAmount"], line["AccountCode"], line["LineAmount"]) == (2.5, "200", 10.0)
+
+
+async def test_an_approved_invoice_for_nothing_is_paid_at_once(sandbox: SandboxClient, org: str) -> None:
+    free = invoice("OP-FREE")
+    free["LineItems"] = [{**line, "UnitAmount": 0} for line in free["LineItems"]]
+    created = await create_invoice(sandbox, org, free)
+    assert (created["Status"], created["Total"], created["AmountDue"]) == ("PAID", 0.0, 0.0)

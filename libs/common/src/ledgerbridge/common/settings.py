@@ -121,6 +121,15 @@ class PublisherSettings(_Settings):
     stale_sending_seconds: float = Field(
         default=120, description="A document left 'sending' this long (a crashed send) is looked up in Xero"
     )
+    gather_seconds: float = Field(
+        default=1.0, description="Wait this long before a run so documents mapped in a burst share batches"
+    )
+    max_run_seconds: float = Field(
+        default=45,
+        description="A run stops after this and queues a follow-up, so no job outlives its timeout",
+    )
+    sweep_seconds: float = Field(default=15, description="How often waiting organisations are looked for")
+    sweep_after_seconds: float = Field(default=30, description="Documents waiting this long get a run queued")
 
 
 class Settings:

@@ -1,9 +1,8 @@
 """What the mapper does with each message on its queue: turn stored records into Xero documents."""
 
-from __future__ import annotations
-
-from typing import Any
-
 from ledgerbridge.common.messaging.consumer import Handler
+from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.worker import fixed_handlers
+from ledgerbridge.mapper.service import map_record, record_failed
 
-HANDLERS: list[Handler[Any]] = []
+handlers = fixed_handlers(Handler(MapRecord, map_record, record_failed))

@@ -1,9 +1,90 @@
-"""What the poller does with each message on its queue: fetch from ONTRAPORT and Onport, store records."""
+"""What the poller does with each message on its queue, and the schedule that queues polls."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from ledgerbridge.common.messaging.consumer import Handler
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
-HANDLERS: list[Handler[Any]] = []
+from ledgerbridge.common.clients.ontraport.client import OntraportClient, ontraport_limiter
+from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.messaging.consumer import Handler
+from ledgerbridge.common.messaging.messages import PollConnection
+from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus
+from ledgerbridge.common.platform import Platform
+from ledgerbridge.poller.ontraport_source import OntraportSource
+from ledgerbridge.poller.service import lock_cursor, poll, schedule_due
+
+log = structlog.get_logger(__name__)
+SCHEDULER_TICK_SECONDS = 5.0
+
+
+class Poller:
+    def __init__(self, platform: Platform, http: httpx.AsyncClient) -> None:
+        self.platform = platform
+        self.http = http
+
+    def source_for(self, connection: Connection) -> OntraportSource:
+        credentials = self.platform.cipher.decrypt_json(connection.credentials)
+        settings = self.platform.settings
+        limiter = ontraport_limiter(
+            self.platform.transport.redis, credentials["app_id"], prefix=settings.queue.prefix
+        )
+        client = OntraportClient(
+            self.http, settings.ontraport.api_url, credentials["app_id"], credentials["api_key"], limiter
+        )
+        return OntraportSource(client)
+
+    async def poll_connection(self, session: AsyncSession, message: PollConnection) -> None:
+        connection = await session.get(Connection, message.connection_id)
+        if connection is None or connection.kind is not ConnectionKind.ontraport:
+            return
+        if connection.status is not ConnectionStatus.active:
+            return
+        cursor = await lock_cursor(session, connection.id)
+        if cursor is None:
+            return  # another replica is polling this connection right now
+        changed = await poll(
+            session, connection, cursor, self.source_for(connection), self.platform.settings.polling
+        )
+        log.info("poll.done", connection_id=str(connection.id), reason=message.reason, changed=changed)
+
+    async def poll_failed(self, session: AsyncSession, message: PollConnection, reason: str) -> None:
+        connection = await session.get(Connection, message.connection_id, with_for_update={"key_share": True})
+        if connection is None:
+            return
+        connection.last_error = reason
+        cursor = await lock_cursor(session, connection.id)
+        if cursor is not None:
+            cursor.last_error = reason
+
+    async def schedule_forever(self) -> None:
+        while True:
+            try:
+                async with unit_of_work(self.platform.sessions) as session:
+                    await schedule_due(session, datetime.now(UTC))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("poll.schedule_error", error=str(exc))
+            await asyncio.sleep(SCHEDULER_TICK_SECONDS)
+
+
+@asynccontextmanager
+async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
+    async with httpx.AsyncClient() as http:
+        poller = Poller(platform, http)
+        scheduler = asyncio.create_task(poller.schedule_forever(), name="poll-scheduler")
+        try:
+            yield [Handler(PollConnection, poller.poll_connection, poller.poll_failed)]
+        finally:
+            scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler

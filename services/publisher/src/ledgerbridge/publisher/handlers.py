@@ -1,9 +1,126 @@
-"""What the publisher does with each message on its queue: send documents to Xero under its limits."""
+"""What the publisher does with each message on its queue, and the sweep that keeps nothing waiting."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from ledgerbridge.common.messaging.consumer import Handler
+import httpx
+import structlog
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-HANDLERS: list[Handler[Any]] = []
+from ledgerbridge.common.clients.xero import LimiterConfig, RateLimiter, TokenService, XeroClient, XeroOAuth
+from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.messaging.consumer import Handler
+from ledgerbridge.common.messaging.messages import HandleWebhookEvent, PublishPending, RefreshXeroReference
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import Connection, ConnectionStatus, Document, DocumentStatus
+from ledgerbridge.common.platform import Platform
+from ledgerbridge.publisher import reference
+from ledgerbridge.publisher.service import Publisher
+from ledgerbridge.publisher.webhook_events import handle_xero_event
+
+log = structlog.get_logger(__name__)
+
+
+async def _exclusive(session: AsyncSession, key: str) -> bool:
+    """One publisher per organisation at a time, across replicas; released when the transaction ends."""
+    locked = await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+    )
+    return bool(locked)
+
+
+async def queue_waiting_organisations(session: AsyncSession, now: datetime, waited: timedelta) -> int:
+    """Queue a publish run for organisations whose documents have waited longer than a run takes."""
+    rows = await session.execute(
+        select(Document.xero_connection_id, Connection.account_id)
+        .join(Connection, Connection.id == Document.xero_connection_id)
+        .where(
+            Document.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
+            Document.updated_at < now - waited,
+            Connection.status == ConnectionStatus.active,
+            or_(Connection.parked_until.is_(None), Connection.parked_until < now),
+        )
+        .group_by(Document.xero_connection_id, Connection.account_id)
+        .having(func.count() > 0)
+    )
+    queued = 0
+    for connection_id, account_id in rows.all():
+        await add_message(session, PublishPending(xero_connection_id=connection_id), account_id)
+        queued += 1
+    return queued
+
+
+@asynccontextmanager
+async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
+    settings = platform.settings
+    async with httpx.AsyncClient() as http:
+        # A run never waits long for a slot: the batch goes back to pending and the message is retried
+        # later, instead of the job sleeping into its timeout.
+        limiter = RateLimiter(
+            platform.transport.redis,
+            settings.queue.prefix,
+            LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3)),
+        )
+        tokens = TokenService(XeroOAuth(http, settings.xero), platform.cipher)
+
+        def client_for(connection: Connection) -> XeroClient:
+            assert connection.xero_tenant_id
+            return XeroClient(
+                http,
+                settings.xero,
+                limiter,
+                tokens.provider(platform.sessions, connection.id),
+                connection.xero_tenant_id,
+            )
+
+        publisher = Publisher(
+            platform.sessions,
+            client_for,
+            stale_sending=timedelta(seconds=settings.publisher.stale_sending_seconds),
+            gather=settings.publisher.gather_seconds,
+        )
+
+        async def publish(session: AsyncSession, message: PublishPending) -> None:
+            if not await _exclusive(session, f"publish:{message.xero_connection_id}"):
+                return  # another replica is publishing to this organisation
+            await asyncio.sleep(settings.publisher.gather_seconds)
+            result = await publisher.publish(
+                message.xero_connection_id, max_seconds=settings.publisher.max_run_seconds
+            )
+            if result.more:
+                connection = await session.get(Connection, message.xero_connection_id)
+                if connection is not None:
+                    await add_message(session, message, connection.account_id)
+
+        async def sweep_forever() -> None:
+            while True:
+                await asyncio.sleep(settings.publisher.sweep_seconds)
+                try:
+                    async with unit_of_work(platform.sessions) as session:
+                        await queue_waiting_organisations(
+                            session,
+                            datetime.now(UTC),
+                            timedelta(seconds=settings.publisher.sweep_after_seconds),
+                        )
+                except Exception as exc:
+                    log.warning("publish.sweep_error", error=str(exc))
+
+        sweeper = asyncio.create_task(sweep_forever(), name="publish-sweep")
+        try:
+            yield [
+                Handler(PublishPending, publish),
+                Handler(RefreshXeroReference, partial(reference.refresh, client_for=client_for)),
+                Handler(HandleWebhookEvent, handle_xero_event),
+            ]
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper

@@ -520,6 +520,9 @@ def _apply_totals(
         document["IsDiscounted"] = total_discount != 0
         settled = dec(document.get("AmountPaid", 0)) + dec(document.get("AmountCredited", 0))
         document["AmountDue"] = out(totals["Total"] - settled)
+        # Xero marks an approved invoice with nothing to pay as paid straight away.
+        if document.get("Status") == "AUTHORISED" and totals["Total"] == 0:
+            document["Status"] = "PAID"
     else:
         used = dec(document.get("AppliedAmount", 0))
         document["RemainingCredit"] = out(totals["Total"] - used)

@@ -334,7 +334,7 @@ async def _load(session: AsyncSession, connection_id: uuid.UUID, *, lock: bool) 
     query = select(Connection).where(Connection.id == connection_id)
     if lock:
         # populate_existing: the re-read after the lock must see what the lock holder before us committed.
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     connection = (await session.execute(query)).scalar_one_or_none()
     if connection is None:
         raise PermanentError(f"Xero connection {connection_id} does not exist")

@@ -1,0 +1,137 @@
+"""Reading what the pure mapping core needs from the database: the tenant's mappings, options, history."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common.account_settings import AccountOptions
+from ledgerbridge.common.models import (
+    Account,
+    AccountSettings,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    Mapping,
+    MappingKind,
+    Plan,
+    TaxExceptionRule,
+)
+from ledgerbridge.mapper.ontraport import (
+    Contact,
+    GatewayMapping,
+    Mappings,
+    MappingSettings,
+    ProductMapping,
+    PublishedDocument,
+    SyncState,
+    TaxException,
+    TrialState,
+)
+
+
+async def account_options(session: AsyncSession, account_id: uuid.UUID) -> AccountOptions:
+    row = await session.get(AccountSettings, account_id)
+    return AccountOptions.model_validate(row.values if row else {})
+
+
+def mapping_settings(options: AccountOptions) -> MappingSettings:
+    return MappingSettings.model_validate(options.ontraport.model_dump(exclude={"contact_match_by_email"}))
+
+
+def _int_key(source_id: str) -> int | None:
+    return int(source_id) if source_id.isdigit() else None
+
+
+async def ontraport_mappings(session: AsyncSession, account_id: uuid.UUID) -> Mappings:
+    rows = (await session.scalars(select(Mapping).where(Mapping.account_id == account_id))).all()
+    products: dict[int, ProductMapping] = {}
+    coupons: dict[str, str] = {}
+    taxes: dict[int, str] = {}
+    shipping: dict[int, str] = {}
+    gateways: dict[int, GatewayMapping] = {}
+    for row in rows:
+        key = _int_key(row.source_id)
+        target = row.target
+        if row.kind is MappingKind.product and key is not None:
+            products[key] = ProductMapping(
+                account_code=target["account_code"], item_code=target.get("item_code")
+            )
+        elif row.kind is MappingKind.coupon:
+            coupons[row.source_id] = target["account_code"]
+        elif row.kind is MappingKind.tax and key is not None:
+            taxes[key] = target["tax_type"]
+        elif row.kind is MappingKind.shipping and key is not None:
+            shipping[key] = target["account_code"]
+        elif row.kind is MappingKind.gateway and key is not None:
+            gateways[key] = GatewayMapping.model_validate(target)
+    rules = (
+        await session.scalars(
+            select(TaxExceptionRule)
+            .where(TaxExceptionRule.account_id == account_id, TaxExceptionRule.enabled.is_(True))
+            .order_by(TaxExceptionRule.priority, TaxExceptionRule.created_at)
+        )
+    ).all()
+    exceptions = tuple(
+        TaxException.model_validate({"name": rule.name, "tax_type": rule.tax_type, **rule.filters})
+        for rule in rules
+    )
+    return Mappings(
+        products=products,
+        coupons=coupons,
+        taxes=taxes,
+        shipping=shipping,
+        gateways=gateways,
+        tax_exceptions=exceptions,
+    )
+
+
+def ontraport_contact(raw: dict[str, Any] | None) -> Contact | None:
+    """ONTRAPORT's contact record (object 0) as the mapping sees it; tags come as ``*/*1*/*5*/*``."""
+    if not raw or not str(raw.get("id", "")).isdigit():
+        return None
+    tags = frozenset(tag for tag in str(raw.get("contact_cat") or "").split("*/*") if tag)
+    return Contact(
+        id=int(raw["id"]),
+        first_name=raw.get("firstname") or None,
+        last_name=raw.get("lastname") or None,
+        email=raw.get("email") or None,
+        country=raw.get("country") or None,
+        tags=tags,
+    )
+
+
+def trial_state(account: Account) -> TrialState:
+    return TrialState(
+        plan_is_trial=account.plan is Plan.trial, synced_count=account.trial_used, limit=account.trial_limit
+    )
+
+
+def _published(document: Document) -> PublishedDocument:
+    return PublishedDocument(
+        xero_id=document.xero_id,
+        number=document.xero_number,
+        amount=document.amount if document.amount is not None else Decimal(0),
+        fingerprint=document.fingerprint,
+        body=document.request_body,
+    )
+
+
+def sync_state(documents: list[Document]) -> SyncState:
+    published = [document for document in documents if document.status is DocumentStatus.published]
+
+    def single(kind: DocumentKind) -> PublishedDocument | None:
+        return next((_published(d) for d in published if d.kind is kind), None)
+
+    return SyncState(
+        invoice=single(DocumentKind.invoice),
+        payment=single(DocumentKind.payment),
+        payment_deleted=any(d.kind is DocumentKind.payment_delete for d in published),
+        invoice_voided=any(d.kind is DocumentKind.invoice_void for d in published),
+        credit_notes=tuple(_published(d) for d in published if d.kind is DocumentKind.credit_note),
+        refund_payments=tuple(_published(d) for d in published if d.kind is DocumentKind.refund_payment),
+    )

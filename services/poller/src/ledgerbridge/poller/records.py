@@ -1,0 +1,90 @@
+"""Storing fetched source records: new or changed payloads become work for the mapper, unchanged ones none."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import Connection, RecordStatus, SourceRecord
+from ledgerbridge.common.record_transitions import transition
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _source_date(transaction: dict[str, Any]) -> datetime | None:
+    raw = str(transaction.get("date") or "")
+    return datetime.fromtimestamp(int(raw), UTC) if raw.isdigit() else None
+
+
+async def store_transactions(
+    session: AsyncSession,
+    connection: Connection,
+    transactions: list[dict[str, Any]],
+    contacts: dict[int, dict[str, Any]],
+) -> int:
+    """Upsert ONTRAPORT transactions as source records; returns how many need mapping."""
+    if not transactions:
+        return 0
+    ids = [str(transaction["id"]) for transaction in transactions]
+    existing = {
+        record.external_id: record
+        for record in (
+            await session.scalars(
+                select(SourceRecord)
+                .where(
+                    SourceRecord.account_id == connection.account_id,
+                    SourceRecord.source == "ontraport",
+                    SourceRecord.kind == "transaction",
+                    SourceRecord.external_id.in_(ids),
+                )
+                .with_for_update(key_share=True)
+            )
+        ).all()
+    }
+    changed = 0
+    for transaction in transactions:
+        contact_id = str(transaction.get("contact_id") or "")
+        contact = contacts.get(int(contact_id)) if contact_id.isdigit() else None
+        # The contact is stored with the transaction so the mapper needs no network; only the
+        # transaction decides whether anything changed (a renamed contact does not re-sync old sales).
+        payload = {"transaction": transaction, "contact": contact}
+        digest = payload_hash(transaction)
+        record = existing.get(str(transaction["id"]))
+        if record is None:
+            record = SourceRecord(
+                id=uuid.uuid4(),
+                account_id=connection.account_id,
+                connection_id=connection.id,
+                source="ontraport",
+                kind="transaction",
+                external_id=str(transaction["id"]),
+                payload=payload,
+                payload_hash=digest,
+                status=RecordStatus.received,
+                source_date=_source_date(transaction),
+            )
+            session.add(record)
+            await session.flush()
+            transition(session, record, RecordStatus.received, "Fetched from ONTRAPORT")
+        elif record.payload_hash != digest:
+            record.payload = {**payload, "contact": contact or record.payload.get("contact")}
+            record.payload_hash = digest
+            transition(
+                session, record, RecordStatus.received, "Changed in ONTRAPORT", detail={"was": record.reason}
+            )
+        else:
+            continue
+        changed += 1
+        await add_message(session, MapRecord(record_id=record.id), connection.account_id)
+    return changed

@@ -1,0 +1,151 @@
+"""Polling one ONTRAPORT connection.
+
+New transactions are found by id above the stored high-water mark; status changes (refunds, voids) by
+re-reading a slice of the recent window on every poll, in the same request, so an idle poll costs one
+call and the whole window is covered every few polls. The cursor row is locked for the whole poll, so
+one poll per connection runs at a time across replicas, and the mark advances in the same transaction
+as the records it covers.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import BigInteger, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common.messaging.messages import PollConnection
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, PollCursor, SourceRecord
+from ledgerbridge.common.settings import PollingSettings
+from ledgerbridge.poller.records import store_transactions
+from ledgerbridge.poller.source import TransactionSource
+
+STREAM = "transactions"
+PAGE = 50
+RECHECK_SLICE = 25  # leaves room in the one page for new transactions
+MAX_PAGES_PER_POLL = 20  # a backlog continues in a follow-up poll so no job runs for long
+
+
+def next_poll_at(polling: PollingSettings, now: datetime) -> datetime:
+    jitter = random.uniform(0, polling.poll_jitter_seconds)
+    return now + timedelta(seconds=polling.poll_interval_seconds + jitter)
+
+
+async def lock_cursor(session: AsyncSession, connection_id: object) -> PollCursor | None:
+    """The connection's cursor, locked for this poll; None while another poll holds it."""
+    cursor: PollCursor | None = await session.scalar(
+        select(PollCursor)
+        .where(PollCursor.connection_id == connection_id, PollCursor.stream == STREAM)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    return cursor
+
+
+async def _recheck_ids(
+    session: AsyncSession, connection: Connection, cursor: PollCursor, since: datetime
+) -> list[int]:
+    """The next slice of the recent window, after where the last poll stopped; wraps around."""
+
+    numeric_id = cast(SourceRecord.external_id, BigInteger)
+
+    async def slice_after(after: int) -> list[int]:
+        rows = await session.scalars(
+            select(numeric_id)
+            .where(
+                SourceRecord.connection_id == connection.id,
+                SourceRecord.kind == "transaction",
+                SourceRecord.source_date >= since,
+                numeric_id > after,
+            )
+            .order_by(numeric_id)
+            .limit(RECHECK_SLICE)
+        )
+        return [int(value) for value in rows.all()]
+
+    ids = await slice_after(cursor.window_offset)
+    if not ids and cursor.window_offset:
+        ids = await slice_after(0)
+    return ids
+
+
+async def poll(
+    session: AsyncSession,
+    connection: Connection,
+    cursor: PollCursor,
+    source: TransactionSource,
+    polling: PollingSettings,
+) -> int:
+    """One poll; returns how many records need mapping. Schedules a follow-up when a backlog remains."""
+    now = datetime.now(UTC)
+    if cursor.high_water_mark is None:
+        # A new connection starts from now; history comes in through an explicit import.
+        latest = await source.latest_transaction_id()
+        cursor.high_water_mark = str(latest or 0)
+        cursor.last_polled_at = now
+        cursor.next_poll_at = next_poll_at(polling, now)
+        return 0
+
+    mark = int(cursor.high_water_mark)
+    recheck = await _recheck_ids(
+        session, connection, cursor, now - timedelta(days=polling.recent_window_days)
+    )
+    changed = 0
+    backlog = False
+    for page_number in range(MAX_PAGES_PER_POLL):
+        page = await source.transactions_after_or_in(mark, recheck if page_number == 0 else [], PAGE)
+        new_contact_ids = sorted(
+            {
+                int(t["contact_id"])
+                for t in page
+                if str(t.get("contact_id") or "").isdigit() and int(t["id"]) > mark
+            }
+        )
+        contacts = await source.contacts(new_contact_ids) if new_contact_ids else {}
+        changed += await store_transactions(session, connection, page, contacts)
+        mark = max([mark, *(int(t["id"]) for t in page)])
+        if len(page) < PAGE:
+            break
+    else:
+        backlog = True
+
+    cursor.high_water_mark = str(mark)
+    cursor.window_offset = recheck[-1] if recheck else 0
+    cursor.last_polled_at = now
+    cursor.last_error = None
+    cursor.next_poll_at = now if backlog else next_poll_at(polling, now)
+    if backlog:
+        await add_message(
+            session, PollConnection(connection_id=connection.id, reason="backlog"), connection.account_id
+        )
+    return changed
+
+
+async def schedule_due(session: AsyncSession, now: datetime, limit: int = 100) -> int:
+    """Queue a poll for every active source connection whose time has come; returns how many."""
+    cursors = (
+        await session.scalars(
+            select(PollCursor)
+            .join(Connection, Connection.id == PollCursor.connection_id)
+            .where(
+                PollCursor.next_poll_at <= now,
+                Connection.status == ConnectionStatus.active,
+                Connection.kind == ConnectionKind.ontraport,
+            )
+            .order_by(PollCursor.next_poll_at)
+            .limit(limit)
+            .with_for_update(of=PollCursor, skip_locked=True, key_share=True)
+        )
+    ).all()
+    for cursor in cursors:
+        # Pushed forward now so the next scheduler tick does not queue it again; the poll sets the real time.
+        cursor.next_poll_at = now + timedelta(minutes=10)
+        connection = await session.get(Connection, cursor.connection_id)
+        assert connection is not None
+        await add_message(
+            session,
+            PollConnection(connection_id=cursor.connection_id, reason="schedule"),
+            connection.account_id,
+        )
+    return len(cursors)

@@ -1,0 +1,20 @@
+"""What the poller needs from ONTRAPORT, as a protocol: the client is an adapter at the edge."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class TransactionSource(Protocol):
+    async def transactions_after_or_in(self, mark: int, ids: list[int], limit: int) -> list[dict[str, Any]]:
+        """Transactions with id above ``mark`` or in ``ids``, ascending by id, at most ``limit`` (≤ 50).
+
+        One request: an idle poll costs exactly one call while still re-reading a slice of older records.
+        """
+        ...
+
+    async def contacts(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Raw contact records by id (one request per 50)."""
+        ...
+
+    async def latest_transaction_id(self) -> int | None: ...

@@ -1,0 +1,69 @@
+"""Refreshing an organisation's cached reference data, then releasing the records that waited for it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common import xero_reference
+from ledgerbridge.common.clients.xero import XeroClient
+from ledgerbridge.common.messaging.messages import MapRecord, RefreshXeroReference
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import Connection, ConnectionStatus, RecordStatus, SourceRecord
+from ledgerbridge.common.record_transitions import transition
+
+# Many records ask at once when an organisation is new; one read serves them all.
+FRESH_ENOUGH = timedelta(minutes=1)
+
+
+async def fetch(client: XeroClient) -> dict[str, object]:
+    return {
+        "accounts": await client.get_accounts(),
+        "tax_rates": await client.get_tax_rates(),
+        "branding_themes": await client.get_branding_themes(),
+        "currencies": await client.get_currencies(),
+    }
+
+
+async def refresh(
+    session: AsyncSession, message: RefreshXeroReference, client_for: Callable[[Connection], XeroClient]
+) -> None:
+    connection = await session.get(Connection, message.xero_connection_id)
+    if (
+        connection is None
+        or connection.status is not ConnectionStatus.active
+        or not connection.xero_tenant_id
+    ):
+        return
+    # Waits for a concurrent refresh of the same organisation to commit, then finds its result fresh.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"xero-reference:{connection.id}"},
+    )
+    cached = await xero_reference.load(session, connection.id)
+    if cached is None or cached.fetched_at < datetime.now(UTC) - FRESH_ENOUGH:
+        await xero_reference.store(session, connection.id, await fetch(client_for(connection)))
+    await release_waiting(session, connection.id)
+
+
+async def release_waiting(session: AsyncSession, xero_connection_id: uuid.UUID) -> int:
+    records = (
+        await session.scalars(
+            select(SourceRecord)
+            .join(Connection, Connection.id == SourceRecord.connection_id)
+            .where(
+                Connection.xero_connection_id == xero_connection_id,
+                SourceRecord.status == RecordStatus.waiting,
+                SourceRecord.reason_code == xero_reference.WAITING_FOR_REFERENCE,
+            )
+            .with_for_update(of=SourceRecord, key_share=True)
+        )
+    ).all()
+    for record in records:
+        transition(session, record, RecordStatus.received, "Xero reference data is ready")
+        await add_message(session, MapRecord(record_id=record.id), record.account_id)
+    return len(records)

@@ -1,0 +1,75 @@
+"""Xero webhook events stored by the API: note on a record's history when Xero changed its document.
+
+Events are thin (SPEC.md §3.1): they say that an invoice or credit note changed, not how. Re-fetching it
+needs the Xero client and a call budget, so this handler only records the change where people look
+(the record's history) and marks the event processed; the re-fetch is separate work.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common.messaging.messages import HandleWebhookEvent
+from ledgerbridge.common.models import (
+    Connection,
+    ConnectionKind,
+    Document,
+    DocumentStatus,
+    InboxMessage,
+    RecordEvent,
+    SourceRecord,
+)
+
+CHANGED_IN_XERO = "Changed in Xero: re-fetch needed"
+WATCHED_CATEGORIES = frozenset({"INVOICE", "CREDITNOTE"})
+
+
+async def handle_xero_event(session: AsyncSession, message: HandleWebhookEvent) -> None:
+    # Locked, so a redelivered message waits for the first run and then finds the row processed.
+    row = await session.get(InboxMessage, (message.consumer, message.message_key), with_for_update=True)
+    if row is None or row.processed_at is not None:
+        return
+    event = row.payload or {}
+    resource_id = str(event.get("resourceId") or "")
+    tenant_id = str(event.get("tenantId") or "")
+    if (
+        event.get("eventCategory") in WATCHED_CATEGORIES
+        and event.get("eventType") == "UPDATE"
+        and resource_id
+        and tenant_id
+    ):
+        # Only documents we published in that organisation; Xero's GUIDs compare without case.
+        matches = await session.execute(
+            select(Document, SourceRecord)
+            .join(SourceRecord, SourceRecord.id == Document.record_id)
+            .join(Connection, Connection.id == Document.xero_connection_id)
+            .where(
+                Connection.kind == ConnectionKind.xero,
+                Connection.xero_tenant_id == tenant_id,
+                func.lower(Document.xero_id) == resource_id.lower(),
+                Document.status == DocumentStatus.published,
+            )
+        )
+        for document, record in matches.all():
+            # The record's state does not change: from and to are the same, the reason says what happened.
+            session.add(
+                RecordEvent(
+                    account_id=record.account_id,
+                    record_id=record.id,
+                    from_status=str(record.status),
+                    to_status=str(record.status),
+                    reason=CHANGED_IN_XERO,
+                    detail={
+                        "document_id": str(document.id),
+                        "document_kind": str(document.kind),
+                        "xero_id": document.xero_id,
+                        "event_category": event.get("eventCategory"),
+                        "event_type": event.get("eventType"),
+                        "event_date_utc": event.get("eventDateUtc"),
+                    },
+                )
+            )
+    row.processed_at = datetime.now(UTC)
