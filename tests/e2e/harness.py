@@ -127,6 +127,7 @@ async def provision(
     seed: int,
     transactions: int,
     start: bool = True,
+    history: bool = True,
 ) -> Tenant:
     """A tenant as the setup leaves it: both connections, mappings for every gateway and tax, paid plan."""
     async with httpx.AsyncClient() as http:
@@ -182,7 +183,12 @@ async def provision(
         )
         session.add(source)
         await session.flush()
-        session.add(PollCursor(connection_id=source.id, stream="transactions", high_water_mark="0"))
+        # Without history the first poll starts from the latest sale, as for a newly connected account.
+        session.add(
+            PollCursor(
+                connection_id=source.id, stream="transactions", high_water_mark="0" if history else None
+            )
+        )
         targets: list[tuple[MappingKind, str, dict[str, Any]]] = [
             (MappingKind.product, "1", {"account_code": "200", "item_code": "PRO-COURSE"}),
             *((MappingKind.tax, str(tax), {"tax_type": "OUTPUT"}) for tax in (1, 2, 3)),

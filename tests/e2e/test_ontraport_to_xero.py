@@ -10,7 +10,18 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.common.models import Document, RecordEvent, RecordStatus, SourceRecord
+from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.messaging.messages import RunImport
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import (
+    Document,
+    Import,
+    ImportStatus,
+    PollCursor,
+    RecordEvent,
+    RecordStatus,
+    SourceRecord,
+)
 from tests.e2e.harness import (
     GATEWAYS,
     SERVICES,
@@ -185,3 +196,41 @@ async def test_faults_kills_and_a_redis_flush_change_nothing_in_the_books(
     faults = sandboxes.organisation(faulty.tenant_id).faults
     assert sum(faults.injected.values()) > 0
     assert xero_books(sandboxes.organisation(faulty.tenant_id)) == expected_books
+
+
+async def test_a_historical_import_brings_in_exactly_the_last_n(
+    committing: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, stack: Stack
+) -> None:
+    tenant = await provision(committing, sandboxes, seed=SEED + 2, transactions=200, history=False)
+
+    async def first_poll_done() -> bool:
+        async with committing() as session:
+            cursor = await session.scalar(
+                select(PollCursor).where(PollCursor.connection_id == tenant.ontraport_connection_id)
+            )
+            return cursor is not None and cursor.high_water_mark is not None
+
+    await wait_for(first_poll_done, 60, stack, "the first poll")
+    assert await _records(committing, tenant) == {}  # connecting does not import history by itself
+
+    async with unit_of_work(committing) as session:
+        job = Import(
+            account_id=tenant.account_id, connection_id=tenant.ontraport_connection_id, params={"last_n": 120}
+        )
+        session.add(job)
+        await session.flush()
+        await add_message(session, RunImport(import_id=job.id), tenant.account_id)
+
+    async def imported() -> bool:
+        async with committing() as session:
+            current = await session.get(Import, job.id)
+            return current is not None and current.status is ImportStatus.done
+
+    await wait_for(imported, 120, stack, "the import")
+    await wait_for(lambda: settled(committing, tenant, 120), 180, stack, "the imported records to settle")
+    latest = sorted(sandboxes.transactions(tenant.ontraport_account_id))[-120:]
+    assert sorted(int(external_id) for external_id in await _records(committing, tenant)) == latest
+    async with committing() as session:
+        finished = await session.get(Import, job.id)
+        assert finished is not None
+        assert (finished.total, finished.done) == (120, 120)

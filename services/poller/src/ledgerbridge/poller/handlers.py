@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.common.clients.ontraport.client import OntraportClient, ontraport_limiter
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.consumer import Handler
-from ledgerbridge.common.messaging.messages import PollConnection
-from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus
+from ledgerbridge.common.messaging.messages import PollConnection, RunImport
+from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, Import, ImportStatus
 from ledgerbridge.common.platform import Platform
+from ledgerbridge.poller.imports import run_import_page
 from ledgerbridge.poller.ontraport_source import OntraportSource
 from ledgerbridge.poller.service import lock_cursor, poll, schedule_due
 
@@ -56,6 +57,23 @@ class Poller:
         )
         log.info("poll.done", connection_id=str(connection.id), reason=message.reason, changed=changed)
 
+    async def run_import(self, session: AsyncSession, message: RunImport) -> None:
+        job = await session.get(Import, message.import_id, with_for_update={"key_share": True})
+        if job is None or job.status in (ImportStatus.done, ImportStatus.failed):
+            return
+        connection = await session.get(Connection, job.connection_id)
+        if connection is None or connection.kind is not ConnectionKind.ontraport:
+            job.status = ImportStatus.failed
+            job.error = "Historical import is available for ONTRAPORT connections"
+            return
+        await run_import_page(session, job, connection, self.source_for(connection))
+
+    async def import_failed(self, session: AsyncSession, message: RunImport, reason: str) -> None:
+        job = await session.get(Import, message.import_id, with_for_update={"key_share": True})
+        if job is not None:
+            job.status = ImportStatus.failed
+            job.error = reason
+
     async def poll_failed(self, session: AsyncSession, message: PollConnection, reason: str) -> None:
         connection = await session.get(Connection, message.connection_id, with_for_update={"key_share": True})
         if connection is None:
@@ -83,7 +101,10 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
         poller = Poller(platform, http)
         scheduler = asyncio.create_task(poller.schedule_forever(), name="poll-scheduler")
         try:
-            yield [Handler(PollConnection, poller.poll_connection, poller.poll_failed)]
+            yield [
+                Handler(PollConnection, poller.poll_connection, poller.poll_failed),
+                Handler(RunImport, poller.run_import, poller.import_failed),
+            ]
         finally:
             scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledgerbridge.common.clients.ontraport.client import OntraportClient
-from ledgerbridge.common.clients.ontraport.criteria import field
+from ledgerbridge.common.clients.ontraport.criteria import Criteria, field
 
 CONTACT_OBJECT = 0
 PAGE = 50
@@ -32,3 +32,32 @@ class OntraportSource:
     async def latest_transaction_id(self) -> int | None:
         page = await self.client.transactions_page(0, 1, descending=True)
         return page[0].id if page else None
+
+    async def count_between(self, since: int | None, until: int | None) -> int:
+        return await self.client.count_transactions(_dated(since, until))
+
+    async def transactions_between(
+        self, after_id: int, since: int | None, until: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        condition = field("id").gt(after_id)
+        dated = _dated(since, until)
+        if dated is not None:
+            condition = condition & dated
+        return [transaction.raw for transaction in await self.client.transactions_page(0, limit, condition)]
+
+    async def nth_latest_id(self, n: int) -> int | None:
+        page = await self.client.transactions_page(n - 1, 1, descending=True)
+        return page[0].id if page else None
+
+
+def _dated(since: int | None, until: int | None) -> Criteria | None:
+    parts = [
+        *([field("date").gte(since)] if since is not None else []),
+        *([field("date").lte(until)] if until is not None else []),
+    ]
+    if not parts:
+        return None
+    condition = parts[0]
+    for part in parts[1:]:
+        condition = condition & part
+    return condition

@@ -18,3 +18,17 @@ class TransactionSource(Protocol):
         ...
 
     async def latest_transaction_id(self) -> int | None: ...
+
+    async def count_between(self, since: int | None, until: int | None) -> int:
+        """How many transactions are dated within [since, until] (unix seconds; None = open)."""
+        ...
+
+    async def transactions_between(
+        self, after_id: int, since: int | None, until: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Transactions dated within [since, until] with id above ``after_id``, ascending, at most ``limit``."""
+        ...
+
+    async def nth_latest_id(self, n: int) -> int | None:
+        """The id of the n-th most recent transaction (1 = the latest), or None when there are fewer."""
+        ...
