@@ -4,9 +4,7 @@ Entry point: :func:`map_transaction` → :data:`Decision` (:class:`Publish`, :cl
 :class:`Wait`, :class:`NoChange`). No I/O: every input, including what was already published, is passed in.
 """
 
-from ledgerbridge.mapper.ontraport.decisions import Decision, Fail, NoChange, Publish, Skip, Wait
-from ledgerbridge.mapper.ontraport.documents import (
-    MAPPING_VERSION,
+from ledgerbridge.mapper.documents import (
     DocumentKind,
     XeroDocument,
     XeroTotals,
@@ -16,6 +14,8 @@ from ledgerbridge.mapper.ontraport.documents import (
     to_json_ready,
     xero_totals,
 )
+from ledgerbridge.mapper.ontraport.decisions import Decision, Fail, NoChange, Publish, Skip, Wait
+from ledgerbridge.mapper.ontraport.documents import MAPPING_VERSION
 from ledgerbridge.mapper.ontraport.mapping import PLAN_LIMIT, map_transaction
 from ledgerbridge.mapper.ontraport.models import (
     Contact,

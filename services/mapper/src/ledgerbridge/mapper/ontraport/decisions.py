@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledgerbridge.mapper.ontraport.documents import MAPPING_VERSION, XeroDocument
+from ledgerbridge.mapper.documents import XeroDocument
+from ledgerbridge.mapper.ontraport.documents import MAPPING_VERSION
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from ledgerbridge.mapper.documents import round_cents
 from ledgerbridge.mapper.ontraport.models import (
     Contact,
     CouponMode,
@@ -15,7 +16,7 @@ from ledgerbridge.mapper.ontraport.models import (
     UntaxedMode,
     XeroReference,
 )
-from ledgerbridge.mapper.ontraport.money import apportion, round_cents
+from ledgerbridge.mapper.ontraport.money import apportion
 from ledgerbridge.mapper.ontraport.offer_data import OfferShipping, OfferTax
 from ledgerbridge.mapper.ontraport.rules import MappingError, matching_tax_exception, money_text
 from ledgerbridge.mapper.ontraport.transaction import Transaction

@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ledgerbridge.mapper.documents import DocumentKind, XeroDocument, round_cents, xero_totals
 from ledgerbridge.mapper.ontraport.decisions import Decision, Fail, NoChange, Publish, Skip, Wait
-from ledgerbridge.mapper.ontraport.documents import DocumentKind, XeroDocument, xero_totals
 from ledgerbridge.mapper.ontraport.lines import LineAmountTypes, build_lines
 from ledgerbridge.mapper.ontraport.models import (
     Contact,
@@ -26,7 +26,7 @@ from ledgerbridge.mapper.ontraport.models import (
     TrialState,
     XeroReference,
 )
-from ledgerbridge.mapper.ontraport.money import apportion, round_cents
+from ledgerbridge.mapper.ontraport.money import apportion
 from ledgerbridge.mapper.ontraport.offer_data import OfferDataError
 from ledgerbridge.mapper.ontraport.rules import (
     NEVER_SYNCED,

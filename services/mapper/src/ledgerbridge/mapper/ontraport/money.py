@@ -1,17 +1,10 @@
-"""Money arithmetic the way Xero and ONTRAPORT do it: Decimal, rounded half up to the cent."""
+"""Splitting money by largest remainder (rounding itself is :func:`ledgerbridge.mapper.documents.round_cents`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
-
-CENT = Decimal("0.01")
-
-
-def round_cents(amount: Decimal) -> Decimal:
-    """Half up to 2 dp (how both Xero and ONTRAPORT round money)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def apportion(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:

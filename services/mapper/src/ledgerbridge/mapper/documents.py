@@ -1,0 +1,147 @@
+"""Xero request documents produced by the mappers (ONTRAPORT and Onport), their fingerprints and Xero-way
+totals.
+
+Bodies are plain dicts with Xero's PascalCase keys (``xero_accounting.yaml``). Money and quantities are
+kept as :class:`~decimal.Decimal` so nothing is lost between mapping and sending; call
+:func:`to_json_ready` (or pass :func:`json_default` to ``json.dumps``) to get JSON numbers. Every
+Decimal the mapper emits has at most 4 decimal places, so the float produced is the shortest float that
+reads back as the same decimal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+IDEMPOTENCY_KEY_MAX = 128
+CENT = Decimal("0.01")
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    """Half up to 2 dp (how Xero, ONTRAPORT and Onport all round money)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class DocumentKind(StrEnum):
+    CONTACT = "contact"
+    """Body for ``PUT /Contacts`` (create if the publisher finds no match)."""
+    INVOICE = "invoice"
+    """Body for ``PUT /Invoices``."""
+    PAYMENT = "payment"
+    """Body for ``PUT /Payments`` against the invoice."""
+    CREDIT_NOTE = "credit_note"
+    """Body for ``PUT /CreditNotes``."""
+    REFUND_PAYMENT = "refund_payment"
+    """Body for ``PUT /Payments`` against a credit note (money paid back to the customer)."""
+    PAYMENT_DELETE = "payment_delete"
+    """Body for ``POST /Payments/{target_id}``."""
+    INVOICE_VOID = "invoice_void"
+    """Body for ``POST /Invoices/{target_id}`` (``target_id`` is the InvoiceID, else the number)."""
+    BILL = "bill"
+    """Body for ``PUT /Invoices`` with Type ACCPAY (a supplier bill)."""
+    BILL_PAYMENT = "bill_payment"
+    """Body for ``PUT /Payments`` against a bill (a vendor payout)."""
+    SUPPLIER_CREDIT_NOTE = "supplier_credit_note"
+    """Body for ``PUT /CreditNotes`` with Type ACCPAYCREDIT."""
+
+
+def to_json_ready(value: Any) -> Any:
+    """A copy of ``value`` with every Decimal turned into a float (ints stay ints)."""
+    if isinstance(value, Decimal):
+        return float(value) if value else 0.0
+    if isinstance(value, Mapping):
+        return {key: to_json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_ready(item) for item in value]
+    return value
+
+
+def json_default(value: object) -> Any:
+    """``default=`` hook for ``json.dumps`` over mapper documents."""
+    if isinstance(value, Decimal):
+        return to_json_ready(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def fingerprint(kind: DocumentKind, body: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of kind, target and body: equal content, equal fingerprint."""
+    canonical = json.dumps(
+        {"kind": kind.value, "body": to_json_ready(body)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def idempotency_key(record_id: str, kind: DocumentKind, document_fingerprint: str) -> str:
+    """A deterministic Xero ``Idempotency-Key`` (≤128 chars) for one document of one source record."""
+    key = f"lb:{record_id}:{kind.value}:{document_fingerprint[:40]}"
+    if len(key) <= IDEMPOTENCY_KEY_MAX:
+        return key
+    digest = hashlib.sha256(f"{record_id}\n{kind.value}\n{document_fingerprint}".encode()).hexdigest()
+    return f"lb:{kind.value}:{digest}"
+
+
+@dataclass(frozen=True)
+class XeroDocument:
+    """One request for Xero. ``body`` is the element that goes in the batch array (or the POST body)."""
+
+    kind: DocumentKind
+    body: dict[str, Any]
+    target_id: str | None = None
+    """For updates (payment delete, invoice void): the Xero id or number in the URL."""
+    fingerprint: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        material = {"target": self.target_id, **self.body} if self.target_id else self.body
+        object.__setattr__(self, "fingerprint", fingerprint(self.kind, material))
+
+    def idempotency_key(self, record_id: str) -> str:
+        return idempotency_key(record_id, self.kind, self.fingerprint)
+
+    def json_body(self) -> dict[str, Any]:
+        ready: dict[str, Any] = to_json_ready(self.body)
+        return ready
+
+
+@dataclass(frozen=True)
+class XeroTotals:
+    sub_total: Decimal
+    total_tax: Decimal
+    total: Decimal
+
+
+def xero_totals(document: Mapping[str, Any], tax_rates: Mapping[str, Decimal]) -> XeroTotals:
+    """Totals of an invoice or credit note body as Xero computes them.
+
+    Per line: amount = round(Quantity * UnitAmount - DiscountAmount, 2); tax = the line's explicit
+    ``TaxAmount`` if set, else round(amount * rate, 2) for Exclusive and round(amount * rate / (1 + rate),
+    2) for Inclusive (tax is inside the amount), 0 for NoTax. Rates are percents keyed by TaxType; a
+    TaxType missing from ``tax_rates`` counts as 0 %.
+    """
+    mode = document.get("LineAmountTypes", "Exclusive")
+    net = Decimal(0)
+    tax = Decimal(0)
+    for line in document.get("LineItems", []):
+        quantity = Decimal(str(line.get("Quantity", 1)))
+        amount = round_cents(
+            quantity * Decimal(str(line.get("UnitAmount", 0))) - Decimal(str(line.get("DiscountAmount", 0)))
+        )
+        rate = tax_rates.get(line.get("TaxType", ""), Decimal(0)) / 100
+        if mode == "NoTax":
+            line_tax = Decimal(0)
+        elif "TaxAmount" in line:
+            line_tax = Decimal(str(line["TaxAmount"]))
+        elif mode == "Inclusive":
+            line_tax = round_cents(amount * rate / (1 + rate))
+        else:
+            line_tax = round_cents(amount * rate)
+        tax += line_tax
+        net += amount - line_tax if mode == "Inclusive" else amount
+    return XeroTotals(sub_total=net, total_tax=tax, total=net + tax)

@@ -1,0 +1,494 @@
+"""The bill mapping entry point: one Onport purchase invoice (plus context) → a :data:`Decision` (SPEC §5).
+
+Pure: no I/O, no clock. Onport's figures are recomputed the Onport way (line amount and line tax rounded
+per line, shipping taxed at the purchase's combined rate when ``taxShipping``) and checked against what
+the invoice says; the bill is then checked the Xero way (:func:`xero_totals`) against the amount owed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from ledgerbridge.mapper.documents import DocumentKind, XeroDocument, round_cents, xero_totals
+from ledgerbridge.mapper.onport.models import BillMappings, BillOptions, BillReference, BillSyncState
+from ledgerbridge.mapper.onport.record import (
+    Payout,
+    PurchaseInvoiceError,
+    PurchaseInvoiceRecord,
+    parse_purchase_invoice,
+)
+from ledgerbridge.mapper.ontraport.decisions import Decision, Fail, NoChange, Publish, Wait
+from ledgerbridge.mapper.ontraport.models import InvoiceStatus
+from ledgerbridge.mapper.ontraport.money import apportion
+from ledgerbridge.mapper.ontraport.rules import MappingError, money_text
+
+MAPPING_VERSION = "onport-xero/1"
+"""Bumped whenever the same inputs would map to different documents."""
+VENDOR_UNLINKED = "vendor_unlinked"
+NOT_FINALIZED = "invoice_not_finalized"
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A bill line with Onport's own tax for it (negative for commission)."""
+
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    rate: Decimal
+    """Onport tax rate as a fraction."""
+    tax: Decimal
+    kind: Literal["item", "shipping", "adjustment", "commission"] = "item"
+    account_code: str = ""
+    tax_type: str = ""
+
+    @property
+    def amount(self) -> Decimal:
+        return round_cents(self.quantity * self.unit_amount)
+
+    def body(self, explicit_tax: bool) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "Description": self.description,
+            "Quantity": self.quantity,
+            "UnitAmount": self.unit_amount,
+            "AccountCode": self.account_code,
+            "TaxType": self.tax_type,
+        }
+        if explicit_tax:
+            line["TaxAmount"] = self.tax
+        return line
+
+
+def _onport_tax(amount: Decimal, rate: Decimal, included: bool) -> Decimal:
+    if not rate:
+        return Decimal(0)
+    return round_cents(amount * rate / (1 + rate) if included else amount * rate)
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+@dataclass(frozen=True)
+class _Bill:
+    lines: tuple[_Line, ...]
+    total: Decimal
+    """What the bill must come to in Xero: Onport's total, less what the options leave out of the bill."""
+
+
+def _figures(record: PurchaseInvoiceRecord, options: BillOptions) -> _Bill:
+    """Bill lines (uncoded) and the bill total, after checking the invoice adds up.
+
+    Raises :class:`MappingError` with both figures when Onport's parts do not give its subtotal or total.
+    """
+    included = record.tax_included
+    lines = [_Line(item.name, item.quantity, item.price, item.tax_rate, Decimal(0)) for item in record.items]
+    lines = [replace(line, tax=_onport_tax(line.amount, line.rate, included)) for line in lines]
+    subtotal = sum((line.amount for line in lines), Decimal(0))
+    if record.subtotal is not None and record.subtotal != subtotal:
+        raise MappingError(
+            f"Purchase invoice {record.reference} does not add up: its lines come to "
+            f"{money_text(subtotal)} but its subtotal is {money_text(record.subtotal)}"
+        )
+    if record.shipping:
+        rate = record.combined_tax_rate if record.tax_shipping else Decimal(0)
+        shipping = _Line("Shipping", Decimal(1), record.shipping, rate, Decimal(0), "shipping")
+        lines.append(replace(shipping, tax=_onport_tax(shipping.amount, rate, included)))
+    natural_tax = sum((line.tax for line in lines), Decimal(0))
+    tax = natural_tax if record.tax is None else record.tax
+    if tax != natural_tax:
+        # Onport rounded its tax some other way than per line: keep its figure, spread by largest remainder.
+        taxed = [index for index, line in enumerate(lines) if line.rate]
+        if not taxed:
+            raise MappingError(
+                f"Purchase invoice {record.reference} carries {money_text(tax)} tax but none of its lines is taxed"
+            )
+        shares = apportion(tax, [lines[index].amount * lines[index].rate for index in taxed])
+        for index, share in zip(taxed, shares, strict=True):
+            lines[index] = replace(lines[index], tax=share)
+    parts = subtotal + record.shipping + record.adjustment + (Decimal(0) if included else tax)
+    if record.total is not None and parts != record.total:
+        raise MappingError(
+            f"Purchase invoice {record.reference} does not add up: subtotal {money_text(subtotal)}, shipping "
+            f"{money_text(record.shipping)}, tax {money_text(tax)} and adjustment {money_text(record.adjustment)} "
+            f"give {money_text(parts)} but its total is {money_text(record.total)}"
+        )
+    total = parts
+    if record.adjustment and options.sync_adjustments:
+        reason = record.adjustment_reason or "no reason given"
+        lines.append(
+            _Line(
+                f"Adjustment: {reason}", Decimal(1), record.adjustment, Decimal(0), Decimal(0), "adjustment"
+            )
+        )
+    else:
+        total -= record.adjustment
+    if options.commission_lines:
+        for item in record.items:
+            if not item.commission:
+                continue
+            # Commission is recorded per purchase item; an invoice billing part of it carries its share.
+            share = round_cents(item.commission * item.quantity / item.item_quantity)
+            share_tax = round_cents(item.commission_tax * item.quantity / item.item_quantity)
+            gross = share + share_tax if included else share
+            lines.append(
+                _Line(
+                    f"Commission retained: {item.name}",
+                    Decimal(1),
+                    -gross,
+                    item.commission_tax_rate,
+                    -share_tax,
+                    "commission",
+                )
+            )
+            total -= share + share_tax
+    return _Bill(tuple(lines), total)
+
+
+@dataclass(frozen=True)
+class _Context:
+    record: PurchaseInvoiceRecord
+    mappings: BillMappings
+    options: BillOptions
+    reference: BillReference
+    state: BillSyncState
+    payment_terms_days: int | None
+    observed_on: date | None
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(ZoneInfo(self.options.time_zone)).date()
+
+    @property
+    def date(self) -> date:
+        return self.local_date(self.record.created_at)
+
+    def currency(self) -> str:
+        record = self.record
+        found = sorted({item.currency for item in record.items if item.currency})
+        if len(found) > 1:
+            raise MappingError(
+                f"Purchase invoice {record.reference} mixes currencies ({', '.join(found)}); a bill has one"
+            )
+        currency = next(iter(found), record.currency or record.purchase_currency or record.vendor_currency)
+        if currency is None:
+            raise MappingError(
+                f"Purchase invoice {record.reference} has no currency on its lines or purchase"
+            )
+        if self.reference.currencies and currency not in self.reference.currencies:
+            raise MappingError(
+                f"Currency {currency} of purchase invoice {record.reference} is not enabled in Xero"
+            )
+        return currency
+
+    def account(self, code: str, what: str) -> str:
+        if self.reference.account_codes and code not in self.reference.account_codes:
+            raise MappingError(f"Account {code} ({what}) is not an active account in Xero")
+        return code
+
+    def purchase_account(self) -> str:
+        purchase_type = self.record.purchase_type
+        code = self.mappings.purchase_types.get(purchase_type) or self.options.default_purchases_account
+        if not code:
+            raise MappingError(
+                f"Purchase type '{purchase_type}' has no account mapped and no default purchases account is set"
+            )
+        return self.account(code, f"purchase type '{purchase_type}'")
+
+    def adjustment_account(self) -> str:
+        code = self.options.adjustment_account
+        return self.account(code, "adjustments") if code else self.purchase_account()
+
+    def tax_free_code(self, what: str) -> str:
+        code = self.mappings.taxes.tax_free_code
+        if not code:
+            raise MappingError(f"{what} is not taxed by Onport but no tax-free purchase tax code is set")
+        return code
+
+    def tax_code(self, rate: Decimal, what: str) -> str:
+        if not rate:
+            code = self.tax_free_code(what)
+        else:
+            taxes = self.mappings.taxes
+            found = taxes.rates.get(rate) or taxes.default_code
+            if not found:
+                raise MappingError(
+                    f"Onport tax rate {_percent(rate)} ({what}) has no Xero tax code mapped "
+                    "and no default purchase tax code is set"
+                )
+            code = found
+        if self.reference.tax_rates and code not in self.reference.tax_rates:
+            raise MappingError(f"Tax code {code} ({what}) is not an active tax rate in Xero")
+        return code
+
+    def xero_rate(self, line: _Line) -> Decimal:
+        """The percent Xero applies for the line's TaxType (Onport's rate when Xero's is not known)."""
+        return self.reference.tax_rates.get(line.tax_type, line.rate * 100)
+
+
+def _coded(context: _Context, lines: tuple[_Line, ...]) -> tuple[_Line, ...]:
+    options = context.options
+    purchases = context.purchase_account()
+    coded = []
+    for line in lines:
+        what = f"line '{line.description}'"
+        if line.kind == "adjustment":
+            account = context.adjustment_account()
+        elif line.kind == "commission":
+            if not options.commission_account:
+                raise MappingError("Commission lines are switched on but no commission account is set")
+            account = context.account(options.commission_account, "commission")
+        elif line.kind == "shipping" and options.shipping_account:
+            account = context.account(options.shipping_account, "shipping")
+        else:
+            account = purchases
+        coded.append(replace(line, account_code=account, tax_type=context.tax_code(line.rate, what)))
+    return tuple(coded)
+
+
+def _line_items(
+    context: _Context, lines: tuple[_Line, ...]
+) -> tuple[list[dict[str, Any]], dict[str, Decimal]]:
+    """Line bodies and the rate per TaxType for :func:`xero_totals`.
+
+    Explicit TaxAmounts go on every line when Xero's own per-line rounding, at its rate for the code,
+    would give a different tax from Onport's on any line (or one code would stand for two rates).
+    """
+    included = context.record.tax_included
+    rates: dict[str, set[Decimal]] = {}
+    for line in lines:
+        rates.setdefault(line.tax_type, set()).add(context.xero_rate(line))
+    explicit = any(len(found) > 1 for found in rates.values()) or any(
+        _onport_tax(line.amount, context.xero_rate(line) / 100, included) != line.tax for line in lines
+    )
+    return [line.body(explicit) for line in lines], {code: min(found) for code, found in rates.items()}
+
+
+def _contact(context: _Context, currency: str) -> tuple[dict[str, Any], XeroDocument | None] | Wait:
+    record = context.record
+    contact_id = context.mappings.vendors.get(record.vendor_id)
+    if contact_id:
+        return {"ContactID": contact_id}, None
+    if not context.options.create_missing_suppliers:
+        return Wait(
+            f"Vendor '{record.vendor_name}' (id {record.vendor_id}) is not linked to a Xero contact",
+            VENDOR_UNLINKED,
+        )
+    number = f"ONPORT-{record.vendor_id}"
+    body: dict[str, Any] = {"Name": record.vendor_name, "ContactNumber": number, "DefaultCurrency": currency}
+    if record.vendor_email:
+        body["EmailAddress"] = record.vendor_email
+    days = (
+        context.payment_terms_days if context.payment_terms_days is not None else record.vendor_payment_days
+    )
+    if days:
+        body["PaymentTerms"] = {"Bills": {"Day": days, "Type": "DAYSAFTERBILLDATE"}}
+    return {"ContactNumber": number, "Name": record.vendor_name}, XeroDocument(DocumentKind.CONTACT, body)
+
+
+def _bill(context: _Context, contact: dict[str, Any], currency: str) -> tuple[XeroDocument, Decimal]:
+    record, options = context.record, context.options
+    figures = _figures(record, options)
+    lines, rates = _line_items(context, _coded(context, figures.lines))
+    days = (
+        context.payment_terms_days if context.payment_terms_days is not None else record.vendor_payment_days
+    )
+    body: dict[str, Any] = {
+        "Type": "ACCPAY",
+        "Contact": contact,
+        "Date": context.date.isoformat(),
+        "DueDate": (context.date + timedelta(days=days or 0)).isoformat(),
+        "InvoiceNumber": record.reference,
+        "CurrencyCode": currency,
+        "Status": options.bill_status.value,
+        "LineAmountTypes": "Inclusive" if record.tax_included else "Exclusive",
+        "LineItems": lines,
+    }
+    if options.url_template:
+        body["Url"] = options.url_template.format(invoice_id=record.id, purchase_id=record.purchase_id)
+    total = xero_totals(body, rates).total
+    if total != figures.total:
+        raise MappingError(
+            f"Purchase invoice {record.reference} would reach Xero as {money_text(total)} instead of the "
+            f"{money_text(figures.total)} owed; this is a mapper bug, please report it"
+        )
+    return XeroDocument(DocumentKind.BILL, body), figures.total
+
+
+def payout_reference(payout: Payout) -> str:
+    """The bill payment's ``Reference``: unique per Onport payout, so a published payment is recognised."""
+    return f"Onport payout {payout.id}" + (f" {payout.reference}" if payout.reference else "")
+
+
+def _payments(
+    context: _Context, invoice: dict[str, str], currency: str, bill_total: Decimal, draft: bool
+) -> tuple[list[XeroDocument], str]:
+    """Bill payments for Onport payouts not yet in Xero, and a note on what was held back."""
+    state = context.state
+    published = {payment.body.get("Reference") for payment in state.payments}
+    pending = [
+        payout
+        for payout in context.record.payouts
+        if payout.active
+        and payout.kind == "payment"
+        and payout.amount > 0
+        and payout_reference(payout) not in published
+    ]
+    if not pending:
+        return [], ""
+    if draft:
+        return [], "; the bill is a draft, so Xero takes no payment on it yet"
+    account = context.options.payout_accounts.get(currency)
+    if not account:
+        raise MappingError(
+            f"No payout account is mapped for {currency}; the vendor payout on bill "
+            f"{context.record.reference} cannot be recorded"
+        )
+    account = context.account(account, f"payouts in {currency}")
+    due = bill_total - sum((payment.amount for payment in state.payments), Decimal(0))
+    documents = []
+    note = ""
+    for payout in pending:
+        amount = min(payout.amount, due)
+        if amount < payout.amount:
+            # Xero refuses a payment above the amount due (e.g. an adjustment left off the bill).
+            note = f"; payout {payout.id} of {money_text(payout.amount)} exceeds what the bill still owes"
+        if amount <= 0:
+            continue
+        day = context.local_date(payout.paid_at) if payout.paid_at else context.date
+        body = {
+            "Invoice": invoice,
+            "Account": {"Code": account},
+            "Date": day.isoformat(),
+            "Amount": amount,
+            "Reference": payout_reference(payout),
+        }
+        documents.append(XeroDocument(DocumentKind.BILL_PAYMENT, body))
+        due -= amount
+    return documents, note
+
+
+def _paid_text(payments: list[XeroDocument]) -> str:
+    if not payments:
+        return ""
+    paid = sum((document.body["Amount"] for document in payments), Decimal(0))
+    return f" and {len(payments)} payment{'s' if len(payments) > 1 else ''} of {money_text(paid)}"
+
+
+def _new_bill(context: _Context) -> Decision:
+    record = context.record
+    if not record.finalized:
+        return Wait(f"Purchase invoice {record.reference} is not finalized in Onport yet", NOT_FINALIZED)
+    currency = context.currency()
+    contact = _contact(context, currency)
+    if isinstance(contact, Wait):
+        return contact
+    reference, contact_document = contact
+    bill, total = _bill(context, reference, currency)
+    payments, note = _payments(
+        context,
+        {"InvoiceNumber": record.reference},
+        currency,
+        total,
+        context.options.bill_status is InvoiceStatus.DRAFT,
+    )
+    documents = ([contact_document] if contact_document else []) + [bill, *payments]
+    summary = f"Bill {record.reference} for {money_text(total)} {currency}{_paid_text(payments)}{note}"
+    return Publish(tuple(documents), summary, mapping_version=MAPPING_VERSION)
+
+
+def _credit_note(
+    context: _Context, contact: Any, currency: str, amount: Decimal, number: str
+) -> XeroDocument:
+    record = context.record
+    credits = len(context.state.credit_notes)
+    reason = record.adjustment_reason or "Adjustment"
+    body: dict[str, Any] = {
+        "Type": "ACCPAYCREDIT",
+        "Contact": contact,
+        "Date": (context.observed_on or context.date).isoformat(),
+        "CreditNoteNumber": f"CN-{number}" + (f"-{credits + 1}" if credits else ""),
+        "Reference": f"Adjustment to {number}",
+        "CurrencyCode": currency,
+        "Status": context.options.bill_status.value,
+        "LineAmountTypes": "Exclusive",
+        "LineItems": [
+            {
+                "Description": reason,
+                "Quantity": Decimal(1),
+                "UnitAmount": amount,
+                "AccountCode": context.adjustment_account(),
+                "TaxType": context.tax_free_code(f"Adjustment '{reason}'"),
+                "TaxAmount": Decimal(0),
+            }
+        ],
+    }
+    return XeroDocument(DocumentKind.SUPPLIER_CREDIT_NOTE, body)
+
+
+def _synced(context: _Context) -> Decision:
+    record, state = context.record, context.state
+    bill = state.bill
+    assert bill is not None
+    number = bill.number or record.reference
+    currency = str(bill.body.get("CurrencyCode") or context.currency())
+    total = _figures(record, context.options).total
+    in_xero = bill.amount - sum((note.amount for note in state.credit_notes), Decimal(0))
+    documents: list[XeroDocument] = []
+    texts = []
+    if total < in_xero and context.options.sync_adjustments and record.adjustment < 0:
+        credit = _credit_note(context, bill.body.get("Contact"), currency, in_xero - total, number)
+        documents.append(credit)
+        texts.append(f"Supplier credit note for {money_text(in_xero - total)} on bill {number}")
+    elif total != in_xero:
+        raise MappingError(
+            f"Purchase invoice {record.reference} now comes to {money_text(total)} but bill {number} in Xero "
+            f"is for {money_text(in_xero)}; check it by hand"
+        )
+    invoice = {"InvoiceID": bill.xero_id} if bill.xero_id else {"InvoiceNumber": number}
+    draft = bill.body.get("Status") == InvoiceStatus.DRAFT.value
+    payments, note = _payments(context, invoice, currency, bill.amount, draft)
+    documents += payments
+    if payments:
+        texts.append(f"Bill {number}: {_paid_text(payments).removeprefix(' and ')}")
+    if not documents:
+        return NoChange(f"Bill {number} and its payouts are already in Xero{note}")
+    return Publish(tuple(documents), "; ".join(texts) + note, mapping_version=MAPPING_VERSION)
+
+
+def map_purchase_invoice(
+    record: PurchaseInvoiceRecord | Mapping[str, Any],
+    *,
+    mappings: BillMappings,
+    options: BillOptions,
+    reference: BillReference | None = None,
+    state: BillSyncState | None = None,
+    payment_terms_days: int | None = None,
+    observed_on: date | None = None,
+) -> Decision:
+    """Decide what Xero needs for one Onport purchase invoice (SPEC §5).
+
+    ``record`` is the stored payload (shape in :mod:`ledgerbridge.mapper.onport.record`) or a parsed
+    :class:`PurchaseInvoiceRecord`. ``payment_terms_days`` overrides the vendor's ``paymentDays`` for the
+    DueDate. ``state`` is what Xero already has for the invoice. ``observed_on`` dates a supplier credit
+    note (default: the invoice date). Never raises for bad data: unreadable records and missing
+    mappings come back as :class:`Fail`, an unlinked vendor as :class:`Wait`.
+    """
+    try:
+        parsed = record if isinstance(record, PurchaseInvoiceRecord) else parse_purchase_invoice(record)
+        context = _Context(
+            parsed,
+            mappings,
+            options,
+            reference or BillReference(),
+            state or BillSyncState(),
+            payment_terms_days,
+            observed_on,
+        )
+        return _new_bill(context) if context.state.bill is None else _synced(context)
+    except (PurchaseInvoiceError, MappingError) as error:
+        return Fail(str(error))

@@ -1,0 +1,77 @@
+"""Inputs of the bill mapping besides the record: mappings, options, Xero reference data, sync state."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ledgerbridge.mapper.ontraport.models import InvoiceStatus, PublishedDocument
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TaxMappings(_Frozen):
+    rates: dict[Decimal, str] = {}
+    """Onport tax rate as a fraction ("0.1") → Xero TaxType (e.g. ``INPUT``)."""
+    default_code: str | None = None
+    """TaxType for a taxed line whose rate has no entry in ``rates``."""
+    tax_free_code: str | None = None
+    """TaxType for lines Onport did not tax (rate 0, untaxed shipping, adjustments), e.g. ``EXEMPTEXPENSES``."""
+
+
+class BillMappings(_Frozen):
+    vendors: dict[int, str] = {}
+    """Onport vendor (dropship provider) id → Xero ContactID."""
+    purchase_types: dict[str, str] = {}
+    """dropship / replenishment / automated_dropship / automated_replenishment → account code."""
+    taxes: TaxMappings = TaxMappings()
+
+
+class BillOptions(_Frozen):
+    bill_status: InvoiceStatus = InvoiceStatus.AUTHORISED
+    sync_adjustments: bool = False
+    commission_lines: bool = False
+    commission_account: str | None = None
+    create_missing_suppliers: bool = False
+    default_purchases_account: str | None = None
+    shipping_account: str | None = None
+    """Default: the line items' purchase-type account."""
+    adjustment_account: str | None = None
+    """Default: the purchase-type account."""
+    payout_accounts: dict[str, str] = {}
+    """Currency code → bank or clearing account code vendor payouts leave from, e.g. {"AUD": "090"}."""
+    time_zone: str = "UTC"
+    """Bill and payment dates are Onport's timestamps in this zone."""
+    url_template: str | None = Field(default="https://app.jetti.io/purchase-invoices/{invoice_id}")
+    """Link back to Onport; placeholders ``{invoice_id}`` and ``{purchase_id}``."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone") from None
+        return value
+
+
+class BillReference(_Frozen):
+    """Cached Xero reference data. An empty collection means "not known": nothing is checked against it."""
+
+    account_codes: frozenset[str] = frozenset()
+    tax_rates: dict[str, Decimal] = {}
+    """Active TaxType code → effective rate in percent."""
+    currencies: frozenset[str] = frozenset()
+
+
+class BillSyncState(_Frozen):
+    """What this purchase invoice already has in Xero."""
+
+    bill: PublishedDocument | None = None
+    credit_notes: tuple[PublishedDocument, ...] = ()
+    payments: tuple[PublishedDocument, ...] = ()
+    """Bill payments as sent; each is matched to its Onport payout by the body's ``Reference``."""
