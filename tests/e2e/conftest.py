@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.cli.stack import sandbox_environment
+from ledgerbridge.cli.sandboxes import sandbox_environment
 from ledgerbridge.sandbox.onport.app import create_app as create_onport
 from ledgerbridge.sandbox.ontraport.app import create_app as create_ontraport
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig

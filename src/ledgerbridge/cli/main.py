@@ -130,5 +130,17 @@ def run(
     sys.exit(run_stack(api_port, dict(os.environ)))
 
 
+@app.command()
+def demo(
+    transactions: int = typer.Option(150, help="How many ONTRAPORT sandbox transactions to generate"),
+    timeout: float = typer.Option(600, help="Seconds to wait for the sync to finish"),
+) -> None:
+    """Run the whole flow once against the sandboxes and check the Xero books; exit 0 only if they are right."""
+    from ledgerbridge.cli.demo import run_demo
+
+    _logging("demo")
+    raise typer.Exit(run_demo(transactions, timeout))
+
+
 if __name__ == "__main__":
     app()

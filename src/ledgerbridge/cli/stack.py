@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 from honcho.manager import Manager
 
-SANDBOX_PORTS = {"xero": 8101, "ontraport": 8102, "onport": 8103}
+from ledgerbridge.cli.demo import seed_when_ready
+from ledgerbridge.cli.sandboxes import SANDBOX_PORTS, sandbox_environment
+from ledgerbridge.sandbox.xero.seed import demo_tenant_id
+
 WORKER_HEALTH_PORTS = {"poller": 8201, "mapper": 8202, "publisher": 8203}
-
-
-def sandbox_environment(xero: str, ontraport: str, onport: str) -> dict[str, str]:
-    """Point every external API setting (SPEC.md §3) at sandboxes serving on these base URLs."""
-    return {
-        "XERO_API_URL": f"{xero}/api.xro/2.0",
-        "XERO_CONNECTIONS_URL": f"{xero}/connections",
-        "XERO_AUTHORIZE_URL": f"{xero}/identity/connect/authorize",
-        "XERO_TOKEN_URL": f"{xero}/identity/connect/token",
-        "XERO_REVOKE_URL": f"{xero}/identity/connect/revocation",
-        "XERO_CLIENT_ID": "sandbox-client",
-        "XERO_CLIENT_SECRET": "sandbox-secret",
-        "ONTRAPORT_API_URL": ontraport,
-        "ONPORT_API_URL": onport,
-    }
 
 
 def run_stack(api_port: int, environment: dict[str, str]) -> int:
@@ -40,5 +29,9 @@ def run_stack(api_port: int, environment: dict[str, str]) -> int:
         manager.add_process(
             service, f"{command} worker {service}", env={**env, "QUEUE_HEALTH_PORT": str(port)}
         )
+    seeding = threading.Thread(
+        target=seed_when_ready, args=(f"http://127.0.0.1:{api_port}", demo_tenant_id("AU")), daemon=True
+    )
+    seeding.start()
     manager.loop()
     return int(manager.returncode or 0)

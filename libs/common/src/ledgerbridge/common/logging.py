@@ -67,5 +67,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json", service: str = "le
     root.setLevel(level.upper())
     structlog.contextvars.bind_contextvars(service=service)
     # Library chatter (httpx logs every URL, arq every job) is not useful at INFO in production.
-    for noisy in ("httpx", "httpcore", "arq.worker", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "arq.worker", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
