@@ -28,12 +28,13 @@ def sandboxes() -> Iterator[Sandboxes]:
     ontraport = create_ontraport(
         OntraportSandboxConfig(transactions=10, start_date=recent, seconds_between_transactions=3600)
     )
+    onport = create_onport()
     with (
         serve_in_thread(xero) as xero_url,
         serve_in_thread(ontraport) as ontraport_url,
-        serve_in_thread(create_onport()) as onport_url,
+        serve_in_thread(onport) as onport_url,
     ):
-        yield Sandboxes(xero, xero_url, ontraport, ontraport_url, onport_url)
+        yield Sandboxes(xero, xero_url, ontraport, ontraport_url, onport, onport_url)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
@@ -46,6 +46,7 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
+from ledgerbridge.common.xero_reference import WAITING_FOR_REFERENCE
 from ledgerbridge.sandbox.xero.state import Organisation
 
 SERVICES = ("poller", "mapper", "publisher")
@@ -61,6 +62,7 @@ class Sandboxes:
     xero_url: str
     ontraport: FastAPI
     ontraport_url: str
+    onport: FastAPI
     onport_url: str
 
     def organisation(self, tenant_id: str) -> Organisation:
@@ -223,6 +225,14 @@ async def poll_now(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -
         )
 
 
+def unfinished_records() -> ColumnElement[bool]:
+    """Records still on their way: not in a final state, or waiting only for Xero's reference data."""
+    return or_(
+        SourceRecord.status.not_in(FINAL),
+        and_(SourceRecord.status == RecordStatus.waiting, SourceRecord.reason_code == WAITING_FOR_REFERENCE),
+    )
+
+
 async def settled(sessions: async_sessionmaker[AsyncSession], tenant: Tenant, expected_records: int) -> bool:
     """Every source record stored and in a final state, and nothing left to send."""
     async with sessions() as session:
@@ -230,9 +240,7 @@ async def settled(sessions: async_sessionmaker[AsyncSession], tenant: Tenant, ex
             select(func.count()).where(SourceRecord.account_id == tenant.account_id)
         )
         unfinished = await session.scalar(
-            select(func.count()).where(
-                SourceRecord.account_id == tenant.account_id, SourceRecord.status.not_in(FINAL)
-            )
+            select(func.count()).where(SourceRecord.account_id == tenant.account_id, unfinished_records())
         )
         unsent = await session.scalar(
             select(func.count()).where(

@@ -48,6 +48,17 @@ class OnportOptions(_Options):
     create_missing_suppliers: bool = False
     bill_status: Literal["AUTHORISED", "DRAFT"] = "AUTHORISED"
     payout_accounts: dict[str, str] = Field(default_factory=dict, examples=[{"AUD": "090"}])
+    default_purchases_account: str | None = Field(default=None, examples=["300"])
+    shipping_account: str | None = Field(default=None, examples=["425"])
+    adjustment_account: str | None = Field(default=None, examples=["429"])
+    commission_account: str | None = Field(default=None, examples=["260"])
+    tax_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Onport tax rate (a fraction) → Xero TaxType",
+        examples=[{"0.1": "INPUT"}],
+    )
+    default_tax_code: str | None = Field(default=None, examples=["INPUT"])
+    tax_free_code: str | None = Field(default=None, examples=["EXEMPTEXPENSES"])
 
 
 class AccountOptions(_Options):

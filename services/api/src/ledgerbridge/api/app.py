@@ -15,6 +15,7 @@ from ledgerbridge.api.health.endpoints import router as health_router
 from ledgerbridge.api.imports.endpoints import router as imports_router
 from ledgerbridge.api.mappings.endpoints import router as mappings_router
 from ledgerbridge.api.middleware import RequestContextMiddleware
+from ledgerbridge.api.onport.endpoints import router as onport_router
 from ledgerbridge.api.plan.endpoints import router as plan_router
 from ledgerbridge.api.records.endpoints import router as records_router
 from ledgerbridge.api.reference.endpoints import router as reference_router
@@ -69,6 +70,11 @@ OPENAPI_TAGS = [
         "description": "Every ONTRAPORT transaction and Onport invoice read: its state, Xero documents, "
         "history; retry and preview",
     },
+    {
+        "name": "onport",
+        "description": 'Onport purchase invoices and their Xero bills, "sync to Xero" one invoice, and '
+        "vendors with the Xero contacts they are linked to",
+    },
     {"name": "sync", "description": "Sync now, and each connection's polling and backlog"},
     {"name": "imports", "description": "Historical imports with progress"},
     {"name": "webhooks", "description": "Receivers for Xero, ONTRAPORT and Onport webhooks"},
@@ -112,4 +118,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reference_router)
     for router in (setup_router, records_router, sync_router, imports_router, webhooks_router):
         app.include_router(router)
+    app.include_router(onport_router)
     return app

@@ -21,9 +21,11 @@ from ledgerbridge.common.models import (
     Plan,
     TaxExceptionRule,
 )
+from ledgerbridge.mapper.onport import BillMappings, BillOptions, BillSyncState, TaxMappings
 from ledgerbridge.mapper.ontraport import (
     Contact,
     GatewayMapping,
+    InvoiceStatus,
     Mappings,
     MappingSettings,
     ProductMapping,
@@ -134,4 +136,59 @@ def sync_state(documents: list[Document]) -> SyncState:
         invoice_voided=any(d.kind is DocumentKind.invoice_void for d in published),
         credit_notes=tuple(_published(d) for d in published if d.kind is DocumentKind.credit_note),
         refund_payments=tuple(_published(d) for d in published if d.kind is DocumentKind.refund_payment),
+    )
+
+
+async def bill_mappings(
+    session: AsyncSession, account_id: uuid.UUID, options: AccountOptions
+) -> BillMappings:
+    rows = (
+        await session.scalars(
+            select(Mapping).where(
+                Mapping.account_id == account_id,
+                Mapping.kind.in_((MappingKind.vendor, MappingKind.purchase_type)),
+            )
+        )
+    ).all()
+    vendors = {
+        int(row.source_id): str(row.target["contact_id"])
+        for row in rows
+        if row.kind is MappingKind.vendor and row.source_id.isdigit()
+    }
+    purchase_types = {
+        row.source_id: str(row.target["account_code"])
+        for row in rows
+        if row.kind is MappingKind.purchase_type
+    }
+    onport = options.onport
+    taxes = TaxMappings(
+        rates={Decimal(rate): code for rate, code in onport.tax_codes.items()},
+        default_code=onport.default_tax_code,
+        tax_free_code=onport.tax_free_code,
+    )
+    return BillMappings(vendors=vendors, purchase_types=purchase_types, taxes=taxes)
+
+
+def bill_options(options: AccountOptions) -> BillOptions:
+    onport = options.onport
+    return BillOptions(
+        bill_status=InvoiceStatus(onport.bill_status),
+        sync_adjustments=onport.sync_adjustments,
+        commission_lines=onport.commission_lines,
+        commission_account=onport.commission_account,
+        create_missing_suppliers=onport.create_missing_suppliers,
+        default_purchases_account=onport.default_purchases_account,
+        shipping_account=onport.shipping_account,
+        adjustment_account=onport.adjustment_account,
+        payout_accounts=onport.payout_accounts,
+        time_zone=options.ontraport.time_zone,
+    )
+
+
+def bill_sync_state(documents: list[Document]) -> BillSyncState:
+    published = [document for document in documents if document.status is DocumentStatus.published]
+    return BillSyncState(
+        bill=next((_published(d) for d in published if d.kind is DocumentKind.bill), None),
+        credit_notes=tuple(_published(d) for d in published if d.kind is DocumentKind.supplier_credit_note),
+        payments=tuple(_published(d) for d in published if d.kind is DocumentKind.bill_payment),
     )

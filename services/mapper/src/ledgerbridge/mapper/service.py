@@ -28,7 +28,9 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.record_transitions import transition
 from ledgerbridge.mapper import inputs
+from ledgerbridge.mapper.onport import BillReference, map_purchase_invoice
 from ledgerbridge.mapper.ontraport import (
+    Decision,
     Fail,
     NoChange,
     Publish,
@@ -56,8 +58,8 @@ async def map_record(session: AsyncSession, message: MapRecord) -> None:
     connection = await session.get(Connection, record.connection_id)
     if connection is None:
         return
-    if record.source != "ontraport":
-        transition(session, record, RecordStatus.failed, f"no mapping exists for {record.source} records yet")
+    if record.source not in ("ontraport", "onport"):
+        transition(session, record, RecordStatus.failed, f"records from {record.source} cannot be mapped")
         return
     if connection.xero_connection_id is None:
         _supersede_unsent(documents)
@@ -85,42 +87,67 @@ async def map_record(session: AsyncSession, message: MapRecord) -> None:
         )
         return
 
-    account = await session.get(Account, record.account_id)
-    assert account is not None
-    if account.plan is Plan.trial:
-        # Locked so two records cannot both take the last free trial slot. NO KEY UPDATE: this
-        # transaction's own inbox and outbox rows hold KEY SHARE on the account (foreign keys), and a
-        # plain FOR UPDATE from two such transactions deadlocks.
-        await session.refresh(account, with_for_update={"key_share": True})
     options = await inputs.account_options(session, record.account_id)
-    decision = map_transaction(
-        record.payload.get("transaction", {}),
-        contact=inputs.ontraport_contact(record.payload.get("contact")),
-        mappings=await inputs.ontraport_mappings(session, record.account_id),
-        settings=inputs.mapping_settings(options),
-        reference=XeroReference(
-            account_codes=reference.account_codes,
-            tax_rates=reference.tax_rate_percents,
-            branding_theme_ids=reference.branding_theme_ids,
-        ),
-        state=inputs.sync_state(documents),
-        trial=inputs.trial_state(account),
-        observed_on=datetime.now(UTC).date(),
-    )
-
-    if isinstance(decision, Publish):
+    decision: Decision
+    if record.source == "ontraport":
+        account = await session.get(Account, record.account_id)
+        assert account is not None
+        if account.plan is Plan.trial:
+            # Locked so two records cannot both take the last free trial slot. NO KEY UPDATE: this
+            # transaction's own inbox and outbox rows hold KEY SHARE on the account (foreign keys), and a
+            # plain FOR UPDATE from two such transactions deadlocks.
+            await session.refresh(account, with_for_update={"key_share": True})
+        decision = map_transaction(
+            record.payload.get("transaction", {}),
+            contact=inputs.ontraport_contact(record.payload.get("contact")),
+            mappings=await inputs.ontraport_mappings(session, record.account_id),
+            settings=inputs.mapping_settings(options),
+            reference=XeroReference(
+                account_codes=reference.account_codes,
+                tax_rates=reference.tax_rate_percents,
+                branding_theme_ids=reference.branding_theme_ids,
+            ),
+            state=inputs.sync_state(documents),
+            trial=inputs.trial_state(account),
+            observed_on=datetime.now(UTC).date(),
+        )
         had_invoice = any(
             d.kind is DocumentKind.invoice and d.status is not DocumentStatus.superseded for d in documents
         )
-        _replace_unsent(session, record, connection.xero_connection_id, decision, documents)
-        if not had_invoice and any(doc.kind.value == DocumentKind.invoice for doc in decision.documents):
+        if (
+            isinstance(decision, Publish)
+            and not had_invoice
+            and any(doc.kind.value == DocumentKind.invoice for doc in decision.documents)
+        ):
             account.trial_used += 1
-        transition(session, record, RecordStatus.mapped, decision.summary)
-        await add_message(
-            session, PublishPending(xero_connection_id=connection.xero_connection_id), record.account_id
+    else:
+        decision = map_purchase_invoice(
+            record.payload,
+            mappings=await inputs.bill_mappings(session, record.account_id, options),
+            options=inputs.bill_options(options),
+            reference=BillReference(
+                account_codes=reference.account_codes,
+                tax_rates=reference.tax_rate_percents,
+                currencies=reference.currency_codes,
+            ),
+            state=inputs.bill_sync_state(documents),
+            observed_on=datetime.now(UTC).date(),
         )
-        return
+    await _apply(session, record, connection.xero_connection_id, decision, documents)
 
+
+async def _apply(
+    session: AsyncSession,
+    record: SourceRecord,
+    xero_connection_id: uuid.UUID,
+    decision: Decision,
+    documents: list[Document],
+) -> None:
+    if isinstance(decision, Publish):
+        _replace_unsent(session, record, xero_connection_id, decision, documents)
+        transition(session, record, RecordStatus.mapped, decision.summary)
+        await add_message(session, PublishPending(xero_connection_id=xero_connection_id), record.account_id)
+        return
     _supersede_unsent(documents)
     if isinstance(decision, NoChange):
         transition(session, record, RecordStatus.synced, decision.reason)

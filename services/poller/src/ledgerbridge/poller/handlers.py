@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,20 +12,31 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.clients.ontraport.client import OntraportClient, ontraport_limiter
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.consumer import Handler
 from ledgerbridge.common.messaging.messages import PollConnection, RunImport
-from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, Import, ImportStatus
+from ledgerbridge.common.models import (
+    Connection,
+    ConnectionKind,
+    ConnectionStatus,
+    Import,
+    ImportStatus,
+    InboxMessage,
+)
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.poller.imports import run_import_page
+from ledgerbridge.poller.onport import lock_onport_cursor, onport_source_for, poll_onport, schedule_due_onport
+from ledgerbridge.poller.onport_records import store_pushed_invoice
 from ledgerbridge.poller.ontraport_source import OntraportSource
 from ledgerbridge.poller.service import lock_cursor, poll, schedule_due
 
 log = structlog.get_logger(__name__)
 SCHEDULER_TICK_SECONDS = 5.0
+ONPORT_PUSH = "onport-push"  # the inbox consumer the API files pushes under
 
 
 class Poller:
@@ -45,16 +57,22 @@ class Poller:
 
     async def poll_connection(self, session: AsyncSession, message: PollConnection) -> None:
         connection = await session.get(Connection, message.connection_id)
-        if connection is None or connection.kind is not ConnectionKind.ontraport:
+        if connection is None or connection.status is not ConnectionStatus.active:
             return
-        if connection.status is not ConnectionStatus.active:
+        settings = self.platform.settings
+        if connection.kind is ConnectionKind.ontraport:
+            cursor = await lock_cursor(session, connection.id)
+            if cursor is None:
+                return  # another replica is polling this connection right now
+            changed = await poll(session, connection, cursor, self.source_for(connection), settings.polling)
+        elif connection.kind is ConnectionKind.onport:
+            cursor = await lock_onport_cursor(session, connection.id)
+            if cursor is None:
+                return
+            source = onport_source_for(self.platform, self.http, connection)
+            changed = await poll_onport(session, connection, cursor, source, settings.polling)
+        else:
             return
-        cursor = await lock_cursor(session, connection.id)
-        if cursor is None:
-            return  # another replica is polling this connection right now
-        changed = await poll(
-            session, connection, cursor, self.source_for(connection), self.platform.settings.polling
-        )
         log.info("poll.done", connection_id=str(connection.id), reason=message.reason, changed=changed)
 
     async def run_import(self, session: AsyncSession, message: RunImport) -> None:
@@ -79,7 +97,8 @@ class Poller:
         if connection is None:
             return
         connection.last_error = reason
-        cursor = await lock_cursor(session, connection.id)
+        lock = lock_onport_cursor if connection.kind is ConnectionKind.onport else lock_cursor
+        cursor = await lock(session, connection.id)
         if cursor is not None:
             cursor.last_error = reason
 
@@ -87,12 +106,41 @@ class Poller:
         while True:
             try:
                 async with unit_of_work(self.platform.sessions) as session:
-                    await schedule_due(session, datetime.now(UTC))
+                    now = datetime.now(UTC)
+                    await schedule_due(session, now)
+                    await schedule_due_onport(session, now)
+                async with unit_of_work(self.platform.sessions) as session:
+                    await store_pushes(session)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("poll.schedule_error", error=str(exc))
             await asyncio.sleep(SCHEDULER_TICK_SECONDS)
+
+
+async def store_pushes(session: AsyncSession, limit: int = 50) -> int:
+    """Turn purchase invoices Onport pushed to us (kept in the inbox by the API) into records."""
+    rows = (
+        await session.scalars(
+            select(InboxMessage)
+            .where(InboxMessage.consumer == ONPORT_PUSH, InboxMessage.processed_at.is_(None))
+            .order_by(InboxMessage.received_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+    ).all()
+    for row in rows:
+        payload = row.payload or {}
+        connection = await session.get(Connection, uuid.UUID(str(payload.get("connection_id"))))
+        if (
+            connection is not None
+            and connection.kind is ConnectionKind.onport
+            and connection.status is ConnectionStatus.active
+            and connection.account_id == row.account_id
+        ):
+            await store_pushed_invoice(session, connection, payload)
+        row.processed_at = datetime.now(UTC)
+    return len(rows)
 
 
 @asynccontextmanager

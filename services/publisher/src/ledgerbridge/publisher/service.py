@@ -46,6 +46,7 @@ from ledgerbridge.publisher.stages import STAGES, Stage, ready
 log = structlog.get_logger(__name__)
 
 BATCH = 50
+PAYMENT_KINDS = (DocumentKind.payment, DocumentKind.refund_payment, DocumentKind.bill_payment)
 
 
 @dataclass(frozen=True)
@@ -230,17 +231,18 @@ class Publisher:
             return {d.id: await self._delete_payment(client, d) for d in batch}
         if stage.kind is DocumentKind.invoice_void:
             return {d.id: await self._void(client, d) for d in batch}
-        bodies = await self._with_contact_ids(batch)
+        bodies = await self._with_xero_ids(batch)
         key = batch_key(batch)
-        if stage.kind is DocumentKind.invoice:
+        if stage.resource == "Invoices":
             results = await client.put_invoices(bodies, _needs_four_decimals(bodies), idempotency_key=key)
-        elif stage.kind is DocumentKind.credit_note:
+        elif stage.resource == "CreditNotes":
             results = await client.put_credit_notes(bodies, _needs_four_decimals(bodies), idempotency_key=key)
         else:
             results = await client.put_payments(bodies, idempotency_key=key)
         decided = {d.id: self._outcome(stage.kind, result) for d, result in zip(batch, results, strict=True)}
         # A number Xero already holds may be ours, from an attempt whose answer was lost: adopt it.
         taken = [d for d in batch if not decided[d.id].published and "already" in (decided[d.id].error or "")]
+        # Bills are not unique by number, so only a sales document's number can be adopted this way.
         if taken and stage.kind in (DocumentKind.invoice, DocumentKind.credit_note):
             found = await self._look_up(client, taken)
             decided.update({doc_id: outcome for doc_id, outcome in found.items() if outcome.published})
@@ -250,25 +252,32 @@ class Publisher:
     def _outcome(kind: DocumentKind, result: ElementResult) -> Outcome:
         if not result.ok:
             return Outcome(False, error="; ".join(result.errors))
-        amount_field = "Amount" if kind in (DocumentKind.payment, DocumentKind.refund_payment) else "Total"
+        amount_field = "Amount" if kind in PAYMENT_KINDS else "Total"
         return Outcome(True, result.xero_id, result.number, _money(result.body.get(amount_field)))
 
-    async def _with_contact_ids(self, batch: list[Claimed]) -> list[dict[str, Any]]:
-        """Invoices and credit notes name their contact by the ContactID the contact stage got."""
+    async def _with_xero_ids(self, batch: list[Claimed]) -> list[dict[str, Any]]:
+        """Fill in the Xero ids earlier stages got: contacts by ContactID, bills by InvoiceID.
+
+        A payment on a bill must name the bill by id: bill numbers are not unique in Xero.
+        """
         async with self.sessions() as session:
             rows = await session.execute(
-                select(Document.record_id, Document.xero_id).where(
+                select(Document.record_id, Document.kind, Document.xero_id).where(
                     Document.record_id.in_({d.record_id for d in batch}),
-                    Document.kind == DocumentKind.contact,
+                    Document.kind.in_((DocumentKind.contact, DocumentKind.bill)),
                     Document.status == DocumentStatus.published,
                 )
             )
-            contact_ids = {record_id: xero_id for record_id, xero_id in rows.all()}
+            found = {(record_id, kind): xero_id for record_id, kind, xero_id in rows.all()}
         bodies = []
         for document in batch:
             body = dict(document.body)
-            if "Contact" in body and contact_ids.get(document.record_id):
-                body["Contact"] = {"ContactID": contact_ids[document.record_id]}
+            contact_id = found.get((document.record_id, DocumentKind.contact))
+            if "Contact" in body and contact_id:
+                body["Contact"] = {"ContactID": contact_id}
+            bill_id = found.get((document.record_id, DocumentKind.bill))
+            if document.kind is DocumentKind.bill_payment and bill_id:
+                body["Invoice"] = {"InvoiceID": bill_id}
             bodies.append(body)
         return bodies
 
@@ -418,7 +427,23 @@ class Publisher:
                 for d, n in zip(group, numbers, strict=True)
                 if n in invoices and invoices[n].get("Status") not in ("DELETED", "VOIDED")
             }
-        if kind is DocumentKind.credit_note:
+        if kind is DocumentKind.bill:
+            return await self._find_bills(client, group)
+        if kind is DocumentKind.bill_payment:
+            bills = await client.get_invoices(
+                ids=[str(d.body.get("Invoice", {}).get("InvoiceID")) for d in group]
+            )
+            payments = {str(bill["InvoiceID"]): bill.get("Payments") or [] for bill in bills}
+            return {
+                d.id: outcome
+                for d in group
+                if (
+                    outcome := _matching_payment(
+                        d, payments.get(str(d.body.get("Invoice", {}).get("InvoiceID")), [])
+                    )
+                )
+            }
+        if kind in (DocumentKind.credit_note, DocumentKind.supplier_credit_note):
             numbers = [str(d.body.get("CreditNoteNumber")) for d in group]
             notes = {
                 str(n.get("CreditNoteNumber")): n
@@ -452,6 +477,45 @@ class Publisher:
             }
         # Deleting a payment or voiding an invoice twice is harmless: send them again.
         return {}
+
+    async def _find_bills(self, client: XeroClient, group: list[Claimed]) -> Decided:
+        """A bill is ours when number and supplier match and no other document of ours already holds it:
+        Xero lets bill numbers repeat, so a number alone proves nothing."""
+        bodies = await self._with_xero_ids(group)
+        numbers = [str(body.get("InvoiceNumber")) for body in bodies]
+        candidates = [
+            bill
+            for bill in await client.get_invoices(invoice_numbers=numbers)
+            if bill.get("Type") == "ACCPAY" and bill.get("Status") not in ("DELETED", "VOIDED")
+        ]
+        async with self.sessions() as session:
+            held = set(
+                (
+                    await session.scalars(
+                        select(Document.xero_id).where(
+                            Document.kind == DocumentKind.bill,
+                            Document.status == DocumentStatus.published,
+                            Document.xero_id.in_([str(bill["InvoiceID"]) for bill in candidates]),
+                        )
+                    )
+                ).all()
+            )
+        candidates = [bill for bill in candidates if str(bill["InvoiceID"]) not in held]
+        found: Decided = {}
+        for document, body in zip(group, bodies, strict=True):
+            contact = body.get("Contact", {})
+            for bill in candidates:
+                same_contact = bill.get("Contact", {}).get("ContactID") == contact.get("ContactID") or (
+                    contact.get("ContactNumber")
+                    and bill.get("Contact", {}).get("ContactNumber") == contact.get("ContactNumber")
+                )
+                if bill.get("InvoiceNumber") == body.get("InvoiceNumber") and same_contact:
+                    candidates.remove(bill)
+                    found[document.id] = Outcome(
+                        True, str(bill["InvoiceID"]), str(bill["InvoiceNumber"]), _money(bill.get("Total"))
+                    )
+                    break
+        return found
 
     # -- record -------------------------------------------------------------------------------------------
 
@@ -525,10 +589,15 @@ class Publisher:
 
 
 def _matching_payment(document: Claimed, payments: list[dict[str, Any]]) -> Outcome | None:
+    """The payment this document created, if Xero has it: same amount, and same reference when both have one."""
     amount = _money(document.body.get("Amount"))
+    reference = document.body.get("Reference")
     for payment in payments:
-        if payment.get("Status") == "DELETED":
+        if payment.get("Status") == "DELETED" or not payment.get("PaymentID"):
             continue
-        if _money(payment.get("Amount")) == amount and payment.get("PaymentID"):
-            return Outcome(True, str(payment["PaymentID"]), None, amount)
+        if _money(payment.get("Amount")) != amount:
+            continue
+        if reference and payment.get("Reference") and payment["Reference"] != reference:
+            continue
+        return Outcome(True, str(payment["PaymentID"]), None, amount)
     return None

@@ -41,6 +41,14 @@ STAGES = (
         needs_published=(DocumentKind.credit_note,),
         after=(DocumentKind.credit_note,),
     ),
+    Stage(DocumentKind.bill, "Invoices", after=(DocumentKind.contact,)),
+    Stage(DocumentKind.bill_payment, "Payments", needs_published=(DocumentKind.bill,)),
+    Stage(
+        DocumentKind.supplier_credit_note,
+        "CreditNotes",
+        needs_published=(DocumentKind.bill,),
+        after=(DocumentKind.contact,),
+    ),
     Stage(DocumentKind.payment_delete, ""),
     Stage(DocumentKind.invoice_void, "", after=(DocumentKind.payment_delete, DocumentKind.payment)),
 )

@@ -88,14 +88,17 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "documents"
     __table_args__ = (
-        # One published document per record and kind, except credit notes and their refunds: each
-        # partial refund is a credit note of its own.
+        # One published document per record and kind, except credit notes and payments that repeat:
+        # each partial refund is a credit note of its own, each vendor payout a payment.
         Index(
             "uq_documents_record_kind_published",
             "record_id",
             "kind",
             unique=True,
-            postgresql_where=text("status = 'published' AND kind NOT IN ('credit_note', 'refund_payment')"),
+            postgresql_where=text(
+                "status = 'published' AND kind NOT IN "
+                "('credit_note', 'refund_payment', 'bill_payment', 'supplier_credit_note')"
+            ),
         ),
         UniqueConstraint("idempotency_key"),
     )

@@ -1,0 +1,212 @@
+"""Polling one Onport connection (SPEC.md §3.3, §5).
+
+Changed invoices are found by ``updatedAt`` at or after the stored mark (Onport's own timestamp, as it
+sent it), so payouts and adjustments, which touch the invoice, come back by themselves. The listing is
+the only call when nothing changed: an invoice listed again at the mark is recognised from its stored
+copy and its details are not fetched. The cursor row is locked for the whole poll, so one poll per
+connection runs at a time across replicas, and the mark advances in the same transaction as the
+records it covers. A backlog larger than one poll's share continues in a follow-up poll.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common.clients.onport import OnportClient, OnportNotFoundError, onport_limiter
+from ledgerbridge.common.messaging.messages import PollConnection
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, PollCursor
+from ledgerbridge.common.platform import Platform
+from ledgerbridge.common.settings import PollingSettings
+from ledgerbridge.poller.onport_records import (
+    FETCHED,
+    existing_records,
+    onport_options,
+    parse_stamp,
+    store_invoice,
+)
+from ledgerbridge.poller.onport_source import OnportSource, PurchaseInvoiceSource
+from ledgerbridge.poller.service import next_poll_at
+
+STREAM = "purchase_invoices"
+MAX_INVOICES_PER_POLL = 100  # one listing page; each changed invoice costs a few more calls at ~2 GET/s
+# Our clock and Onport's may disagree a little; a new connection's mark starts this far back so an
+# invoice stamped by a slightly slow Onport clock just before connecting is still seen (storing it
+# twice is impossible, seeing it is cheap).
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def onport_stamp(moment: datetime) -> str:
+    """A timestamp the way Onport writes ``updatedAt`` (UTC, milliseconds, ``Z``)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def onport_source_for(platform: Platform, http: httpx.AsyncClient, connection: Connection) -> OnportSource:
+    """The connection's Onport account as a :class:`PurchaseInvoiceSource` (credentials decrypted here,
+    never stored elsewhere; the limiter is the account's shared Redis bucket)."""
+    credentials = platform.cipher.decrypt_json(connection.credentials)
+    token = str(credentials["api_token"])
+    settings = platform.settings
+    limiter = onport_limiter(platform.transport.redis, token, prefix=settings.queue.prefix)
+    return OnportSource(OnportClient(http, settings.onport.api_url, token, limiter))
+
+
+async def lock_onport_cursor(session: AsyncSession, connection_id: object) -> PollCursor | None:
+    """The connection's purchase-invoice cursor, locked for this poll; None while another poll holds it."""
+    cursor: PollCursor | None = await session.scalar(
+        select(PollCursor)
+        .where(PollCursor.connection_id == connection_id, PollCursor.stream == STREAM)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    return cursor
+
+
+class _Details:
+    """The related records of one poll's invoices; purchases and vendors are shared by many invoices
+    (an order invoiced in parts, a vendor's many orders), so each is fetched once per poll."""
+
+    def __init__(self, source: PurchaseInvoiceSource) -> None:
+        self.source = source
+        self.purchases: dict[int, dict[str, Any]] = {}
+        self.purchase_items: dict[int, dict[int, dict[str, Any]]] = {}
+        self.vendors: dict[int, dict[str, Any]] = {}
+
+    async def purchase(self, purchase_id: int) -> dict[str, Any]:
+        if purchase_id not in self.purchases:
+            try:
+                self.purchases[purchase_id] = await self.source.purchase(purchase_id)
+            except OnportNotFoundError:
+                # Stored without it: the mapper then holds the record with a reason, instead of one
+                # vanished purchase stopping every later invoice of the account.
+                self.purchases[purchase_id] = {}
+            items = await self.source.purchase_items(purchase_id) if self.purchases[purchase_id] else []
+            self.purchase_items[purchase_id] = {int(item["id"]): item for item in items}
+        return self.purchases[purchase_id]
+
+    async def vendor(self, vendor_id: int) -> dict[str, Any]:
+        if vendor_id not in self.vendors:
+            try:
+                self.vendors[vendor_id] = await self.source.vendor(vendor_id)
+            except OnportNotFoundError:
+                self.vendors[vendor_id] = {}
+        return self.vendors[vendor_id]
+
+    async def payload(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        invoice_id = int(invoice["id"])
+        purchase_id = _int(invoice.get("purchaseId"))
+        purchase = await self.purchase(purchase_id) if purchase_id is not None else {}
+        by_id = self.purchase_items.get(purchase_id, {}) if purchase_id is not None else {}
+        items = [
+            {**item, "purchaseItem": by_id.get(_int(item.get("purchaseItemId")) or 0)}
+            for item in await self.source.invoice_items(invoice_id)
+        ]
+        vendor_id = _int(purchase.get("dropshipProviderId"))
+        vendor = await self.vendor(vendor_id) if vendor_id is not None else {}
+        payments = await self.source.payments(invoice_id)
+        return {
+            "invoice": invoice,
+            "items": items,
+            "purchase": purchase,
+            "vendor": vendor,
+            "payments": payments,
+        }
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _latest_per_invoice(invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per invoice, its newest version: an invoice changing while we page is listed twice."""
+    latest: dict[str, dict[str, Any]] = {}
+    for invoice in invoices:
+        latest[str(invoice["id"])] = invoice
+    return list(latest.values())
+
+
+async def poll_onport(
+    session: AsyncSession,
+    connection: Connection,
+    cursor: PollCursor,
+    source: PurchaseInvoiceSource,
+    polling: PollingSettings,
+) -> int:
+    """One poll of a locked cursor; returns how many invoices became new work (queued for mapping or
+    waiting for a manual sync). Schedules a follow-up poll when a backlog remains."""
+    now = datetime.now(UTC)
+    if cursor.high_water_mark is None:
+        # A new connection starts from now; older invoices come in through an explicit import.
+        cursor.high_water_mark = onport_stamp(now - CLOCK_SKEW)
+        cursor.last_polled_at = now
+        cursor.last_error = None
+        cursor.next_poll_at = next_poll_at(polling, now)
+        return 0
+
+    mark = cursor.high_water_mark
+    newest = parse_stamp(mark)
+    listed = await source.invoices_changed_since(mark, MAX_INVOICES_PER_POLL)
+    invoices = _latest_per_invoice(listed)
+    existing = await existing_records(session, connection.account_id, [str(i["id"]) for i in invoices])
+    options = await onport_options(session, connection.account_id)
+    details = _Details(source)
+    changed = 0
+    for invoice in invoices:
+        stamp = parse_stamp(invoice.get("updatedAt"))
+        if stamp is not None and (newest is None or stamp > newest):
+            newest, mark = stamp, str(invoice["updatedAt"])
+        record = existing.get(str(invoice["id"]))
+        stored_stamp = parse_stamp((record.payload.get("invoice") or {}).get("updatedAt")) if record else None
+        if stamp is not None and stored_stamp is not None and stored_stamp >= stamp:
+            continue  # this version is stored already: no detail calls
+        payload = await details.payload(invoice)
+        outcome = await store_invoice(session, connection, payload, options, record, via=FETCHED)
+        changed += int(outcome.stored)
+
+    backlog = len(listed) >= MAX_INVOICES_PER_POLL
+    cursor.high_water_mark = mark
+    cursor.last_polled_at = now
+    cursor.last_error = None
+    cursor.next_poll_at = now if backlog else next_poll_at(polling, now)
+    if backlog:
+        await add_message(
+            session, PollConnection(connection_id=connection.id, reason="backlog"), connection.account_id
+        )
+    return changed
+
+
+async def schedule_due_onport(session: AsyncSession, now: datetime, limit: int = 100) -> int:
+    """Queue a poll for every active Onport connection whose time has come; returns how many."""
+    cursors = (
+        await session.scalars(
+            select(PollCursor)
+            .join(Connection, Connection.id == PollCursor.connection_id)
+            .where(
+                PollCursor.next_poll_at <= now,
+                PollCursor.stream == STREAM,
+                Connection.status == ConnectionStatus.active,
+                Connection.kind == ConnectionKind.onport,
+            )
+            .order_by(PollCursor.next_poll_at)
+            .limit(limit)
+            .with_for_update(of=PollCursor, skip_locked=True, key_share=True)
+        )
+    ).all()
+    for cursor in cursors:
+        # Pushed forward now so the next scheduler tick does not queue it again; the poll sets the real time.
+        cursor.next_poll_at = now + timedelta(minutes=10)
+        connection = await session.get(Connection, cursor.connection_id)
+        assert connection is not None
+        await add_message(
+            session,
+            PollConnection(connection_id=cursor.connection_id, reason="schedule"),
+            connection.account_id,
+        )
+    return len(cursors)

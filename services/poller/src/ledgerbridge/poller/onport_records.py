@@ -1,0 +1,305 @@
+"""Storing Onport purchase invoices as source records, whether polled or pushed.
+
+One record per purchase invoice (an order invoiced in parts is several invoices, so several bills),
+with everything the mapper needs stored alongside, so mapping needs no network::
+
+    {"invoice": raw invoice, "items": [raw invoice item + "purchaseItem": raw purchase item],
+     "purchase": raw purchase, "vendor": raw dropship provider, "payments": [raw payouts]}
+
+Whether anything changed is decided on a projection of that payload (``content_hash``) that leaves out
+what moves without the bill changing: timestamps, fields an accounting integration writes back
+(``xeroId``…), a purchase's running totals as its other invoices come in, the vendor's profile. So a
+payout or an adjustment is new work, while our own write-back, a sibling invoice or a renamed vendor is
+not, and a push and a poll of the same invoice version store one record once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.common.account_settings import OnportOptions
+from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import AccountSettings, Connection, RecordStatus, SourceRecord
+from ledgerbridge.common.record_transitions import transition
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "onport"
+KIND = "purchase_invoice"
+MANUAL_SYNC = "manual_sync"
+FETCHED = "Fetched from Onport"
+PUSHED = "Pushed by Onport"
+
+# Written by accounting integrations (us included) or bumped on every touch: not a change to the bill.
+_INVOICE_NOISE = frozenset(
+    {
+        "updatedAt",
+        "xeroId",
+        "quickbooksId",
+        "externalId",
+        "accountingError",
+        "accountingIntegrationExternalId",
+    }
+)
+# A purchase item's running counters move when a later invoice bills more of it.
+_PURCHASE_ITEM_NOISE = frozenset(
+    {"updatedAt", "quantityInvoiced", "purchaseInvoiceId", "locked", "inventoryProcessed"}
+)
+_PAYMENT_NOISE = frozenset({"updatedAt", "xeroId", "externalId"})
+# What of the purchase shapes the bill; its statuses and totals change with every sibling invoice.
+_PURCHASE_FIELDS = (
+    "id",
+    "reference",
+    "purchaseType",
+    "dropshipProviderId",
+    "currency",
+    "taxIncluded",
+    "taxShipping",
+    "combinedTaxRate",
+    "taxCalculation",
+)
+# Keys of a pushed invoice that embed related records rather than being fields of the invoice.
+_EMBEDDED = ("purchaseInvoiceItems", "purchase", "dropshipProvider", "purchaseInvoicePayments", "payments")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What storing one invoice did: ``queued`` for mapping, or ``stored`` as new work waiting for a
+    manual sync; both False when nothing changed."""
+
+    stored: bool
+    queued: bool
+
+
+def _without(record: dict[str, Any], noise: frozenset[str]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in noise}
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    item_rows = []
+    for item in payload.get("items") or []:
+        purchase_item = item.get("purchaseItem")
+        row = _without(item, frozenset({"updatedAt", "purchaseItem"}))
+        if isinstance(purchase_item, dict):
+            row["purchaseItem"] = _without(purchase_item, _PURCHASE_ITEM_NOISE)
+        item_rows.append(row)
+    purchase = payload.get("purchase") or {}
+    vendor = payload.get("vendor") or {}
+    projection = {
+        "invoice": _without(payload.get("invoice") or {}, _INVOICE_NOISE),
+        "items": sorted(item_rows, key=lambda row: str(row.get("id"))),
+        "purchase": {name: purchase.get(name) for name in _PURCHASE_FIELDS},
+        "vendor": vendor.get("id"),
+        "payments": sorted(
+            (_without(p, _PAYMENT_NOISE) for p in payload.get("payments") or []),
+            key=lambda row: str(row.get("id")),
+        ),
+    }
+    canonical = json.dumps(projection, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_stamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def invoice_date(invoice: dict[str, Any]) -> datetime | None:
+    """Onport invoices carry no invoice date of their own; the day the invoice was raised stands for it."""
+    for name in ("date", "invoiceDate", "dateInvoiced", "createdAt"):
+        found = parse_stamp(invoice.get(name))
+        if found is not None:
+            return found
+    return None
+
+
+def purchase_kind(purchase_type: Any) -> str:
+    """``dropship`` or ``replenishment``: automated_* and adjusted_* purchases belong with their plain kind."""
+    return "replenishment" if str(purchase_type or "").endswith("replenishment") else "dropship"
+
+
+async def onport_options(session: AsyncSession, account_id: uuid.UUID) -> OnportOptions:
+    values = await session.scalar(
+        select(AccountSettings.values).where(AccountSettings.account_id == account_id)
+    )
+    section = (values or {}).get("onport")
+    try:
+        return OnportOptions.model_validate(section if isinstance(section, dict) else {})
+    except ValidationError as error:
+        # Unreadable options must not stop invoices being stored; with automatic sync off they wait
+        # for a person, which is the safe side.
+        log.warning("onport.options_unreadable", account_id=str(account_id), error=str(error))
+        return OnportOptions()
+
+
+def auto_sync(options: OnportOptions, kind: str) -> bool:
+    return options.auto_sync_replenishment if kind == "replenishment" else options.auto_sync_dropship
+
+
+def manual_sync_reason(kind: str) -> str:
+    return f"Automatic sync is off for {kind} invoices; use 'sync to Xero'"
+
+
+def _waiting_for_person(record: SourceRecord) -> bool:
+    return record.status is RecordStatus.waiting and record.reason_code == MANUAL_SYNC
+
+
+async def existing_records(
+    session: AsyncSession, account_id: uuid.UUID, invoice_ids: list[str]
+) -> dict[str, SourceRecord]:
+    """The stored records of these invoices, locked (FOR NO KEY UPDATE: our own FK inserts must not wait)."""
+    if not invoice_ids:
+        return {}
+    rows = await session.scalars(
+        select(SourceRecord)
+        .where(
+            SourceRecord.account_id == account_id,
+            SourceRecord.source == SOURCE,
+            SourceRecord.kind == KIND,
+            SourceRecord.external_id.in_(invoice_ids),
+        )
+        .with_for_update(key_share=True)
+    )
+    return {record.external_id: record for record in rows.all()}
+
+
+async def store_invoice(
+    session: AsyncSession,
+    connection: Connection,
+    payload: dict[str, Any],
+    options: OnportOptions,
+    existing: SourceRecord | None,
+    *,
+    via: str,
+) -> Outcome:
+    """Upsert one invoice's record. New or changed content becomes work: queued for mapping when the
+    purchase kind syncs automatically (or a person already sent this invoice to Xero), else waiting for
+    a manual sync. Unchanged content only refreshes the stored copy (no history, no work)."""
+    invoice = payload["invoice"]
+    external_id = str(invoice["id"])
+    digest = content_hash(payload)
+    kind = purchase_kind((payload.get("purchase") or {}).get("purchaseType"))
+    if existing is not None and existing.payload_hash == digest:
+        if existing.payload != payload:
+            # Same bill, newer raw copy (e.g. the xeroId we wrote back): keep it current so the next
+            # poll recognises this version without fetching its details again.
+            existing.payload = payload
+        return Outcome(stored=False, queued=False)
+
+    if existing is None:
+        record = SourceRecord(
+            id=uuid.uuid4(),
+            account_id=connection.account_id,
+            connection_id=connection.id,
+            source=SOURCE,
+            kind=KIND,
+            external_id=external_id,
+            payload=payload,
+            payload_hash=digest,
+            status=RecordStatus.received,
+            source_date=invoice_date(invoice),
+        )
+        session.add(record)
+        await session.flush()
+        transition(session, record, RecordStatus.received, via, detail={"kind": kind})
+        # Automatic sync decides for new invoices only: once a person has sent an invoice to Xero, its
+        # payouts and adjustments follow it there.
+        queue = auto_sync(options, kind)
+    else:
+        record = existing
+        queue = auto_sync(options, kind) or not _waiting_for_person(record)
+        record.payload = payload
+        record.payload_hash = digest
+        record.source_date = invoice_date(invoice) or record.source_date
+        if queue:
+            transition(
+                session,
+                record,
+                RecordStatus.received,
+                "Changed in Onport",
+                detail={"was": record.reason, "kind": kind, "via": via},
+            )
+
+    if queue:
+        await add_message(session, MapRecord(record_id=record.id), connection.account_id)
+    else:
+        transition(
+            session,
+            record,
+            RecordStatus.waiting,
+            manual_sync_reason(kind),
+            reason_code=MANUAL_SYNC,
+            detail={"kind": kind, "changed": existing is not None},
+        )
+    return Outcome(stored=True, queued=queue)
+
+
+def payload_from_push(push: dict[str, Any]) -> dict[str, Any]:
+    """A pushed invoice (items, purchase and vendor embedded) in the stored payload shape.
+
+    Accepts the inbox row's payload too (``{"connection_id", "purchase_type", "invoice": push}``)."""
+    body = push
+    inner = push.get("invoice")
+    if "id" not in push and isinstance(inner, dict):
+        body = inner
+    items = body.get("purchaseInvoiceItems")
+    payments = body.get("purchaseInvoicePayments", body.get("payments"))
+    return {
+        "invoice": {key: value for key, value in body.items() if key not in _EMBEDDED},
+        "items": [dict(item) for item in items if isinstance(item, dict)] if isinstance(items, list) else [],
+        "purchase": dict(body["purchase"]) if isinstance(body.get("purchase"), dict) else {},
+        "vendor": dict(body["dropshipProvider"]) if isinstance(body.get("dropshipProvider"), dict) else {},
+        # None: the push did not say (Onport pushes carry no payouts); the stored ones are kept.
+        "payments": [dict(p) for p in payments if isinstance(p, dict)]
+        if isinstance(payments, list)
+        else None,
+    }
+
+
+def _newer(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    before = parse_stamp((stored.get("invoice") or {}).get("updatedAt"))
+    after = parse_stamp((incoming.get("invoice") or {}).get("updatedAt"))
+    return before is not None and after is not None and before > after
+
+
+async def store_pushed_invoice(
+    session: AsyncSession, connection: Connection, payload: dict[str, Any]
+) -> bool:
+    """Store an invoice Onport pushed; True when it was new work (stored or queued), False for a
+    duplicate, an older version than the one stored, or a body without an invoice id.
+
+    The push embeds what polling fetches separately, so both make the same record; a duplicate push
+    (or a push of a version already polled) changes nothing through the content hash."""
+    normalised = payload_from_push(payload)
+    invoice_id = normalised["invoice"].get("id")
+    if invoice_id is None or isinstance(invoice_id, bool) or str(invoice_id) == "":
+        return False
+    existing = (await existing_records(session, connection.account_id, [str(invoice_id)])).get(
+        str(invoice_id)
+    )
+    if normalised["payments"] is None:
+        normalised["payments"] = list(existing.payload.get("payments") or []) if existing else []
+    if existing is not None:
+        if _newer(existing.payload, normalised):
+            return False  # a late delivery of a version polling already replaced
+        if not normalised["vendor"]:
+            normalised["vendor"] = existing.payload.get("vendor") or {}
+    options = await onport_options(session, connection.account_id)
+    outcome = await store_invoice(session, connection, normalised, options, existing, via=PUSHED)
+    return outcome.stored
