@@ -17,6 +17,9 @@ install: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
 run: install
 	$(BIN)/ledgerbridge run
 
+demo: install
+	$(BIN)/ledgerbridge demo
+
 test: install
 	$(BIN)/pytest
 
@@ -29,6 +32,9 @@ typecheck: install
 
 migrate: install
 	$(BIN)/ledgerbridge migrate
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache .hypothesis

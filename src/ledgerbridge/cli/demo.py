@@ -43,6 +43,7 @@ class DemoTenant:
     ontraport_connection_id: str
     import_id: str
     tenant_id: str
+    onport_invoices: list[str]
 
 
 def _ok(response: httpx.Response, step: str) -> dict[str, Any]:
@@ -52,8 +53,98 @@ def _ok(response: httpx.Response, step: str) -> dict[str, Any]:
     return body
 
 
+PURCHASE_ACCOUNTS = {
+    "dropship": "320",
+    "automated_dropship": "320",
+    "replenishment": "310",
+    "automated_replenishment": "310",
+}
+
+
+async def connect_xero(http: httpx.AsyncClient, tenant_id: str) -> str:
+    """One Xero consent (auto-approved by the sandbox) and its organisation chosen; returns the connection id."""
+    authorize_url = _ok(await http.post("/v1/connections/xero"), "start Xero consent")["authorize_url"]
+    consent = await http.get(authorize_url, follow_redirects=False)
+    if consent.status_code != 302:
+        raise DemoError(f"Xero consent: expected a redirect, got {consent.status_code} {consent.text[:300]}")
+    xero = _ok(await http.get(consent.headers["location"]), "Xero callback")
+    xero_id = str(xero["connection_id"])
+    _ok(
+        await http.put(f"/v1/connections/{xero_id}/organisation", json={"tenant_id": tenant_id}),
+        "choose organisation",
+    )
+    return xero_id
+
+
+async def connect_onport(http: httpx.AsyncClient, onport_url: str, tenant_id: str) -> list[str]:
+    """Onport posting bills to a second organisation: vendors linked, dropship synced automatically."""
+    xero_id = await connect_xero(http, tenant_id)
+    onport = _ok(
+        await http.post(
+            "/v1/connections/onport", json={"api_token": "sandbox-token", "xero_connection_id": xero_id}
+        ),
+        "connect Onport",
+    )
+    suppliers = _ok(
+        await http.get(f"/v1/xero/{xero_id}/contacts", params={"is_supplier": "true"}), "suppliers"
+    )["items"]
+    supplier = next(c["ContactID"] for c in suppliers if c.get("ContactNumber") == "VEND-1")
+    vendors = _ok(await http.get("/v1/onport/vendors", params={"live": "true"}), "Onport vendors")["items"]
+    mappings = [
+        {"kind": "vendor", "source_id": str(v["id"]), "target": {"contact_id": supplier}} for v in vendors
+    ] + [
+        {"kind": "purchase_type", "source_id": kind, "target": {"account_code": code}}
+        for kind, code in PURCHASE_ACCOUNTS.items()
+    ]
+    _ok(await http.put("/v1/mappings", json=mappings), "link vendors")
+    options = {
+        "onport": {
+            "auto_sync_dropship": True,
+            "sync_adjustments": True,
+            "default_purchases_account": "300",
+            "shipping_account": "425",
+            "adjustment_account": "429",
+            "default_tax_code": "INPUT2",
+            "tax_free_code": "NONE",
+            "payout_accounts": {"AUD": "617", "GBP": "617", "USD": "617"},
+        }
+    }
+    _ok(await http.patch("/v1/settings", json=options), "Onport settings")
+    # Onport's first poll only marks where "now" is; the invoices added after it are the news it finds.
+    async with asyncio.timeout(120):
+        while not await _polled(http, str(onport["id"])):  # noqa: ASYNC110 - polling our own API
+            await asyncio.sleep(1)
+    async with httpx.AsyncClient(base_url=onport_url, timeout=30) as sandbox:
+        added = _ok(
+            await sandbox.post("/_sandbox/accounts/1/purchase-invoices", json={"count": 6}),
+            "new Onport invoices",
+        )
+    _ok(await http.post("/v1/sync/run", json={"connection_id": onport["id"]}), "poll Onport now")
+    return [str(invoice_id) for invoice_id in added["invoice_ids"]]
+
+
+async def _bills_settled(http: httpx.AsyncClient, tenant: DemoTenant) -> bool:
+    if not tenant.onport_invoices:
+        return True
+    listed = _ok(await http.get("/v1/onport/invoices", params={"page_size": 200}), "Onport invoices")["items"]
+    settled = {i["invoice_id"] for i in listed if i["status"] in ("synced", "waiting", "skipped", "failed")}
+    return set(tenant.onport_invoices) <= settled
+
+
+async def _polled(http: httpx.AsyncClient, connection_id: str) -> bool:
+    status = _ok(await http.get("/v1/sync/status"), "sync status")
+    return any(c["connection_id"] == connection_id and c.get("last_polled_at") for c in status["connections"])
+
+
 async def provision(
-    api_url: str, tenant_id: str, *, email: str, app_id: str, api_key: str, last_n: int = 1000
+    api_url: str,
+    tenant_id: str,
+    *,
+    email: str,
+    app_id: str,
+    api_key: str,
+    last_n: int = 1000,
+    onport: tuple[str, str] | None = None,
 ) -> DemoTenant:
     """Sign up, connect Xero (OAuth consent at the sandbox), connect ONTRAPORT, map, import."""
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
@@ -67,18 +158,7 @@ async def provision(
             await http.post("/v1/auth/token", data={"username": email, "password": DEMO_PASSWORD}), "sign in"
         )["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
-        authorize_url = _ok(await http.post("/v1/connections/xero"), "start Xero consent")["authorize_url"]
-        consent = await http.get(authorize_url, follow_redirects=False)
-        if consent.status_code != 302:
-            raise DemoError(
-                f"Xero consent: expected a redirect, got {consent.status_code} {consent.text[:300]}"
-            )
-        xero = _ok(await http.get(consent.headers["location"]), "Xero callback")
-        xero_id = str(xero["connection_id"])
-        _ok(
-            await http.put(f"/v1/connections/{xero_id}/organisation", json={"tenant_id": tenant_id}),
-            "choose organisation",
-        )
+        xero_id = await connect_xero(http, tenant_id)
         themes = _ok(await http.get(f"/v1/xero/{xero_id}/branding-themes"), "branding themes")["items"]
         theme = next((t["BrandingThemeID"] for t in themes if t.get("BrandingThemeID")), None)
         ontraport = _ok(
@@ -112,10 +192,16 @@ async def provision(
             await http.post("/v1/imports", json={"connection_id": ontraport["id"], "last_n": last_n}),
             "historical import",
         )
-        return DemoTenant(email, token, xero_id, str(ontraport["id"]), str(job["id"]), tenant_id)
+        onport_invoices: list[str] = []
+        if onport is not None:
+            onport_url, onport_tenant_id = onport
+            onport_invoices = await connect_onport(http, onport_url, onport_tenant_id)
+        return DemoTenant(
+            email, token, xero_id, str(ontraport["id"]), str(job["id"]), tenant_id, onport_invoices
+        )
 
 
-def seed_when_ready(api_url: str, tenant_id: str, *, wait: float = 180) -> None:
+def seed_when_ready(api_url: str, tenant_id: str, onport: tuple[str, str], *, wait: float = 180) -> None:
     """For `ledgerbridge run`: once the API answers, leave a demo account set up (once per database)."""
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -151,7 +237,7 @@ async def wait_until_synced(api_url: str, tenant: DemoTenant, seconds: float) ->
                 if job["status"] == "failed":
                     raise DemoError(f"the import failed: {job.get('error')}")
                 in_flight = sum(c.get("backlog", 0) for c in status.get("connections", []))
-                if job["status"] == "done" and in_flight == 0:
+                if job["status"] == "done" and in_flight == 0 and await _bills_settled(http, tenant):
                     return status
                 await asyncio.sleep(1)
 
@@ -206,10 +292,11 @@ def run_demo(transactions: int, timeout: float) -> int:
     )
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
+    onport_app = create_onport()
     with (
         serve_in_thread(xero_app) as xero_url,
         serve_in_thread(ontraport_app) as ontraport_url,
-        serve_in_thread(create_onport()) as onport_url,
+        serve_in_thread(onport_app) as onport_url,
     ):
         os.environ.update(sandbox_environment(xero_url, ontraport_url, onport_url))
         os.environ.setdefault("XERO_REDIRECT_URI", f"{api_url}/v1/connections/xero/callback")
@@ -236,6 +323,7 @@ def run_demo(transactions: int, timeout: float) -> int:
                         email=f"demo+{uuid.uuid4().hex[:8]}@ledgerbridge.example",
                         app_id="sandbox-app",
                         api_key="sandbox-key",
+                        onport=(onport_url, demo_tenant_id("UK")),
                     )
                 )
                 status = asyncio.run(wait_until_synced(api_url, tenant, timeout))
@@ -254,7 +342,13 @@ def run_demo(transactions: int, timeout: float) -> int:
         demo_account = ontraport_app.state.sandbox.demo
         organisation = xero_app.state.sandbox.orgs[tenant.tenant_id]
         problems = expected_problems(demo_account.transactions, organisation)
+        bills_org = xero_app.state.sandbox.orgs[demo_tenant_id("UK")]
+        problems += bill_problems(
+            onport_app.state.sandbox.accounts[1].data.tables, bills_org, tenant.onport_invoices
+        )
         print(summary(status, organisation, time.monotonic() - started))
+        bills = [i for i in bills_org.invoices.values() if i.get("Type") == "ACCPAY"]
+        print(f"  Onport bills in the second organisation: {len(bills)}")
         if problems:
             print(f"{len(problems)} transactions did not reach Xero as the rules say:", file=sys.stderr)
             for problem in problems[:50]:
@@ -262,6 +356,33 @@ def run_demo(transactions: int, timeout: float) -> int:
             return 1
         print("every demo transaction reached the Xero sandbox as the rules say")
         return 0
+
+
+def bill_problems(
+    tables: dict[str, dict[Any, dict[str, Any]]], organisation: Any, invoice_ids: list[str]
+) -> list[str]:
+    """Each dropship invoice the demo added must be one bill of the same total; others wait for a person."""
+    bills = [b for b in organisation.invoices.values() if b.get("Type") == "ACCPAY"]
+    purchases = tables["purchases"]
+    problems = []
+    for invoice_id in invoice_ids:
+        invoice = tables["purchase-invoices"][int(invoice_id)]
+        matching = [b for b in bills if b["InvoiceNumber"] == invoice["reference"]]
+        if "dropship" not in str(purchases[invoice["purchaseId"]]["purchaseType"]):
+            if matching:
+                problems.append(
+                    f"bill {invoice['reference']}: replenishment invoices wait for 'sync to Xero'"
+                )
+            continue
+        if len(matching) != 1:
+            problems.append(f"bill {invoice['reference']}: {len(matching)} bills in Xero, expected 1")
+        elif Decimal(str(matching[0]["Total"])).quantize(Decimal("0.01")) != Decimal(
+            str(invoice["total"])
+        ).quantize(Decimal("0.01")):
+            problems.append(
+                f"bill {invoice['reference']}: Xero total {matching[0]['Total']}, Onport {invoice['total']}"
+            )
+    return problems
 
 
 def summary(status: dict[str, Any], organisation: Any, seconds: float) -> str:

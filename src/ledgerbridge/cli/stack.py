@@ -30,7 +30,13 @@ def run_stack(api_port: int, environment: dict[str, str]) -> int:
             service, f"{command} worker {service}", env={**env, "QUEUE_HEALTH_PORT": str(port)}
         )
     seeding = threading.Thread(
-        target=seed_when_ready, args=(f"http://127.0.0.1:{api_port}", demo_tenant_id("AU")), daemon=True
+        target=seed_when_ready,
+        args=(
+            f"http://127.0.0.1:{api_port}",
+            demo_tenant_id("AU"),
+            (f"http://127.0.0.1:{SANDBOX_PORTS['onport']}", demo_tenant_id("UK")),
+        ),
+        daemon=True,
     )
     seeding.start()
     manager.loop()
