@@ -83,7 +83,7 @@ async def test_upgrade_releases_plan_limited_records_through_the_outbox(
         events = list(await session.scalars(select(RecordEvent)))
         outbox = list(await session.scalars(select(OutboxMessage)))
     assert [(records[i].status, records[i].reason_code, records[i].reason) for i in held] == [
-        (RecordStatus.received, None, None)
+        (RecordStatus.received, None, "Plan upgraded to pro; the trial limit no longer applies")
     ] * 2
     assert [records[i].status for i in untouched] == [RecordStatus.waiting, RecordStatus.synced]
     assert records[others_held[0]].status == RecordStatus.waiting

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import RecordEvent, RecordStatus, SourceRecord
 
 
@@ -33,3 +36,11 @@ def transition(
             detail=detail or {},
         )
     )
+
+
+async def release(session: AsyncSession, records: Sequence[SourceRecord], reason: str) -> int:
+    """Send waiting records back to the mapper: what held them (a plan limit, a missing link) is gone."""
+    for record in records:
+        transition(session, record, RecordStatus.received, reason)
+        await add_message(session, MapRecord(record_id=record.id), record.account_id)
+    return len(records)

@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.xero import XeroClient
-from ledgerbridge.common.messaging.messages import MapRecord, RefreshXeroReference
-from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.models import Connection, ConnectionStatus, RecordStatus, SourceRecord
-from ledgerbridge.common.record_transitions import transition
+from ledgerbridge.common.record_transitions import release
 
 # Many records ask at once when an organisation is new; one read serves them all.
 FRESH_ENOUGH = timedelta(minutes=1)
@@ -63,7 +62,4 @@ async def release_waiting(session: AsyncSession, xero_connection_id: uuid.UUID) 
             .with_for_update(of=SourceRecord, key_share=True)
         )
     ).all()
-    for record in records:
-        transition(session, record, RecordStatus.received, "Xero reference data is ready")
-        await add_message(session, MapRecord(record_id=record.id), record.account_id)
-    return len(records)
+    return await release(session, records, "Xero reference data is ready")

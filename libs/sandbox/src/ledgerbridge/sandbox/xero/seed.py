@@ -70,7 +70,12 @@ CURRENCIES: dict[str, list[tuple[str, str]]] = {
         ("NZD", "New Zealand Dollar"),
         ("GBP", "British Pound"),
     ],
-    "UK": [("GBP", "British Pound"), ("EUR", "Euro"), ("USD", "United States Dollar"), ("AUD", "Australian Dollar")],
+    "UK": [
+        ("GBP", "British Pound"),
+        ("EUR", "Euro"),
+        ("USD", "United States Dollar"),
+        ("AUD", "Australian Dollar"),
+    ],
     "US": [("USD", "United States Dollar"), ("CAD", "Canadian Dollar"), ("EUR", "Euro")],
 }
 

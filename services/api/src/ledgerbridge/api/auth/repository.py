@@ -42,7 +42,7 @@ async def account(session: AsyncSession, account_id: uuid.UUID) -> Account:
 async def refresh_token_for_update(session: AsyncSession, token_hash: str) -> RefreshToken | None:
     # Locked: two concurrent refreshes with one token must not both succeed.
     result: RefreshToken | None = await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update(key_share=True)
     )
     return result
 

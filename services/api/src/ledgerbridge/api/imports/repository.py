@@ -36,7 +36,7 @@ async def connection_for_update(
     found: Connection | None = await session.scalar(
         select(Connection)
         .where(Connection.id == connection_id, Connection.account_id == account_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     return found
 

@@ -22,7 +22,7 @@ def _held(account_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
 
 async def account(session: AsyncSession, account_id: uuid.UUID, *, for_update: bool = False) -> Account:
     query = select(Account).where(Account.id == account_id)
-    found = await session.scalar(query.with_for_update() if for_update else query)
+    found = await session.scalar(query.with_for_update(key_share=True) if for_update else query)
     assert found is not None  # the signed-in user's account; users cascade with it
     return found
 
@@ -36,6 +36,9 @@ async def count_held(session: AsyncSession, account_id: uuid.UUID) -> int:
 async def held_for_update(session: AsyncSession, account_id: uuid.UUID) -> list[SourceRecord]:
     # Locked so a mapper deciding about the same record waits for the upgrade, then sees it released.
     rows = await session.scalars(
-        select(SourceRecord).where(*_held(account_id)).order_by(SourceRecord.created_at).with_for_update()
+        select(SourceRecord)
+        .where(*_held(account_id))
+        .order_by(SourceRecord.created_at)
+        .with_for_update(key_share=True)
     )
     return list(rows)

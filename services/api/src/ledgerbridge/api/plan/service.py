@@ -8,9 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.api.plan import repository
 from ledgerbridge.api.plan.schemas import PlanOut, UpgradeOut
-from ledgerbridge.common.messaging.messages import MapRecord
-from ledgerbridge.common.messaging.outbox import add_message
-from ledgerbridge.common.models import Plan, RecordEvent, RecordStatus
+from ledgerbridge.common.models import Plan
+from ledgerbridge.common.record_transitions import release
 
 
 async def read(session: AsyncSession, account_id: uuid.UUID) -> PlanOut:
@@ -29,21 +28,7 @@ async def upgrade(session: AsyncSession, account_id: uuid.UUID) -> UpgradeOut:
     account = await repository.account(session, account_id, for_update=True)
     account.plan = Plan.pro
     held = await repository.held_for_update(session, account_id)
-    for record in held:
-        session.add(
-            RecordEvent(
-                account_id=account_id,
-                record_id=record.id,
-                from_status=str(record.status),
-                to_status=str(RecordStatus.received),
-                reason="Plan upgraded to pro; the trial limit no longer applies",
-                detail={"released_from": repository.PLAN_LIMIT_REASON},
-            )
-        )
-        record.status = RecordStatus.received
-        record.reason = None
-        record.reason_code = None
-        await add_message(session, MapRecord(record_id=record.id), account_id)
+    await release(session, held, "Plan upgraded to pro; the trial limit no longer applies")
     return UpgradeOut(
         plan=account.plan,
         trial_limit=account.trial_limit,

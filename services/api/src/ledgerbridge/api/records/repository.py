@@ -70,7 +70,7 @@ async def get_record(
 ) -> SourceRecord | None:
     query = select(SourceRecord).where(SourceRecord.id == record_id, SourceRecord.account_id == account_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     record: SourceRecord | None = await session.scalar(query)
     return record
 

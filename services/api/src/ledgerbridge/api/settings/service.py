@@ -142,7 +142,9 @@ async def update(
     )
     # Locked, so two concurrent PATCHes of different fields both survive.
     row = await session.scalar(
-        select(AccountSettings).where(AccountSettings.account_id == account_id).with_for_update()
+        select(AccountSettings)
+        .where(AccountSettings.account_id == account_id)
+        .with_for_update(key_share=True)
     )
     assert row is not None  # inserted just above when missing
     stored = _stored(row.values)
