@@ -128,6 +128,10 @@ class PublisherSettings(_Settings):
         default=45,
         description="A run stops after this and queues a follow-up, so no job outlives its timeout",
     )
+    token_keep_alive_days: float = Field(
+        default=7,
+        description="Refresh a Xero connection's tokens when unused this long (they expire after 60)",
+    )
     sweep_seconds: float = Field(default=15, description="How often waiting organisations are looked for")
     sweep_after_seconds: float = Field(default=30, description="Documents waiting this long get a run queued")
 

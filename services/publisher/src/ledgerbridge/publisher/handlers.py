@@ -23,6 +23,7 @@ from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, ConnectionStatus, Document, DocumentStatus
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.publisher import reference
+from ledgerbridge.publisher.keep_alive import keep_tokens_alive
 from ledgerbridge.publisher.service import Publisher
 from ledgerbridge.publisher.webhook_events import handle_xero_event
 
@@ -110,6 +111,12 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
                             datetime.now(UTC),
                             timedelta(seconds=settings.publisher.sweep_after_seconds),
                         )
+                    await keep_tokens_alive(
+                        platform.sessions,
+                        tokens,
+                        datetime.now(UTC),
+                        timedelta(days=settings.publisher.token_keep_alive_days),
+                    )
                 except Exception as exc:
                     log.warning("publish.sweep_error", error=str(exc))
 

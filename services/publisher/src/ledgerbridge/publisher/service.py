@@ -31,6 +31,8 @@ from ledgerbridge.common.clients.xero import (
 )
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
+from ledgerbridge.common.messaging.messages import RefreshXeroReference
+from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import (
     Connection,
     ConnectionStatus,
@@ -552,6 +554,17 @@ class Publisher:
                 else:
                     document.status = DocumentStatus.pending  # not found after an unknown outcome: send again
             await self._settle_records(session, {d.record_id for d in documents})
+            stale = {
+                (d.xero_connection_id, d.account_id)
+                for d in documents
+                if d.status is DocumentStatus.failed and _suggests_stale_reference(d.last_error or "")
+            }
+            for xero_connection_id, account_id in stale:
+                # Our copy of the chart of accounts or tax rates may be out of date: read it again, so the
+                # next mapping checks against what Xero has now.
+                await add_message(
+                    session, RefreshXeroReference(xero_connection_id=xero_connection_id), account_id
+                )
 
     async def _settle_records(self, session: AsyncSession, record_ids: set[uuid.UUID]) -> None:
         records = (
@@ -586,6 +599,14 @@ class Publisher:
                     f"{d.kind.value.replace('_', ' ')} {d.xero_number or d.xero_id}" for d in documents
                 )
                 transition(session, record, RecordStatus.synced, f"In Xero: {summary}")
+
+
+STALE_REFERENCE_HINTS = ("account code", "accountcode", "taxtype", "tax type", "branding theme", "currency")
+
+
+def _suggests_stale_reference(error: str) -> bool:
+    lowered = error.lower()
+    return any(hint in lowered for hint in STALE_REFERENCE_HINTS)
 
 
 def _matching_payment(document: Claimed, payments: list[dict[str, Any]]) -> Outcome | None:

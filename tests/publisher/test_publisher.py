@@ -1,0 +1,183 @@
+"""The publisher against the Xero sandbox in process: token keep-alive and stale reference data."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from pydantic import SecretStr
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ledgerbridge.common.clients.xero import RateLimiter, TokenService, TokenSet, XeroClient, XeroOAuth
+from ledgerbridge.common.crypto import Cipher
+from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.models import (
+    Account,
+    Connection,
+    ConnectionKind,
+    ConnectionStatus,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    OutboxMessage,
+    RecordStatus,
+    SourceRecord,
+)
+from ledgerbridge.common.settings import Settings
+from ledgerbridge.publisher.keep_alive import keep_tokens_alive
+from ledgerbridge.publisher.service import Publisher
+from ledgerbridge.sandbox.xero.app import create_app as create_xero
+from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
+
+BASE = "http://xero.test"
+
+
+@dataclass
+class XeroSide:
+    app: FastAPI
+    http: httpx.AsyncClient
+    tokens: TokenService
+    cipher: Cipher
+
+
+@pytest.fixture
+async def xero(settings: Settings) -> AsyncIterator[XeroSide]:
+    app = create_xero(XeroSandboxConfig())
+    settings.xero.api_url = f"{BASE}/api.xro/2.0"
+    settings.xero.token_url = f"{BASE}/identity/connect/token"
+    settings.xero.client_id = "sandbox-client"
+    settings.xero.client_secret = SecretStr("sandbox-secret")
+    cipher = Cipher([Fernet.generate_key().decode()])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
+        yield XeroSide(app, http, TokenService(XeroOAuth(http, settings.xero), cipher), cipher)
+
+
+async def _xero_connection(
+    sessions: async_sessionmaker[AsyncSession], side: XeroSide, *, last_refreshed_days_ago: float
+) -> tuple[uuid.UUID, uuid.UUID, str]:
+    organisation = (
+        await side.http.post(
+            "/_sandbox/organisations", json={"country": "AU", "connect_client_id": "sandbox-client"}
+        )
+    ).json()
+    tenant_id = organisation["tenantId"]
+    body = (await side.http.post("/_sandbox/tokens", json={"tenant_ids": [tenant_id]})).json()
+    issued = time.time() - last_refreshed_days_ago * 86400
+    tokens = TokenSet.from_response(body, issued)
+    async with unit_of_work(sessions) as session:
+        account = Account(company="Publisher Co")
+        session.add(account)
+        await session.flush()
+        connection = Connection(
+            account_id=account.id,
+            kind=ConnectionKind.xero,
+            status=ConnectionStatus.active,
+            credentials=side.cipher.encrypt_json(tokens.to_credentials()),
+            xero_tenant_id=tenant_id,
+            token_expires_at=tokens.expires_at_datetime,
+        )
+        session.add(connection)
+        await session.flush()
+        return account.id, connection.id, tenant_id
+
+
+async def test_connections_unused_for_a_week_are_refreshed_once_and_busy_ones_not(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide
+) -> None:
+    _, idle, _ = await _xero_connection(committing, xero, last_refreshed_days_ago=8)
+    _, busy, _ = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    now = datetime.now(UTC)
+
+    refreshed = await keep_tokens_alive(committing, xero.tokens, now, timedelta(days=7))
+
+    assert refreshed == 1
+    assert xero.app.state.sandbox.refresh_counts["sandbox-client"] == 1
+    async with committing() as session:
+        idle_row = await session.get(Connection, idle)
+        busy_row = await session.get(Connection, busy)
+    assert idle_row is not None
+    assert busy_row is not None
+    assert idle_row.token_expires_at is not None
+    assert idle_row.token_expires_at > now  # a fresh pair, good for another 60 days of refresh token
+    assert await keep_tokens_alive(committing, xero.tokens, now, timedelta(days=7)) == 0
+
+
+async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_reference_data(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        record = SourceRecord(
+            account_id=account_id,
+            connection_id=connection_id,
+            source="ontraport",
+            kind="transaction",
+            external_id="77",
+            payload={},
+            payload_hash="h",
+            status=RecordStatus.mapped,
+        )
+        session.add(record)
+        await session.flush()
+        body = {
+            "Type": "ACCREC",
+            "InvoiceNumber": "OP-77",
+            "Contact": {"Name": "Grace Hopper", "ContactNumber": "OP-9"},
+            "Status": "AUTHORISED",
+            "Date": "2026-11-01",
+            "DueDate": "2026-11-01",
+            "LineAmountTypes": "Exclusive",
+            "LineItems": [
+                {
+                    "Description": "Course",
+                    "Quantity": 1,
+                    "UnitAmount": 100,
+                    "AccountCode": "999",
+                    "TaxType": "OUTPUT",
+                }
+            ],
+        }
+        session.add(
+            Document(
+                account_id=account_id,
+                record_id=record.id,
+                xero_connection_id=connection_id,
+                kind=DocumentKind.invoice,
+                mapping_version="test",
+                request_body=body,
+                fingerprint="f" * 64,
+                idempotency_key=f"lb:test:{uuid.uuid4()}",
+            )
+        )
+    limiter = RateLimiter(redis, settings.queue.prefix)
+
+    def client_for(connection: Connection) -> XeroClient:
+        assert connection.xero_tenant_id
+        return XeroClient(
+            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
+        )
+
+    await Publisher(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+
+    async with committing() as session:
+        document = await session.scalar(select(Document).where(Document.record_id == record.id))
+        stored = await session.get(SourceRecord, record.id)
+        messages = (await session.scalars(select(OutboxMessage.message_type))).all()
+    assert document is not None
+    assert stored is not None
+    assert document.status is DocumentStatus.failed
+    assert document.last_error is not None
+    assert "999" in document.last_error
+    assert stored.status is RecordStatus.failed
+    assert stored.reason is not None
+    assert stored.reason.startswith("Xero rejected the invoice:")
+    assert list(messages) == ["xero.reference.refresh"]
