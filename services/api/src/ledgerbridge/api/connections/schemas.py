@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from ledgerbridge.common.models import ConnectionKind, ConnectionStatus
 
-Credential = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# Credentials travel in HTTP headers, which carry printable ASCII only: anything else is a typo, and
+# would otherwise fail inside the HTTP client instead of answering 422.
+HEADER_SAFE = r"^[\x21-\x7e]+$"
+Credential = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=HEADER_SAFE)
+]
+
+
+def _header_safe(value: SecretStr) -> SecretStr:
+    if not re.fullmatch(HEADER_SAFE, value.get_secret_value()):
+        raise ValueError("must be printable ASCII without spaces, as the partner issued it")
+    return value
+
+
+SecretCredential = Annotated[SecretStr, Field(min_length=1, max_length=500), AfterValidator(_header_safe)]
 
 
 class ConnectionOut(BaseModel):
@@ -69,7 +84,7 @@ class OntraportConnect(BaseModel):
     )
 
     app_id: Credential
-    api_key: SecretStr = Field(min_length=1, max_length=500)
+    api_key: SecretCredential
     xero_connection_id: uuid.UUID | None = Field(
         default=None, description="Which Xero connection to post to; unset uses the only one, if there is one"
     )
@@ -78,7 +93,7 @@ class OntraportConnect(BaseModel):
 class OnportConnect(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api_token: SecretStr = Field(min_length=1, max_length=500)
+    api_token: SecretCredential
     xero_connection_id: uuid.UUID | None = None
 
 
