@@ -15,8 +15,9 @@ from ledgerbridge.common.clients.onport import OnportClient
 from ledgerbridge.common.models import AccountSettings, OutboxMessage, RecordEvent, RecordStatus
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller import onport
-from ledgerbridge.poller.onport import onport_stamp, poll_onport, schedule_due_onport
+from ledgerbridge.poller.onport import onport_stamp, poll_onport
 from ledgerbridge.poller.onport_source import OnportSource
+from ledgerbridge.poller.service import schedule_due
 from tests.poller.conftest import (
     UNINVOICED_PURCHASE,
     Tenant,
@@ -262,7 +263,7 @@ async def test_schedule_queues_due_onport_connections(
     tenant.cursor.next_poll_at = now - timedelta(seconds=1)
     tenant.cursor.high_water_mark = onport_stamp(now)
     await db.flush()
-    assert await schedule_due_onport(db, now) >= 1
+    assert await schedule_due(db, now) >= 1
     queued = (
         await db.scalars(
             select(OutboxMessage).where(

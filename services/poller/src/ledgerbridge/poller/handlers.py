@@ -29,7 +29,7 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.poller.imports import run_import_page
-from ledgerbridge.poller.onport import lock_onport_cursor, onport_source_for, poll_onport, schedule_due_onport
+from ledgerbridge.poller.onport import lock_onport_cursor, onport_source_for, poll_onport
 from ledgerbridge.poller.onport_records import store_pushed_invoice
 from ledgerbridge.poller.ontraport_source import OntraportSource
 from ledgerbridge.poller.service import lock_cursor, poll, schedule_due
@@ -108,7 +108,6 @@ class Poller:
                 async with unit_of_work(self.platform.sessions) as session:
                     now = datetime.now(UTC)
                     await schedule_due(session, now)
-                    await schedule_due_onport(session, now)
                 async with unit_of_work(self.platform.sessions) as session:
                     await store_pushes(session)
             except asyncio.CancelledError:

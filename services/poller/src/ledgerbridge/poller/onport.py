@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.common.clients.onport import OnportClient, OnportNotFoundError, onport_limiter
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.messaging.outbox import add_message
-from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, PollCursor
+from ledgerbridge.common.models import Connection, PollCursor
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller.onport_records import (
@@ -31,9 +31,9 @@ from ledgerbridge.poller.onport_records import (
     store_invoice,
 )
 from ledgerbridge.poller.onport_source import OnportSource, PurchaseInvoiceSource
+from ledgerbridge.poller.service import ONPORT_STREAM as STREAM
 from ledgerbridge.poller.service import next_poll_at
 
-STREAM = "purchase_invoices"
 MAX_INVOICES_PER_POLL = 100  # one listing page; each changed invoice costs a few more calls at ~2 GET/s
 # Our clock and Onport's may disagree a little; a new connection's mark starts this far back so an
 # invoice stamped by a slightly slow Onport clock just before connecting is still seen (storing it
@@ -180,33 +180,3 @@ async def poll_onport(
             session, PollConnection(connection_id=connection.id, reason="backlog"), connection.account_id
         )
     return changed
-
-
-async def schedule_due_onport(session: AsyncSession, now: datetime, limit: int = 100) -> int:
-    """Queue a poll for every active Onport connection whose time has come; returns how many."""
-    cursors = (
-        await session.scalars(
-            select(PollCursor)
-            .join(Connection, Connection.id == PollCursor.connection_id)
-            .where(
-                PollCursor.next_poll_at <= now,
-                PollCursor.stream == STREAM,
-                Connection.status == ConnectionStatus.active,
-                Connection.kind == ConnectionKind.onport,
-            )
-            .order_by(PollCursor.next_poll_at)
-            .limit(limit)
-            .with_for_update(of=PollCursor, skip_locked=True, key_share=True)
-        )
-    ).all()
-    for cursor in cursors:
-        # Pushed forward now so the next scheduler tick does not queue it again; the poll sets the real time.
-        cursor.next_poll_at = now + timedelta(minutes=10)
-        connection = await session.get(Connection, cursor.connection_id)
-        assert connection is not None
-        await add_message(
-            session,
-            PollConnection(connection_id=cursor.connection_id, reason="schedule"),
-            connection.account_id,
-        )
-    return len(cursors)

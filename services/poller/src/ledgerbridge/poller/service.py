@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, cast, select
+from sqlalchemy import BigInteger, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.messaging.messages import PollConnection
@@ -23,6 +23,7 @@ from ledgerbridge.poller.records import store_transactions
 from ledgerbridge.poller.source import TransactionSource
 
 STREAM = "transactions"
+ONPORT_STREAM = "purchase_invoices"
 PAGE = 50
 RECHECK_SLICE = 25  # leaves room in the one page for new transactions
 MAX_PAGES_PER_POLL = 20  # a backlog continues in a follow-up poll so no job runs for long
@@ -131,7 +132,10 @@ async def schedule_due(session: AsyncSession, now: datetime, limit: int = 100) -
             .where(
                 PollCursor.next_poll_at <= now,
                 Connection.status == ConnectionStatus.active,
-                Connection.kind == ConnectionKind.ontraport,
+                or_(
+                    and_(Connection.kind == ConnectionKind.ontraport, PollCursor.stream == STREAM),
+                    and_(Connection.kind == ConnectionKind.onport, PollCursor.stream == ONPORT_STREAM),
+                ),
             )
             .order_by(PollCursor.next_poll_at)
             .limit(limit)
