@@ -344,6 +344,13 @@ async def test_onport_connect_and_choosing_the_organisation_a_source_posts_to(
     urls = onport["webhook_urls"]
     assert urls["dropship"].startswith(f"{HOOKS}/webhooks/onport/") and urls["dropship"].endswith("/dropship")
     assert urls["replenishment"].endswith("/replenishment")
+    # Onport was told where to push invoices, so nobody has to paste the URLs into its settings.
+    async with httpx.AsyncClient(base_url=sandboxes.onport) as onport_sandbox:
+        registered = (await onport_sandbox.get(f"/_sandbox/accounts/{account['account_id']}")).json()
+    assert registered["accounting_integration"] == {
+        "dropship_url": urls["dropship"],
+        "replenishment_url": urls["replenishment"],
+    }
 
     # The first organisation connected picks up the source that had none.
     first_xero, _ = await connect_xero(api, tenant)

@@ -110,6 +110,21 @@ def _api_router(config: OnportSandboxConfig) -> APIRouter:
         account.data.touch(invoice)
         return invoice
 
+    @router.get("/accounting-integrations.json")
+    def list_integrations(account: AccountDep) -> list[dict[str, Any]]:
+        integration = account.integration
+        return [integration.as_api()] if integration.name or integration.dropship_url else []
+
+    @router.post("/accounting-integrations.json")
+    @router.put("/accounting-integrations/{integration_id}.json")
+    def register_integration(account: AccountDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        # What the "custom accounting integration" screen saves: where to push each kind of invoice.
+        integration = account.integration
+        integration.name = str(body.get("name") or "custom")
+        integration.dropship_url = body.get("dropshipEndpoint")
+        integration.replenishment_url = body.get("replenishmentEndpoint")
+        return integration.as_api()
+
     return router
 
 

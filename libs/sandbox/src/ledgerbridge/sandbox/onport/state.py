@@ -44,6 +44,17 @@ class AccountingIntegration:
 
     dropship_url: str | None = None
     replenishment_url: str | None = None
+    name: str | None = None
+
+    def as_api(self) -> dict[str, Any]:
+        """The record as Onport's /accounting-integrations.json shows it (one per account here)."""
+        return {
+            "id": 1,
+            "name": self.name,
+            "dropshipEndpoint": self.dropship_url,
+            "replenishmentEndpoint": self.replenishment_url,
+            "saleEndpoint": None,
+        }
 
     def url_for(self, purchase_type: str) -> str | None:
         # automated_* purchases belong with their plain kind; adjusted_dropship is a dropship too.

@@ -343,6 +343,16 @@ async def connect_onport(
         session, partners, user, ConnectionKind.onport, "Onport", {"api_token": token}, target, ONPORT_STREAM
     )
     assert connection.webhook_token is not None
+    urls = _onport_urls(partners, connection.webhook_token)
+    try:
+        await partners.onport(token).register_accounting_integration(
+            "ledgerbridge", dropship_url=urls["dropship"], replenishment_url=urls["replenishment"]
+        )
+    except (PermanentError, TransientError) as exc:
+        # Pushes only make syncing sooner; polling finds every invoice anyway.
+        connection.last_error = f"Onport push URLs could not be registered ({exc}); polling still syncs"[
+            :2000
+        ]
     return SourceConnected(
         **(await _out(session, connection)).model_dump(),
         webhook_urls=_onport_urls(partners, connection.webhook_token),
