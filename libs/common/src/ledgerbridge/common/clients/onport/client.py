@@ -12,7 +12,6 @@ skipped (a record that changes mid-walk may be seen twice, which an upsert absor
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -33,8 +32,9 @@ from ledgerbridge.common.clients.onport.models import (
     PurchaseInvoicePayment,
     PurchaseItem,
 )
+from ledgerbridge.common.clients.partner import PartnerError, limiter_key
 from ledgerbridge.common.clients.ratelimit import LeakyBucketLimiter, Sleep
-from ledgerbridge.common.messaging.errors import PermanentError, TransientError, backoff_seconds
+from ledgerbridge.common.messaging.errors import TransientError, backoff_seconds
 
 log = structlog.get_logger(__name__)
 
@@ -45,12 +45,8 @@ DEFAULT_PAGE_SIZE = 100
 _IDS_PER_REQUEST = 50
 
 
-class OnportError(PermanentError):
+class OnportError(PartnerError):
     """Onport refused a request or answered something we cannot read; the message says which."""
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class OnportNotFoundError(OnportError):
@@ -59,8 +55,7 @@ class OnportNotFoundError(OnportError):
 
 def account_limiter_key(token: str, prefix: str = "ledgerbridge") -> str:
     """The Redis key of one Onport account's bucket; the token names the account, hashed (never stored)."""
-    digest = hashlib.sha256(token.encode()).hexdigest()[:20]
-    return f"{prefix}:ratelimit:onport:{digest}"
+    return limiter_key("onport", token, prefix)
 
 
 def onport_limiter(

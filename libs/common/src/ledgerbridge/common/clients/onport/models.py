@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import AliasGenerator, BaseModel, BeforeValidator, ConfigDict, PrivateAttr
+from pydantic import AliasGenerator, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from ledgerbridge.common.clients.partner import PartnerRecord
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -28,7 +30,7 @@ Int = Annotated[int | None, BeforeValidator(_blank_to_none)]
 Stamp = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
 
 
-class OnportRecord(BaseModel):
+class OnportRecord(PartnerRecord):
     model_config = ConfigDict(
         extra="allow", populate_by_name=True, alias_generator=AliasGenerator(validation_alias=to_camel)
     )
@@ -36,17 +38,6 @@ class OnportRecord(BaseModel):
     id: int
     created_at: Stamp = None
     updated_at: Stamp = None
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_api(cls, record: Any) -> Self:
-        model = cls.model_validate(record)
-        model._raw = dict(record)
-        return model
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        return dict(self._raw)
 
 
 class PurchaseInvoice(OnportRecord):

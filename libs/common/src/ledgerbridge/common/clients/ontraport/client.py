@@ -10,7 +10,6 @@ we page neither shift nor repeat.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
@@ -36,8 +35,9 @@ from ledgerbridge.common.clients.ontraport.models import (
     TransactionsInfo,
     Webhook,
 )
+from ledgerbridge.common.clients.partner import PartnerError, limiter_key
 from ledgerbridge.common.clients.ratelimit import RollingWindowLimiter, Sleep
-from ledgerbridge.common.messaging.errors import PermanentError, TransientError, backoff_seconds
+from ledgerbridge.common.messaging.errors import TransientError, backoff_seconds
 
 log = structlog.get_logger(__name__)
 
@@ -61,12 +61,8 @@ class ObjectType:
     COUPON_CODE = 124
 
 
-class OntraportError(PermanentError):
+class OntraportError(PartnerError):
     """ONTRAPORT refused a request, or answered something we cannot read; the message says which."""
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class OntraportNotFoundError(OntraportError):
@@ -76,8 +72,7 @@ class OntraportNotFoundError(OntraportError):
 def account_limiter_key(app_id: str, prefix: str = "ledgerbridge") -> str:
     """The Redis key of one ONTRAPORT account's budget. The app id names the account (each account has
     its own); hashed so the key does not spell out an identifier of the customer's credentials."""
-    digest = hashlib.sha256(app_id.encode()).hexdigest()[:20]
-    return f"{prefix}:ratelimit:ontraport:{digest}"
+    return limiter_key("ontraport", app_id, prefix)
 
 
 def ontraport_limiter(

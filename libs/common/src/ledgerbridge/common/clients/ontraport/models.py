@@ -11,9 +11,11 @@ import enum
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+
+from ledgerbridge.common.clients.partner import PartnerRecord
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -39,21 +41,10 @@ class TransactionStatus(enum.IntEnum):
     pending = 7
 
 
-class OntraportRecord(BaseModel):
+class OntraportRecord(PartnerRecord):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     id: int
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_api(cls, record: Any) -> Self:
-        model = cls.model_validate(record)
-        model._raw = dict(record)
-        return model
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        return dict(self._raw)
 
 
 class Transaction(OntraportRecord):
