@@ -12,7 +12,6 @@ skipped (a record that changes mid-walk may be seen twice, which an upsert absor
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -32,9 +31,14 @@ from ledgerbridge.common.clients.onport.models import (
     PurchaseInvoicePayment,
     PurchaseItem,
 )
-from ledgerbridge.common.clients.partner import PartnerError, limiter_key
+from ledgerbridge.common.clients.partner import (
+    PartnerError,
+    PartnerRequests,
+    RetryPolicy,
+    limiter_key,
+    snippet,
+)
 from ledgerbridge.common.clients.ratelimit import LeakyBucketLimiter, Sleep
-from ledgerbridge.common.messaging.errors import TransientError, backoff_seconds
 
 log = structlog.get_logger(__name__)
 
@@ -112,17 +116,24 @@ class OnportClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._http = http
         self._base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self._limiter = limiter
-        self._timeout = httpx.Timeout(timeout_seconds)
-        self._max_attempts = max_attempts
-        self._rate_limit_retries = rate_limit_retries
-        self._max_rate_limit_wait = max_rate_limit_wait_seconds
-        self._backoff_base = backoff_base_seconds
         self._page_size = page_size
-        self._sleep = sleep
+        self._requests = PartnerRequests(
+            name="Onport",
+            http=http,
+            base_url=self._base_url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout_seconds),
+            policy=RetryPolicy(
+                max_attempts, rate_limit_retries, max_rate_limit_wait_seconds, backoff_base_seconds, sleep
+            ),
+            auth_message="Onport rejected the API token",
+            error=OnportError,
+            not_found=OnportNotFoundError,
+            acquire=lambda method: limiter.acquire(READ if method == "GET" else WRITE),
+            pause=limiter.pause,
+            rate_limit_wait=_retry_after,
+        )
 
     def __repr__(self) -> str:
         return f"OnportClient(base_url={self._base_url!r})"
@@ -132,63 +143,13 @@ class OnportClient:
     async def _call(
         self, method: str, path: str, *, params: Params | None = None, body: Mapping[str, Any] | None = None
     ) -> Any:
-        what = f"{method} {path}"
-        failures = 0
-        throttled = 0
-        while True:
-            await self._limiter.acquire(READ if method == "GET" else WRITE)
-            try:
-                response = await self._http.request(
-                    method,
-                    f"{self._base_url}{path}",
-                    params=params,
-                    json=body,
-                    headers=self._headers,
-                    timeout=self._timeout,
-                )
-            except httpx.TransportError as error:
-                failures += 1
-                if failures >= self._max_attempts:
-                    raise TransientError(
-                        f"Onport {what} failed {failures} times: {type(error).__name__}"
-                    ) from error
-                await self._backoff(what, failures, type(error).__name__)
-                continue
-
-            status = response.status_code
-            if status in (401, 403):
-                raise OnportError("Onport rejected the API token", status)
-            if status == 429:
-                throttled += 1
-                wait = _retry_after(response)
-                # Everybody on this account drains together: let the other replicas wait too.
-                await self._limiter.pause(wait)
-                if throttled > self._rate_limit_retries or wait > self._max_rate_limit_wait:
-                    raise TransientError(f"Onport rate limit reached on {what}", retry_after=wait)
-                log.info("onport.rate_limited", call=what, wait_seconds=wait)
-                await self._sleep(wait)
-                continue
-            if status >= 500:
-                failures += 1
-                if failures >= self._max_attempts:
-                    raise TransientError(f"Onport {what} answered {status} {failures} times")
-                await self._backoff(what, failures, f"HTTP {status}")
-                continue
-            if status == 404:
-                raise OnportNotFoundError(f"Onport {what}: not found ({_snippet(response)})", 404)
-            if status >= 400:
-                raise OnportError(f"Onport {what} refused with {status}: {_snippet(response)}", status)
-            try:
-                return response.json()
-            except ValueError:
-                raise OnportError(
-                    f"Onport {what} answered a body that is not JSON: {_snippet(response)}"
-                ) from None
-
-    async def _backoff(self, what: str, attempt: int, reason: str) -> None:
-        delay = backoff_seconds(attempt, base=self._backoff_base, cap=10.0)
-        log.warning("onport.retry", call=what, attempt=attempt, reason=reason, wait_seconds=delay)
-        await self._sleep(delay)
+        response = await self._requests.send(method, path, params=params, json=body)
+        try:
+            return response.json()
+        except ValueError:
+            raise OnportError(
+                f"Onport {method} {path} answered a body that is not JSON: {snippet(response)}"
+            ) from None
 
     async def _list(self, resource: str, params: Params) -> list[dict[str, Any]]:
         data = await self._call("GET", f"/{resource}.json", params=params)
@@ -372,7 +333,3 @@ def _retry_after(response: httpx.Response) -> float:
         return max(0.0, float(response.headers.get("Retry-After", "1")))
     except ValueError:
         return 1.0
-
-
-def _snippet(response: httpx.Response) -> str:
-    return json.dumps(response.text.strip().replace("\n", " ")[:200])

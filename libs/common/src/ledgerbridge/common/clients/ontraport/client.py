@@ -10,7 +10,6 @@ we page neither shift nor repeat.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -35,9 +34,14 @@ from ledgerbridge.common.clients.ontraport.models import (
     TransactionsInfo,
     Webhook,
 )
-from ledgerbridge.common.clients.partner import PartnerError, limiter_key
+from ledgerbridge.common.clients.partner import (
+    PartnerError,
+    PartnerRequests,
+    RetryPolicy,
+    limiter_key,
+    snippet,
+)
 from ledgerbridge.common.clients.ratelimit import RollingWindowLimiter, Sleep
-from ledgerbridge.common.messaging.errors import TransientError, backoff_seconds
 
 log = structlog.get_logger(__name__)
 
@@ -131,16 +135,26 @@ class OntraportClient:
         backoff_base_seconds: float = 0.5,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._http = http
         self._base_url = base_url.rstrip("/")
-        self._headers = {"Api-Appid": app_id, "Api-Key": api_key, "Accept": "application/json"}
         self._limiter = limiter
-        self._timeout = httpx.Timeout(timeout_seconds)
-        self._max_attempts = max_attempts
-        self._max_rate_limit_wait = max_rate_limit_wait_seconds
-        self._rate_limit_retries = rate_limit_retries
-        self._backoff_base = backoff_base_seconds
-        self._sleep = sleep
+        self._requests = PartnerRequests(
+            name="ONTRAPORT",
+            http=http,
+            base_url=self._base_url,
+            headers={"Api-Appid": app_id, "Api-Key": api_key, "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout_seconds),
+            policy=RetryPolicy(
+                max_attempts, rate_limit_retries, max_rate_limit_wait_seconds, backoff_base_seconds, sleep
+            ),
+            auth_message="ONTRAPORT rejected the API credentials",
+            error=OntraportError,
+            not_found=OntraportNotFoundError,
+            acquire=lambda _method: limiter.acquire(),
+            pause=limiter.pause,
+            # ONTRAPORT sends no Retry-After, only when its window resets.
+            rate_limit_wait=lambda response: _header_number(response, "X-Rate-Limit-Reset") or 60.0,
+            observe=self._observe_budget,
+        )
         self.account_id: str | None = None
         """The account id from the last envelope (ONTRAPORT tells us whose data we read)."""
 
@@ -158,58 +172,8 @@ class OntraportClient:
         params: Mapping[str, str | int] | None = None,
         form: Mapping[str, str] | None = None,
     ) -> Any:
-        what = f"{method} {path}"
-        failures = 0
-        throttled = 0
-        while True:
-            await self._limiter.acquire()
-            try:
-                response = await self._http.request(
-                    method,
-                    f"{self._base_url}{path}",
-                    params=params,
-                    data=form,
-                    headers=self._headers,
-                    timeout=self._timeout,
-                )
-            except httpx.TransportError as error:
-                failures += 1
-                if failures >= self._max_attempts:
-                    raise TransientError(
-                        f"ONTRAPORT {what} failed {failures} times: {type(error).__name__}"
-                    ) from error
-                await self._backoff(what, failures, type(error).__name__)
-                continue
-
-            await self._observe_budget(response)
-            status = response.status_code
-            if status in (401, 403):
-                raise OntraportError("ONTRAPORT rejected the API credentials", status)
-            if status == 429:
-                throttled += 1
-                reset = _header_number(response, "X-Rate-Limit-Reset") or 60.0
-                await self._limiter.pause(reset)
-                if throttled > self._rate_limit_retries or reset > self._max_rate_limit_wait:
-                    raise TransientError(f"ONTRAPORT rate limit reached on {what}", retry_after=reset)
-                log.info("ontraport.rate_limited", call=what, wait_seconds=reset)
-                await self._sleep(reset)
-                continue
-            if status >= 500:
-                failures += 1
-                if failures >= self._max_attempts:
-                    raise TransientError(f"ONTRAPORT {what} answered {status} {failures} times")
-                await self._backoff(what, failures, f"HTTP {status}")
-                continue
-            if status == 404:
-                raise OntraportNotFoundError(f"ONTRAPORT {what}: not found ({_snippet(response)})", 404)
-            if status >= 400:
-                raise OntraportError(f"ONTRAPORT {what} refused with {status}: {_snippet(response)}", status)
-            return self._unwrap(what, response)
-
-    async def _backoff(self, what: str, attempt: int, reason: str) -> None:
-        delay = backoff_seconds(attempt, base=self._backoff_base, cap=10.0)
-        log.warning("ontraport.retry", call=what, attempt=attempt, reason=reason, wait_seconds=delay)
-        await self._sleep(delay)
+        response = await self._requests.send(method, path, params=params, data=form)
+        return self._unwrap(f"{method} {path}", response)
 
     async def _observe_budget(self, response: httpx.Response) -> None:
         """ONTRAPORT counts every call on the account, including other apps the customer uses with the
@@ -225,12 +189,12 @@ class OntraportClient:
         except ValueError:
             raise OntraportError(
                 f"ONTRAPORT {what} answered {response.status_code} with a body that is not JSON: "
-                f"{_snippet(response)}",
+                f"{snippet(response)}",
                 response.status_code,
             ) from None
         if not isinstance(body, dict) or "code" not in body:
             raise OntraportError(
-                f"ONTRAPORT {what} answered without the code/data envelope: {_snippet(response)}",
+                f"ONTRAPORT {what} answered without the code/data envelope: {snippet(response)}",
                 response.status_code,
             )
         if str(body["code"]) != "0":
@@ -433,8 +397,3 @@ class OntraportClient:
 
 def _page_size(requested: int) -> int:
     return max(1, min(requested, MAX_RANGE))
-
-
-def _snippet(response: httpx.Response) -> str:
-    text = response.text.strip().replace("\n", " ")
-    return json.dumps(text[:200])
