@@ -25,6 +25,9 @@ class Platform:
     sessions: async_sessionmaker[AsyncSession]
     transport: ArqTransport
     cipher: Cipher
+    # Resolved once: in local runs they live in a file, which a request should not have to read.
+    secret_key: str
+    xero_webhook_key: str
 
     @classmethod
     async def start(cls, settings: Settings) -> Platform:
@@ -37,7 +40,15 @@ class Platform:
         )
         transport = await ArqTransport.connect(settings.redis.url, settings.queue.prefix)
         cipher = Cipher(local_secrets.encryption_keys(settings))
-        return cls(settings, engine, session_factory(engine), transport, cipher)
+        return cls(
+            settings,
+            engine,
+            session_factory(engine),
+            transport,
+            cipher,
+            local_secrets.secret_key(settings),
+            local_secrets.xero_webhook_key(settings),
+        )
 
     async def readiness(self) -> dict[str, str]:
         """``ok`` or the error for each dependency; the process is ready when all are ``ok``."""

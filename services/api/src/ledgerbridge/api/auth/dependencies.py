@@ -13,7 +13,6 @@ from ledgerbridge.api.auth.service import unauthorized
 from ledgerbridge.api.auth.tokens import read_access_token
 from ledgerbridge.api.dependencies import PlatformDep, Session
 from ledgerbridge.api.problems import ProblemError
-from ledgerbridge.common import local_secrets
 from ledgerbridge.common.models import Role, User
 
 # auto_error off: a missing token must answer with our problem document, not FastAPI's default body.
@@ -26,7 +25,7 @@ async def current_user(
     if not token:
         raise unauthorized("Sign in first and send the access token as 'Authorization: Bearer <token>'")
     try:
-        claims = read_access_token(local_secrets.secret_key(platform.settings), token)
+        claims = read_access_token(platform.secret_key, token)
     except jwt.InvalidTokenError as exc:
         raise unauthorized("The access token is invalid or has expired") from exc
     # Read from the database, not the token: a removed user or a changed role takes effect at once.

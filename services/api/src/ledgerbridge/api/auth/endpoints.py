@@ -26,7 +26,6 @@ from ledgerbridge.api.auth.schemas import (
 )
 from ledgerbridge.api.dependencies import PlatformDep, Session
 from ledgerbridge.api.problems import problem_responses
-from ledgerbridge.common import local_secrets
 from ledgerbridge.common.database import unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -67,7 +66,7 @@ async def token(
         ip=request.client.host if request.client else "unknown", email=form.username.strip().lower()
     )
     user = await service.authenticate(session, form.username, form.password)
-    return await service.issue_tokens(session, local_secrets.secret_key(platform.settings), user)
+    return await service.issue_tokens(session, platform.secret_key, user)
 
 
 @router.post(
@@ -80,9 +79,7 @@ async def refresh(body: RefreshIn, platform: PlatformDep) -> TokenPair:
     # Its own unit of work rather than the request's: when a reused token revokes its family, that
     # revocation must commit even though the answer is a 401.
     async with unit_of_work(platform.sessions) as session:
-        outcome = await service.rotate(
-            session, local_secrets.secret_key(platform.settings), body.refresh_token
-        )
+        outcome = await service.rotate(session, platform.secret_key, body.refresh_token)
     if isinstance(outcome, service.RefreshRefused):
         raise service.unauthorized(outcome.detail)
     return outcome

@@ -29,7 +29,6 @@ from ledgerbridge.api.connections.schemas import (
 )
 from ledgerbridge.api.dependencies import PlatformDep, Session
 from ledgerbridge.api.problems import problem_responses
-from ledgerbridge.common import local_secrets
 
 router = APIRouter(prefix="/v1/connections", tags=["connections"])
 
@@ -61,7 +60,7 @@ async def _caller(token: Annotated[str | None, Depends(bearer)], platform: Platf
     if not token:
         return None
     try:
-        return read_access_token(local_secrets.secret_key(platform.settings), token).user_id
+        return read_access_token(platform.secret_key, token).user_id
     except jwt.InvalidTokenError as exc:
         raise unauthorized("The access token is invalid or has expired") from exc
 

@@ -10,7 +10,6 @@ from ledgerbridge.api.dependencies import PlatformDep, Session
 from ledgerbridge.api.problems import problem_responses
 from ledgerbridge.api.webhooks import service
 from ledgerbridge.api.webhooks.schemas import PingAccepted, PushAccepted
-from ledgerbridge.common import local_secrets
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -34,7 +33,7 @@ async def xero_webhook(
     x_xero_signature: Annotated[str | None, Header()] = None,
 ) -> Response:
     body = await service.read_body(request)
-    key = local_secrets.xero_webhook_key(platform.settings)
+    key = platform.xero_webhook_key
     if not service.xero_signature_valid(key, body, x_xero_signature):
         return Response(status_code=status.HTTP_401_UNAUTHORIZED)
     await service.receive_xero(session, body)
