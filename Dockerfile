@@ -7,6 +7,7 @@ RUN pip install --no-cache-dir uv==0.9.*
 WORKDIR /app
 # Dependencies first, so code changes do not rebuild them.
 COPY pyproject.toml uv.lock ./
+COPY libs/bookkeeping/pyproject.toml libs/bookkeeping/pyproject.toml
 COPY libs/common/pyproject.toml libs/common/pyproject.toml
 COPY libs/sandbox/pyproject.toml libs/sandbox/pyproject.toml
 COPY services/api/pyproject.toml services/api/pyproject.toml

@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy src libs/common/src libs/sandbox/src services/api/src services/poller/src services/mapper/src services/publisher/src tests bench
+	$(BIN)/mypy src libs/bookkeeping/src libs/common/src libs/sandbox/src services/api/src services/poller/src services/mapper/src services/publisher/src tests bench
 
 migrate: install
 	$(BIN)/ledgerbridge migrate

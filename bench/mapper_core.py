@@ -10,17 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ledgerbridge.bookkeeping.reference import XeroReference
+from ledgerbridge.bookkeeping.sales import Contact, GatewayMapping, Mappings, ProductMapping, map_transaction
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
+from ledgerbridge.common.records.inputs import mapping_settings, ontraport_contact
 from ledgerbridge.common.xero_reference import ReferenceData
-from ledgerbridge.mapper.inputs import mapping_settings, ontraport_contact
-from ledgerbridge.mapper.ontraport import (
-    Contact,
-    GatewayMapping,
-    Mappings,
-    ProductMapping,
-    XeroReference,
-    map_transaction,
-)
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 from ledgerbridge.sandbox.ontraport.state import OntraportState
 from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
@@ -76,11 +70,7 @@ def _inputs(count: int) -> tuple[list[tuple[dict[str, Any], Contact | None]], Ma
     return (
         records,
         mappings,
-        XeroReference(
-            account_codes=reference.account_codes,
-            tax_rates=reference.tax_rate_percents,
-            branding_theme_ids=reference.branding_theme_ids,
-        ),
+        reference.reference,
     )
 
 

@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.models import ConnectionKind, RecordStatus, SourceRecord
-from ledgerbridge.mapper.onport import VENDOR_UNLINKED
 from tests.api.conftest import MakeTenant
 from tests.api.seed import add_connection, add_record, outbox
 
@@ -41,7 +41,7 @@ async def test_linking_a_vendor_releases_its_waiting_invoices_only(
         source="onport",
     )
     async with committing() as session, session.begin():
-        await session.execute(update(SourceRecord).values(reason_code=VENDOR_UNLINKED))
+        await session.execute(update(SourceRecord).values(reason_code=ReasonCode.vendor_unlinked))
 
     contact_id = str(uuid.uuid4())
     response = await api.put(

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
 from ledgerbridge.common.clients.xero import TokenSet
 from ledgerbridge.common.crypto import Cipher
@@ -46,7 +47,6 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
-from ledgerbridge.common.xero_reference import WAITING_FOR_REFERENCE
 from ledgerbridge.sandbox.xero.state import Organisation
 
 SERVICES = ("poller", "mapper", "publisher")
@@ -229,7 +229,9 @@ def unfinished_records() -> ColumnElement[bool]:
     """Records still on their way: not in a final state, or waiting only for Xero's reference data."""
     return or_(
         SourceRecord.status.not_in(FINAL),
-        and_(SourceRecord.status == RecordStatus.waiting, SourceRecord.reason_code == WAITING_FOR_REFERENCE),
+        and_(
+            SourceRecord.status == RecordStatus.waiting, SourceRecord.reason_code == ReasonCode.xero_reference
+        ),
     )
 
 

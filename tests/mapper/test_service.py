@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
 from ledgerbridge.common.messaging.errors import TransientError
@@ -30,7 +31,7 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
-from ledgerbridge.mapper.service import map_record
+from ledgerbridge.mapper.record_mapping import map_record
 from ledgerbridge.sandbox.ontraport.app import create_app as create_ontraport
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 
@@ -174,7 +175,7 @@ async def test_missing_reference_data_waits_and_asks_for_it(db: AsyncSession) ->
     _, source = await tenant(db, cached=False)
     record = await stored(db, source, worked_example())
     await map_record(db, MapRecord(record_id=record.id))
-    assert (record.status, record.reason_code) == (RecordStatus.waiting, xero_reference.WAITING_FOR_REFERENCE)
+    assert (record.status, record.reason_code) == (RecordStatus.waiting, ReasonCode.xero_reference)
     assert await outbox_types(db) == ["xero.reference.refresh"]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledgerbridge.mapper.documents import XeroDocument
-from ledgerbridge.mapper.onport import BillMappings, BillOptions, TaxMappings
+from ledgerbridge.bookkeeping.bills import BillMappings, BillOptions, TaxMappings
+from ledgerbridge.bookkeeping.documents import XeroDocument
 from ledgerbridge.sandbox.onport.generator import OnportData
 from ledgerbridge.sandbox.xero.openapi import schema_errors
 

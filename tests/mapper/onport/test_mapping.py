@@ -7,18 +7,17 @@ from typing import Any
 
 import pytest
 
-from ledgerbridge.mapper.documents import DocumentKind, xero_totals
-from ledgerbridge.mapper.onport import (
+from ledgerbridge.bookkeeping.bills import (
     MAPPING_VERSION,
-    VENDOR_UNLINKED,
-    BillReference,
     BillSyncState,
     PurchaseInvoiceError,
     map_purchase_invoice,
     parse_purchase_invoice,
 )
-from ledgerbridge.mapper.ontraport import Fail, NoChange, Publish, PublishedDocument, Wait
-from ledgerbridge.mapper.ontraport.models import InvoiceStatus
+from ledgerbridge.bookkeeping.decisions import Fail, NoChange, Publish, Wait
+from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus, PublishedDocument, xero_totals
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.bookkeeping.reference import XeroReference
 from tests.mapper.onport.builders import (
     MAPPINGS,
     OPTIONS,
@@ -51,7 +50,7 @@ def fail(record: dict[str, Any], **kwargs: Any) -> str:
 
 
 def bill_of(decision: Publish) -> dict[str, Any]:
-    bills = [document.body for document in decision.documents if document.kind is DocumentKind.BILL]
+    bills = [document.body for document in decision.documents if document.kind is DocumentKind.bill]
     assert len(bills) == 1
     return bills[0]
 
@@ -59,7 +58,7 @@ def bill_of(decision: Publish) -> dict[str, Any]:
 def test_dropship_bill() -> None:
     decision = publish(payload())
     [bill] = decision.documents
-    assert bill.kind is DocumentKind.BILL
+    assert bill.kind is DocumentKind.bill
     body = bill.body
     assert body["Type"] == "ACCPAY"
     assert body["InvoiceNumber"] == "INV-5001"
@@ -173,7 +172,7 @@ def test_onport_tax_rounded_on_the_total_is_spread_by_largest_remainder() -> Non
 
 
 def test_xero_rate_differing_from_onport_gets_explicit_tax() -> None:
-    reference = BillReference(
+    reference = XeroReference(
         tax_rates={**RATES, "INPUT": Decimal(15)}, account_codes=frozenset({"310", "425"})
     )
     body = bill_of(publish(payload(), reference=reference))
@@ -222,7 +221,7 @@ def test_negative_adjustment_after_sync_is_a_supplier_credit_note() -> None:
     options = OPTIONS.model_copy(update={"sync_adjustments": True})
     decision = publish(record, options=options, state=state)
     [note] = decision.documents
-    assert note.kind is DocumentKind.SUPPLIER_CREDIT_NOTE
+    assert note.kind is DocumentKind.supplier_credit_note
     body = note.body
     assert (body["Type"], body["CreditNoteNumber"], body["Contact"]) == (
         "ACCPAYCREDIT",
@@ -256,14 +255,18 @@ def test_negative_adjustment_after_sync_is_a_supplier_credit_note() -> None:
 def test_unlinked_vendor_waits() -> None:
     record = payload(vendor={"id": 77})
     decision = map_purchase_invoice(record, mappings=MAPPINGS, options=OPTIONS)
-    assert decision == Wait("Vendor 'Acme Supplies' (id 77) is not linked to a Xero contact", VENDOR_UNLINKED)
+    assert decision == Wait(
+        "Vendor 'Acme Supplies' (id 77) is not linked to a Xero contact",
+        ReasonCode.vendor_unlinked,
+        Cause("mapping", "vendor", "77"),
+    )
 
 
 def test_unlinked_vendor_is_created_when_enabled() -> None:
     record = payload(vendor={"id": 77})
     decision = publish(record, options=OPTIONS.model_copy(update={"create_missing_suppliers": True}))
     contact, bill = decision.documents
-    assert contact.kind is DocumentKind.CONTACT
+    assert contact.kind is DocumentKind.contact
     assert contact.body["ContactNumber"] == "ONPORT-77"
     assert contact.body["EmailAddress"] == "ap@acme.example"
     assert contact.body["PaymentTerms"] == {"Bills": {"Day": 14, "Type": "DAYSAFTERBILLDATE"}}
@@ -322,7 +325,7 @@ def test_payouts_become_bill_payments_once() -> None:
     )
     decision = publish(record)
     bill, first, second = decision.documents
-    assert [p.kind for p in (first, second)] == [DocumentKind.BILL_PAYMENT] * 2
+    assert [p.kind for p in (first, second)] == [DocumentKind.bill_payment] * 2
     assert first.body == {
         "Invoice": {"InvoiceNumber": "INV-5001"},
         "Account": {"Code": "090"},
@@ -362,7 +365,7 @@ def test_missing_payout_account_fails() -> None:
 def test_draft_bills_take_no_payment() -> None:
     record = payload(payments=[payout(1, 36.3)])
     decision = publish(record, options=OPTIONS.model_copy(update={"bill_status": InvoiceStatus.DRAFT}))
-    assert [d.kind for d in decision.documents] == [DocumentKind.BILL]
+    assert [d.kind for d in decision.documents] == [DocumentKind.bill]
     assert "draft" in decision.summary
 
 
@@ -372,7 +375,7 @@ def test_unfinalized_invoice_waits() -> None:
 
 
 def test_reference_data_is_checked() -> None:
-    reference = BillReference(
+    reference = XeroReference(
         account_codes=frozenset({"310"}), tax_rates=RATES, currencies=frozenset({"AUD"})
     )
     assert fail(payload(), reference=reference) == "Account 425 (shipping) is not an active account in Xero"

@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledgerbridge.mapper.documents import DocumentKind, xero_totals
-from ledgerbridge.mapper.onport import BillSyncState, map_purchase_invoice
-from ledgerbridge.mapper.ontraport import Publish, PublishedDocument
+from ledgerbridge.bookkeeping.bills import BillSyncState, map_purchase_invoice
+from ledgerbridge.bookkeeping.decisions import Publish
+from ledgerbridge.bookkeeping.documents import DocumentKind, PublishedDocument, xero_totals
 from ledgerbridge.sandbox.onport.amounts import InvoiceLine, invoice_amounts
 from ledgerbridge.sandbox.onport.generator import OnportData
 from tests.mapper.onport.builders import MAPPINGS, OPTIONS, assert_valid, item, payload, sandbox_payload
@@ -100,11 +100,11 @@ def test_bill_total_is_the_onport_total(
     assert isinstance(decision, Publish), decision
     assert_valid(decision.documents)
     bill = decision.documents[0]
-    assert bill.kind is DocumentKind.BILL
+    assert bill.kind is DocumentKind.bill
     owed = total if sync else total - adjustment
     assert xero_totals(bill.body, XERO_RATES).total == owed
     paid = sum(
-        (d.body["Amount"] for d in decision.documents if d.kind is DocumentKind.BILL_PAYMENT), Decimal(0)
+        (d.body["Amount"] for d in decision.documents if d.kind is DocumentKind.bill_payment), Decimal(0)
     )
     assert paid == (min(total, owed) if total > 0 else 0)
 
@@ -152,6 +152,6 @@ def test_sandbox_negative_adjustment_after_sync_is_credited() -> None:
         sandbox_payload(data, invoice_id), mappings=MAPPED, options=options, state=state
     )
     assert isinstance(later, Publish)
-    notes = [d for d in later.documents if d.kind is DocumentKind.SUPPLIER_CREDIT_NOTE]
+    notes = [d for d in later.documents if d.kind is DocumentKind.supplier_credit_note]
     assert [xero_totals(n.body, XERO_RATES).total for n in notes] == [Decimal("5.00")]
     assert_valid(later.documents)

@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from ledgerbridge.mapper.ontraport import (
+from ledgerbridge.bookkeeping.decisions import Fail, Publish
+from ledgerbridge.bookkeeping.documents import XeroDocument
+from ledgerbridge.bookkeeping.sales import (
     Contact,
-    Fail,
     GatewayMapping,
     Mappings,
     MappingSettings,
     ProductMapping,
-    Publish,
-    XeroDocument,
     map_transaction,
 )
 from ledgerbridge.sandbox.xero.openapi import schema_errors

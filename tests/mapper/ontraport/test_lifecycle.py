@@ -7,21 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledgerbridge.mapper.ontraport import (
-    PLAN_LIMIT,
-    DocumentKind,
-    Mappings,
-    MappingSettings,
-    NoChange,
-    Publish,
-    PublishedDocument,
-    Skip,
-    SyncState,
-    TrialState,
-    Wait,
-    map_transaction,
-    xero_totals,
-)
+from ledgerbridge.bookkeeping.decisions import NoChange, Publish, Skip, Wait
+from ledgerbridge.bookkeeping.documents import DocumentKind, PublishedDocument, xero_totals
+from ledgerbridge.bookkeeping.reasons import ReasonCode
+from ledgerbridge.bookkeeping.sales import Mappings, MappingSettings, SyncState, TrialState, map_transaction
 
 Publisher = Callable[..., Publish]
 Failer = Callable[..., str]
@@ -40,7 +29,7 @@ def _synced(
 ) -> SyncState:
     """The state after the worked example went out as invoice (and payment)."""
     documents = {doc.kind: doc for doc in publish(worked_record, mappings, settings).documents}
-    invoice = documents[DocumentKind.INVOICE]
+    invoice = documents[DocumentKind.invoice]
     return SyncState(
         invoice=PublishedDocument(
             xero_id=INVOICE_ID,
@@ -67,7 +56,7 @@ def test_full_refund_after_sync(
         {**worked_record, "status": "2"}, mappings, settings, state=state, observed_on=date(2024, 6, 9)
     )
     credit_note, refund = decision.documents
-    assert (credit_note.kind, refund.kind) == (DocumentKind.CREDIT_NOTE, DocumentKind.REFUND_PAYMENT)
+    assert (credit_note.kind, refund.kind) == (DocumentKind.credit_note, DocumentKind.refund_payment)
     assert credit_note.body["Type"] == "ACCRECCREDIT"
     assert credit_note.body["CreditNoteNumber"] == "CN-OP-1001"
     assert credit_note.body["Date"] == "2024-06-09"
@@ -97,7 +86,7 @@ def test_refund_payment_resent_when_missing(
         update={"credit_notes": (PublishedDocument(number="CN-OP-1001", amount=Decimal("242.00")),)}
     )
     decision = publish({**worked_record, "status": "2"}, mappings, settings, state=state)
-    assert [doc.kind for doc in decision.documents] == [DocumentKind.REFUND_PAYMENT]
+    assert [doc.kind for doc in decision.documents] == [DocumentKind.refund_payment]
 
 
 def test_partial_refund_credits_refunded_amount_only(
@@ -159,12 +148,12 @@ def test_void_after_sync_deletes_payment_then_voids_invoice(
     decision = publish({**worked_record, "status": "4"}, mappings, settings, state=state)
     delete, void = decision.documents
     assert (delete.kind, delete.target_id, delete.body) == (
-        DocumentKind.PAYMENT_DELETE,
+        DocumentKind.payment_delete,
         PAYMENT_ID,
         {"PaymentID": PAYMENT_ID, "Status": "DELETED"},
     )
     assert (void.kind, void.target_id, void.body) == (
-        DocumentKind.INVOICE_VOID,
+        DocumentKind.invoice_void,
         INVOICE_ID,
         {"InvoiceNumber": "OP-1001", "Status": "VOIDED", "InvoiceID": INVOICE_ID},
     )
@@ -172,7 +161,7 @@ def test_void_after_sync_deletes_payment_then_voids_invoice(
     assert [
         doc.kind
         for doc in publish({**worked_record, "status": "4"}, mappings, settings, state=after_delete).documents
-    ] == [DocumentKind.INVOICE_VOID]
+    ] == [DocumentKind.invoice_void]
     voided = after_delete.model_copy(update={"invoice_voided": True})
     assert _decide({**worked_record, "status": "4"}, mappings, settings, state=voided) == NoChange(
         "Invoice OP-1001 is void in Xero"
@@ -196,7 +185,7 @@ def test_payment_after_unpaid_invoice(
     assert isinstance(_decide({**worked_record, "status": "0"}, mappings, unpaid, state=state), NoChange)
     decision = publish(worked_record, mappings, unpaid, state=state)
     (payment,) = decision.documents
-    assert payment.kind is DocumentKind.PAYMENT
+    assert payment.kind is DocumentKind.payment
     assert payment.body["Amount"] == Decimal("242.00")
     paid = _synced(worked_record, mappings, settings, publish)
     assert _decide(worked_record, mappings, settings, state=paid) == NoChange(
@@ -225,7 +214,7 @@ def test_trial_limit(
         worked_record, mappings, settings, trial=TrialState(plan_is_trial=True, synced_count=20)
     )
     assert isinstance(decision, Wait)
-    assert decision.code == PLAN_LIMIT == "plan_limit"
+    assert decision.code == ReasonCode.plan_limit == "plan_limit"
     assert "upgraded" in decision.reason
     publish(worked_record, mappings, settings, trial=TrialState(plan_is_trial=False, synced_count=500))
     # Follow-ups of a record already in Xero are not held back by the limit.

@@ -7,26 +7,27 @@ from typing import Any
 
 import pytest
 
-from ledgerbridge.mapper.ontraport import (
+from ledgerbridge.bookkeeping.decisions import Publish, Skip
+from ledgerbridge.bookkeeping.documents import (
+    DocumentKind,
+    InvoiceStatus,
+    XeroDocument,
+    json_default,
+    xero_totals,
+)
+from ledgerbridge.bookkeeping.reference import XeroReference
+from ledgerbridge.bookkeeping.sales import (
     MAPPING_VERSION,
     Contact,
     CouponMode,
-    DocumentKind,
     GatewayMapping,
-    InvoiceStatus,
     Mappings,
     MappingSettings,
     ProductMapping,
-    Publish,
-    Skip,
     TaxException,
     UntaxedMode,
-    XeroDocument,
-    XeroReference,
     contact_name_for_clash,
-    json_default,
     map_transaction,
-    xero_totals,
 )
 
 Publisher = Callable[..., Publish]
@@ -75,12 +76,12 @@ def test_spec_worked_example(
 ) -> None:
     decision = publish(worked_record, mappings, settings, contact=contact)
     assert [doc.kind for doc in decision.documents] == [
-        DocumentKind.CONTACT,
-        DocumentKind.INVOICE,
-        DocumentKind.PAYMENT,
+        DocumentKind.contact,
+        DocumentKind.invoice,
+        DocumentKind.payment,
     ]
     assert decision.mapping_version == MAPPING_VERSION
-    invoice = _doc(decision, DocumentKind.INVOICE)
+    invoice = _doc(decision, DocumentKind.invoice)
     assert _lines(invoice) == [
         ("Pro Course", 1, Decimal("200.00"), "200", "OUTPUT", None, None),
         ("Workbook", 2, Decimal("25.00"), "210", "OUTPUT", None, None),
@@ -114,7 +115,7 @@ def test_spec_worked_example(
         "Status": "AUTHORISED",
         "LineAmountTypes": "Exclusive",
     }
-    payment = _doc(decision, DocumentKind.PAYMENT)
+    payment = _doc(decision, DocumentKind.payment)
     assert payment.body == {
         "Invoice": {"InvoiceNumber": "OP-1001"},
         "Account": {"Code": "610"},
@@ -122,7 +123,7 @@ def test_spec_worked_example(
         "Amount": Decimal("242.00"),
         "Reference": "ONTRAPORT transaction 1001",
     }
-    assert _doc(decision, DocumentKind.CONTACT).body == header["Contact"]
+    assert _doc(decision, DocumentKind.contact).body == header["Contact"]
 
 
 def test_spec_rounding_example(
@@ -136,7 +137,7 @@ def test_spec_rounding_example(
         "taxes": [{"id": 4, "name": "GST", "rate": 10, "taxShipping": 0}],
     }
     raw = make_record(stickers, subtotal="3.15", tax="0.32", shipping="0", total="3.47")
-    invoice = _doc(publish(raw, mappings, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(raw, mappings, settings), DocumentKind.invoice)
     assert [line["TaxAmount"] for line in invoice.body["LineItems"]] == [
         Decimal("0.11"),
         Decimal("0.11"),
@@ -158,9 +159,9 @@ def test_date_is_in_tenant_time_zone(
     worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
 ) -> None:
     evening = {**worked_record, "date": "1717279200"}  # 2024-06-01 22:00 UTC
-    sydney = _doc(publish(evening, mappings, settings), DocumentKind.INVOICE)
+    sydney = _doc(publish(evening, mappings, settings), DocumentKind.invoice)
     utc = _doc(
-        publish(evening, mappings, settings.model_copy(update={"time_zone": "UTC"})), DocumentKind.INVOICE
+        publish(evening, mappings, settings.model_copy(update={"time_zone": "UTC"})), DocumentKind.invoice
     )
     assert (sydney.body["Date"], sydney.body["DueDate"]) == ("2024-06-02", "2024-06-02")
     assert utc.body["Date"] == "2024-06-01"
@@ -180,7 +181,7 @@ def test_templates(
             "url_template": None,
         }
     )
-    invoice = _doc(publish(worked_record, mappings, custom, contact=contact), DocumentKind.INVOICE)
+    invoice = _doc(publish(worked_record, mappings, custom, contact=contact), DocumentKind.invoice)
     assert (invoice.body["InvoiceNumber"], invoice.body["Reference"]) == ("ONT1001", "Jane order 0")
     assert "Url" not in invoice.body
     with pytest.raises(ValueError, match="uses email"):
@@ -191,7 +192,7 @@ def test_coupon_as_discount_amount(
     worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
 ) -> None:
     on_lines = settings.model_copy(update={"coupon_mode": CouponMode.DISCOUNT_AMOUNT})
-    invoice = _doc(publish(worked_record, mappings, on_lines), DocumentKind.INVOICE)
+    invoice = _doc(publish(worked_record, mappings, on_lines), DocumentKind.invoice)
     assert _lines(invoice) == [
         ("Pro Course", 1, Decimal("200.00"), "200", "OUTPUT", None, Decimal("32.00")),
         ("Workbook", 2, Decimal("25.00"), "210", "OUTPUT", None, Decimal("8.00")),
@@ -210,14 +211,14 @@ def test_coupon_limited_to_products_and_default_account(
     offer["coupon"] = {"code": "COURSE", "discount": "40.00", "product_ids": [1]}
     offer["products"][1]["taxable"] = 0
     raw = make_record(offer, tax="17.00", total="237.00")
-    invoice = _doc(publish(raw, mappings, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(raw, mappings, settings), DocumentKind.invoice)
     assert _lines(invoice)[1:3] == [
         ("Workbook", 2, Decimal("25.00"), "210", "EXEMPTOUTPUT", None, None),
         ("Coupon COURSE", 1, Decimal("-40.00"), "450", "OUTPUT", None, None),
     ]
     on_lines = _doc(
         publish(raw, mappings, settings.model_copy(update={"coupon_mode": CouponMode.DISCOUNT_AMOUNT})),
-        DocumentKind.INVOICE,
+        DocumentKind.invoice,
     )
     assert [line.get("DiscountAmount") for line in on_lines.body["LineItems"]] == [
         Decimal("40.00"),
@@ -235,7 +236,7 @@ def test_coupon_over_mixed_tax_lines_is_split(
 ) -> None:
     offer["products"][1]["taxable"] = 0  # Workbook untaxed: 40 off splits 32 taxed / 8 untaxed
     raw = make_record(offer, tax="17.80", total="237.80")
-    invoice = _doc(publish(raw, mappings, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(raw, mappings, settings), DocumentKind.invoice)
     coupon_lines = [line for line in _lines(invoice) if line[0] == "Coupon SPRING20"]
     assert coupon_lines == [
         ("Coupon SPRING20", 1, Decimal("-32.00"), "455", "OUTPUT", None, None),
@@ -253,7 +254,7 @@ def test_shipping_untaxed_without_tax_shipping(
 ) -> None:
     offer["taxes"] = [{"id": 4, "name": "GST", "rate": "10", "tax_shipping": "0"}]
     raw = make_record(offer, tax="21.00", total="241.00")
-    invoice = _doc(publish(raw, mappings, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(raw, mappings, settings), DocumentKind.invoice)
     assert _lines(invoice)[-1] == (
         "Shipping: Standard",
         1,
@@ -274,7 +275,7 @@ def test_shipping_without_method_uses_default_account(
     make_record: RecordFactory,
 ) -> None:
     del offer["shipping"]
-    invoice = _doc(publish(make_record(offer), mappings, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(make_record(offer), mappings, settings), DocumentKind.invoice)
     assert _lines(invoice)[-1] == ("Shipping", 1, Decimal("10.00"), "260", "OUTPUT", None, None)
 
 
@@ -282,7 +283,7 @@ def test_unmapped_items_fall_back_to_defaults(
     worked_record: dict[str, Any], settings: MappingSettings, publish: Publisher
 ) -> None:
     bare = Mappings(taxes={4: "OUTPUT"}, gateways={3: _gateway()})
-    invoice = _doc(publish(worked_record, bare, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(worked_record, bare, settings), DocumentKind.invoice)
     assert [line["AccountCode"] for line in invoice.body["LineItems"]] == ["200", "200", "450", "260"]
     assert all("ItemCode" not in line for line in invoice.body["LineItems"])
 
@@ -291,9 +292,9 @@ def test_multi_currency_by_gateway(
     worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
 ) -> None:
     decision = publish({**worked_record, "gateway_id": "5"}, mappings, settings)
-    invoice = _doc(decision, DocumentKind.INVOICE)
+    invoice = _doc(decision, DocumentKind.invoice)
     assert (invoice.body["CurrencyCode"], invoice.body["BrandingThemeID"]) == ("USD", PAYPAL_USD_THEME)
-    assert _doc(decision, DocumentKind.PAYMENT).body["Account"] == {"Code": "615"}
+    assert _doc(decision, DocumentKind.payment).body["Account"] == {"Code": "615"}
 
 
 def test_tax_exception_makes_invoice_inclusive(
@@ -313,7 +314,7 @@ def test_tax_exception_makes_invoice_inclusive(
     )
     with_rules = mappings.model_copy(update={"tax_exceptions": rules})
     buyer = Contact(id=55, email="Jane@Example.com.au", country="AU")
-    invoice = _doc(publish(raw, with_rules, settings, contact=buyer), DocumentKind.INVOICE)
+    invoice = _doc(publish(raw, with_rules, settings, contact=buyer), DocumentKind.invoice)
     assert invoice.body["LineAmountTypes"] == "Inclusive"
     assert {line["TaxType"] for line in invoice.body["LineItems"]} == {"OUTPUT"}
     totals = xero_totals(invoice.body, GST)
@@ -322,7 +323,7 @@ def test_tax_exception_makes_invoice_inclusive(
     # Another buyer matches no rule: no tax, NoTax invoice.
     other = _doc(
         publish(raw, with_rules, settings, contact=Contact(id=55, email="a@b.com", country="US")),
-        DocumentKind.INVOICE,
+        DocumentKind.invoice,
     )
     assert other.body["LineAmountTypes"] == "NoTax"
 
@@ -349,7 +350,7 @@ def test_tax_exception_filters(
         publish(
             worked_record, mappings.model_copy(update={"tax_exceptions": (rule,)}), settings, contact=buyer
         ),
-        DocumentKind.INVOICE,
+        DocumentKind.invoice,
     )
     assert invoice.body["LineAmountTypes"] == "Inclusive"
     # ONTRAPORT also charged 22.00 tax: it is folded into the prices so the total still matches.
@@ -371,7 +372,7 @@ def test_tax_exception_not_matching_on_other_filter(
         publish(
             worked_record, mappings.model_copy(update={"tax_exceptions": (rule,)}), settings, contact=buyer
         ),
-        DocumentKind.INVOICE,
+        DocumentKind.invoice,
     )
     assert invoice.body["LineAmountTypes"] == "Exclusive"
     with pytest.raises(ValueError, match="has no filter"):
@@ -390,7 +391,7 @@ def test_no_tax_mode(
     offer: dict[str, Any],
     make_record: RecordFactory,
 ) -> None:
-    invoice = _doc(publish(_untaxed_record(offer, make_record), mappings, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(_untaxed_record(offer, make_record), mappings, settings), DocumentKind.invoice)
     assert invoice.body["LineAmountTypes"] == "NoTax"
     assert all("TaxType" not in line for line in invoice.body["LineItems"])
     assert xero_totals(invoice.body, {}).total == Decimal("220.00")
@@ -404,7 +405,7 @@ def test_tax_free_code_mode(
     make_record: RecordFactory,
 ) -> None:
     coded = settings.model_copy(update={"untaxed_mode": UntaxedMode.TAX_FREE_CODE})
-    invoice = _doc(publish(_untaxed_record(offer, make_record), mappings, coded), DocumentKind.INVOICE)
+    invoice = _doc(publish(_untaxed_record(offer, make_record), mappings, coded), DocumentKind.invoice)
     assert invoice.body["LineAmountTypes"] == "Exclusive"
     assert {line["TaxType"] for line in invoice.body["LineItems"]} == {"EXEMPTOUTPUT"}
     with pytest.raises(ValueError, match="needs a tax_free_code"):
@@ -417,15 +418,15 @@ def test_draft_invoices_get_no_payment(
     decision = publish(
         worked_record, mappings, settings.model_copy(update={"invoice_status": InvoiceStatus.DRAFT})
     )
-    assert [doc.kind for doc in decision.documents] == [DocumentKind.CONTACT, DocumentKind.INVOICE]
-    assert _doc(decision, DocumentKind.INVOICE).body["Status"] == "DRAFT"
+    assert [doc.kind for doc in decision.documents] == [DocumentKind.contact, DocumentKind.invoice]
+    assert _doc(decision, DocumentKind.invoice).body["Status"] == "DRAFT"
 
 
 def test_gateway_transaction_id_is_payment_reference(
     worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
 ) -> None:
     raw = {**worked_record, "gateway_transaction_id": "ch_3PabcXYZ"}
-    assert _doc(publish(raw, mappings, settings), DocumentKind.PAYMENT).body["Reference"] == "ch_3PabcXYZ"
+    assert _doc(publish(raw, mappings, settings), DocumentKind.payment).body["Reference"] == "ch_3PabcXYZ"
 
 
 @pytest.mark.parametrize(
@@ -449,8 +450,8 @@ def test_unpaid(
     assert isinstance(skipped, Skip)
     assert "unpaid" in skipped.reason
     decision = publish(unpaid, mappings, settings.model_copy(update={"sync_unpaid": True}))
-    assert [doc.kind for doc in decision.documents] == [DocumentKind.CONTACT, DocumentKind.INVOICE]
-    assert _doc(decision, DocumentKind.INVOICE).body["Status"] == "AUTHORISED"
+    assert [doc.kind for doc in decision.documents] == [DocumentKind.contact, DocumentKind.invoice]
+    assert _doc(decision, DocumentKind.invoice).body["Status"] == "AUTHORISED"
 
 
 def test_missing_product_account_without_default(
@@ -566,12 +567,12 @@ def test_fingerprints_are_deterministic(
         worked_record, mappings, settings.model_copy(update={"reference_template": "{invoice_id}"})
     )
     assert [doc.fingerprint for doc in first.documents] == [doc.fingerprint for doc in again.documents]
-    assert _doc(first, DocumentKind.INVOICE).fingerprint != _doc(changed, DocumentKind.INVOICE).fingerprint
-    assert _doc(first, DocumentKind.PAYMENT).fingerprint == _doc(changed, DocumentKind.PAYMENT).fingerprint
-    invoice = _doc(first, DocumentKind.INVOICE)
+    assert _doc(first, DocumentKind.invoice).fingerprint != _doc(changed, DocumentKind.invoice).fingerprint
+    assert _doc(first, DocumentKind.payment).fingerprint == _doc(changed, DocumentKind.payment).fingerprint
+    invoice = _doc(first, DocumentKind.invoice)
     key = invoice.idempotency_key("ontraport:acct-1:1001")
     assert key == invoice.idempotency_key("ontraport:acct-1:1001")
-    assert key != _doc(first, DocumentKind.PAYMENT).idempotency_key("ontraport:acct-1:1001")
+    assert key != _doc(first, DocumentKind.payment).idempotency_key("ontraport:acct-1:1001")
     long_key = invoice.idempotency_key("x" * 300)
     assert len(key) <= 128
     assert len(long_key) <= 128
@@ -586,6 +587,6 @@ def test_contact_name_for_clash() -> None:
 def test_contact_without_details_uses_transaction_name(
     worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
 ) -> None:
-    invoice = _doc(publish(worked_record, mappings, settings), DocumentKind.INVOICE)
+    invoice = _doc(publish(worked_record, mappings, settings), DocumentKind.invoice)
     assert invoice.body["Contact"] == {"ContactNumber": "OP-55", "Name": "Jane Smith"}
     assert invoice.body["Reference"] == "Smith-77"

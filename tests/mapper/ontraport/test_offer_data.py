@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledgerbridge.mapper.ontraport import (
+from ledgerbridge.bookkeeping.sales import (
     OfferDataError,
     TransactionError,
     TransactionStatus,

@@ -16,20 +16,19 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledgerbridge.mapper.ontraport import (
+from ledgerbridge.bookkeeping.decisions import Publish
+from ledgerbridge.bookkeeping.documents import DocumentKind, xero_totals
+from ledgerbridge.bookkeeping.money import apportion
+from ledgerbridge.bookkeeping.sales import (
     CouponMode,
-    DocumentKind,
     GatewayMapping,
     Mappings,
     MappingSettings,
     ProductMapping,
-    Publish,
     UntaxedMode,
     map_transaction,
     parse_offer_data,
-    xero_totals,
 )
-from ledgerbridge.mapper.ontraport.money import apportion
 from ledgerbridge.sandbox.xero.openapi import schema_errors
 
 CENT = Decimal("0.01")
@@ -143,7 +142,7 @@ def test_invoice_total_equals_amount_charged(sale: Sale) -> None:
     decision = map_transaction(raw, contact=None, mappings=MAPPINGS, settings=settings_)
     assert isinstance(decision, Publish), decision
     documents = {doc.kind: doc for doc in decision.documents}
-    invoice = documents[DocumentKind.INVOICE].body
+    invoice = documents[DocumentKind.invoice].body
     rates = {"TAX": sale.rate or Decimal(0)}
     totals = xero_totals(invoice, rates)
     charged = Decimal(raw["total"])
@@ -155,7 +154,7 @@ def test_invoice_total_equals_amount_charged(sale: Sale) -> None:
     if sale.coupon_mode is CouponMode.DISCOUNT_AMOUNT:
         assert all(line["UnitAmount"] >= 0 for line in invoice["LineItems"])
     if charged:
-        assert documents[DocumentKind.PAYMENT].body["Amount"] == charged
+        assert documents[DocumentKind.payment].body["Amount"] == charged
     for document in decision.documents:
         body = document.json_body()
         schema = {"invoice": "Invoices", "payment": "Payments", "contact": "Contacts"}[document.kind.value]

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.common.models import XeroReferenceCache
-
-WAITING_FOR_REFERENCE = "xero_reference"
 
 
 @dataclass(frozen=True)
@@ -24,27 +23,15 @@ class ReferenceData:
     currencies: list[dict[str, Any]]
     fetched_at: datetime
 
-    @property
-    def account_codes(self) -> frozenset[str]:
-        return frozenset(
-            str(a["Code"]) for a in self.accounts if a.get("Code") and a.get("Status") != "ARCHIVED"
+    @cached_property
+    def reference(self) -> XeroReference:
+        """The same data as the bookkeeping core reads it."""
+        return XeroReference.from_xero(
+            accounts=self.accounts,
+            tax_rates=self.tax_rates,
+            branding_themes=self.branding_themes,
+            currencies=self.currencies,
         )
-
-    @property
-    def tax_rate_percents(self) -> dict[str, Decimal]:
-        return {
-            str(rate["TaxType"]): Decimal(str(rate.get("EffectiveRate", rate.get("DisplayTaxRate", 0))))
-            for rate in self.tax_rates
-            if rate.get("TaxType")
-        }
-
-    @property
-    def branding_theme_ids(self) -> frozenset[str]:
-        return frozenset(str(t["BrandingThemeID"]) for t in self.branding_themes if t.get("BrandingThemeID"))
-
-    @property
-    def currency_codes(self) -> frozenset[str]:
-        return frozenset(str(c["Code"]) for c in self.currencies if c.get("Code"))
 
 
 async def load(session: AsyncSession, connection_id: uuid.UUID) -> ReferenceData | None:

@@ -27,17 +27,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.common.account_settings import OnportOptions
 from ledgerbridge.common.messaging.messages import MapRecord
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import AccountSettings, Connection, RecordStatus, SourceRecord
-from ledgerbridge.common.record_transitions import transition
+from ledgerbridge.common.records.lifecycle import move
 
 log = structlog.get_logger(__name__)
 
 SOURCE = "onport"
 KIND = "purchase_invoice"
-MANUAL_SYNC = "manual_sync"
 FETCHED = "Fetched from Onport"
 PUSHED = "Pushed by Onport"
 
@@ -157,7 +157,7 @@ def manual_sync_reason(kind: str) -> str:
 
 
 def _waiting_for_person(record: SourceRecord) -> bool:
-    return record.status is RecordStatus.waiting and record.reason_code == MANUAL_SYNC
+    return record.status is RecordStatus.waiting and record.reason_code == ReasonCode.manual_sync
 
 
 async def existing_records(
@@ -217,7 +217,7 @@ async def store_invoice(
         )
         session.add(record)
         await session.flush()
-        transition(session, record, RecordStatus.received, via, detail={"kind": kind})
+        move(session, record, RecordStatus.received, via, detail={"kind": kind})
         # Automatic sync decides for new invoices only: once a person has sent an invoice to Xero, its
         # payouts and adjustments follow it there.
         queue = auto_sync(options, kind)
@@ -228,7 +228,7 @@ async def store_invoice(
         record.payload_hash = digest
         record.source_date = invoice_date(invoice) or record.source_date
         if queue:
-            transition(
+            move(
                 session,
                 record,
                 RecordStatus.received,
@@ -239,12 +239,16 @@ async def store_invoice(
     if queue:
         await add_message(session, MapRecord(record_id=record.id), connection.account_id)
     else:
-        transition(
+        move(
             session,
             record,
             RecordStatus.waiting,
             manual_sync_reason(kind),
-            reason_code=MANUAL_SYNC,
+            code=ReasonCode.manual_sync,
+            cause=Cause(
+                "setting",
+                "onport.auto_sync_replenishment" if kind == "replenishment" else "onport.auto_sync_dropship",
+            ),
             detail={"kind": kind, "changed": existing is not None},
         )
     return Outcome(stored=True, queued=queue)

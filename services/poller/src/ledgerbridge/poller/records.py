@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.common.messaging.messages import MapRecord
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, RecordStatus, SourceRecord
-from ledgerbridge.common.record_transitions import transition
+from ledgerbridge.common.records.lifecycle import move
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -76,11 +76,11 @@ async def store_transactions(
             )
             session.add(record)
             await session.flush()
-            transition(session, record, RecordStatus.received, "Fetched from ONTRAPORT")
+            move(session, record, RecordStatus.received, "Fetched from ONTRAPORT")
         elif record.payload_hash != digest:
             record.payload = {**payload, "contact": contact or record.payload.get("contact")}
             record.payload_hash = digest
-            transition(
+            move(
                 session, record, RecordStatus.received, "Changed in ONTRAPORT", detail={"was": record.reason}
             )
         else:

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.xero import XeroClient
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.models import Connection, ConnectionStatus, RecordStatus, SourceRecord
-from ledgerbridge.common.record_transitions import release
+from ledgerbridge.common.records.lifecycle import release
 
 # Many records ask at once when an organisation is new; one read serves them all.
 FRESH_ENOUGH = timedelta(minutes=1)
@@ -57,7 +58,7 @@ async def release_waiting(session: AsyncSession, xero_connection_id: uuid.UUID) 
             .where(
                 Connection.xero_connection_id == xero_connection_id,
                 SourceRecord.status == RecordStatus.waiting,
-                SourceRecord.reason_code == xero_reference.WAITING_FOR_REFERENCE,
+                SourceRecord.reason_code == ReasonCode.xero_reference,
             )
             .with_for_update(of=SourceRecord, key_share=True)
         )

@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.clients.xero import (
     ElementResult,
     OrganisationParkedError,
@@ -42,7 +43,7 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
-from ledgerbridge.common.record_transitions import transition
+from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.stages import STAGES, Stage, ready
 
 log = structlog.get_logger(__name__)
@@ -589,7 +590,7 @@ class Publisher:
                     f"Xero rejected the {d.kind.value.replace('_', ' ')}: {d.last_error}" for d in failed
                 )
                 if record.status is not RecordStatus.failed or record.reason != reason:
-                    transition(session, record, RecordStatus.failed, reason, reason_code="xero_rejected")
+                    move(session, record, RecordStatus.failed, reason, code=ReasonCode.xero_rejected)
             elif (
                 documents
                 and all(d.status is DocumentStatus.published for d in documents)
@@ -598,7 +599,7 @@ class Publisher:
                 summary = ", ".join(
                     f"{d.kind.value.replace('_', ' ')} {d.xero_number or d.xero_id}" for d in documents
                 )
-                transition(session, record, RecordStatus.synced, f"In Xero: {summary}")
+                move(session, record, RecordStatus.synced, f"In Xero: {summary}")
 
 
 STALE_REFERENCE_HINTS = ("account code", "accountcode", "taxtype", "tax type", "branding theme", "currency")

@@ -1,5 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
+# DocumentKind is the bookkeeping core's own: the database stores the core's document kinds.
+from ledgerbridge.bookkeeping.documents import DocumentKind
 from ledgerbridge.common.models.accounts import Account, AccountSettings, Plan, Role, User
 from ledgerbridge.common.models.auth import RefreshToken
 from ledgerbridge.common.models.base import Base
@@ -14,7 +16,6 @@ from ledgerbridge.common.models.mappings import Mapping, MappingKind, TaxExcepti
 from ledgerbridge.common.models.messaging import InboxMessage, OutboxMessage, OutboxStatus
 from ledgerbridge.common.models.records import (
     Document,
-    DocumentKind,
     DocumentStatus,
     Import,
     ImportStatus,

@@ -23,10 +23,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ledgerbridge.bookkeeping.documents import DocumentKind
 from ledgerbridge.common.models.base import Base, Timestamps, UUIDPrimaryKey
 
 
 class RecordStatus(enum.StrEnum):
+    """A record's state; the moves between them are in ledgerbridge.common.records.lifecycle."""
+
     received = "received"  # stored, not mapped yet
     mapped = "mapped"  # documents built, publishing under way
     synced = "synced"
@@ -55,24 +58,14 @@ class SourceRecord(UUIDPrimaryKey, Timestamps, Base):
         Enum(RecordStatus, name="record_status"), default=RecordStatus.received
     )
     reason: Mapped[str | None] = mapped_column(Text)
-    reason_code: Mapped[str | None] = mapped_column(String(50))  # e.g. plan_limit, mapping_missing
+    # A ReasonCode (ledgerbridge.bookkeeping.reasons) and the one thing it depends on, e.g.
+    # {"kind": "mapping", "name": "product", "key": "12"}: what a fix must change to free the record.
+    reason_code: Mapped[str | None] = mapped_column(String(50))
+    reason_cause: Mapped[dict[str, Any] | None]
     source_date: Mapped[datetime | None]
 
     documents: Mapped[list[Document]] = relationship(back_populates="record", lazy="raise")
     events: Mapped[list[RecordEvent]] = relationship(back_populates="record", lazy="raise")
-
-
-class DocumentKind(enum.StrEnum):
-    contact = "contact"
-    invoice = "invoice"
-    payment = "payment"
-    credit_note = "credit_note"
-    refund_payment = "refund_payment"
-    payment_delete = "payment_delete"
-    invoice_void = "invoice_void"
-    bill = "bill"
-    bill_payment = "bill_payment"
-    supplier_credit_note = "supplier_credit_note"
 
 
 class DocumentStatus(enum.StrEnum):

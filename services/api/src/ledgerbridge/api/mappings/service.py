@@ -27,10 +27,10 @@ from ledgerbridge.api.mappings.schemas import (
     MappingsSaved,
 )
 from ledgerbridge.api.problems import ProblemError, validation_problem
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.models import MappingKind, RecordStatus, SourceRecord, XeroReferenceCache
-from ledgerbridge.common.record_transitions import release
-from ledgerbridge.mapper.onport import VENDOR_UNLINKED
+from ledgerbridge.common.records.lifecycle import release
 
 MAX_BULK_MAPPINGS = 1000
 
@@ -95,12 +95,12 @@ def _values(
             return None
         return [str(c["ContactID"]) for c in contacts if isinstance(c, dict) and c.get("ContactID")]
     if kind == ReferenceKind.account_code:
-        return data.account_codes if isinstance(raw.get("accounts"), list) else None
+        return data.reference.account_codes if isinstance(raw.get("accounts"), list) else None
     if kind == ReferenceKind.tax_type:
-        return data.tax_rate_percents.keys() if isinstance(raw.get("tax_rates"), list) else None
+        return data.reference.tax_rates.keys() if isinstance(raw.get("tax_rates"), list) else None
     if kind == ReferenceKind.branding_theme_id:
-        return data.branding_theme_ids if isinstance(raw.get("branding_themes"), list) else None
-    return data.currency_codes if isinstance(raw.get("currencies"), list) else None
+        return data.reference.branding_theme_ids if isinstance(raw.get("branding_themes"), list) else None
+    return data.reference.currencies if isinstance(raw.get("currencies"), list) else None
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ async def release_linked_vendors(
                 SourceRecord.account_id == account_id,
                 SourceRecord.source == "onport",
                 SourceRecord.status == RecordStatus.waiting,
-                SourceRecord.reason_code == VENDOR_UNLINKED,
+                SourceRecord.reason_code == ReasonCode.vendor_unlinked,
                 SourceRecord.payload["vendor"]["id"].astext.in_(vendors),
             )
             .with_for_update(key_share=True)

@@ -25,7 +25,7 @@ from ledgerbridge.common.crypto import DecryptionError
 from ledgerbridge.common.messaging.messages import MapRecord
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Document, DocumentStatus, RecordStatus, SourceRecord, User
-from ledgerbridge.common.record_transitions import transition
+from ledgerbridge.common.records.lifecycle import move
 
 # A person's "sync to Xero" moves these on; received/mapped are under way and synced is done already.
 SYNCABLE = (RecordStatus.waiting, RecordStatus.failed)
@@ -144,7 +144,7 @@ async def sync_invoice(session: AsyncSession, user: User, record_id: uuid.UUID) 
                 # Pending again, so the mapper keeps it (same fingerprint, same idempotency key) if unchanged.
                 document.status = DocumentStatus.pending
                 reset += 1
-        transition(
+        move(
             session,
             record,
             RecordStatus.received,

@@ -7,16 +7,15 @@ import uuid
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.models import Account, RecordStatus, SourceRecord
-
-PLAN_LIMIT_REASON = "plan_limit"
 
 
 def _held(account_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
     return (
         SourceRecord.account_id == account_id,
         SourceRecord.status == RecordStatus.waiting,
-        SourceRecord.reason_code == PLAN_LIMIT_REASON,
+        SourceRecord.reason_code == ReasonCode.plan_limit,
     )
 
 

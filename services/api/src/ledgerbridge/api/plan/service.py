@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.api.plan import repository
 from ledgerbridge.api.plan.schemas import PlanOut, UpgradeOut
 from ledgerbridge.common.models import Plan
-from ledgerbridge.common.record_transitions import release
+from ledgerbridge.common.records.lifecycle import release
 
 
 async def read(session: AsyncSession, account_id: uuid.UUID) -> PlanOut:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.api.problems import ProblemError
@@ -20,12 +18,10 @@ from ledgerbridge.api.records.schemas import (
     RecordSummary,
     XeroLink,
 )
-from ledgerbridge.common import xero_reference
+from ledgerbridge.bookkeeping.decisions import NoChange, Publish, Skip, Wait
 from ledgerbridge.common.messaging.messages import MapRecord
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import (
-    Account,
-    Connection,
     Document,
     DocumentKind,
     DocumentStatus,
@@ -33,21 +29,10 @@ from ledgerbridge.common.models import (
     SourceRecord,
     User,
 )
-from ledgerbridge.common.record_transitions import transition
-from ledgerbridge.mapper import inputs
-from ledgerbridge.mapper.ontraport import (
-    Fail,
-    NoChange,
-    Publish,
-    Skip,
-    Wait,
-    XeroReference,
-    map_transaction,
-)
+from ledgerbridge.common.records.decide import decide
+from ledgerbridge.common.records.lifecycle import move
 
 RETRYABLE = (RecordStatus.failed, RecordStatus.waiting)
-# Mirrors the mapper's own reason codes, so a preview and the record's later state read the same.
-XERO_NOT_LINKED = "xero_not_linked"
 
 _XERO_VIEW = {
     "ACCREC": "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={}",
@@ -152,7 +137,7 @@ async def retry(session: AsyncSession, user: User, record_id: uuid.UUID) -> Reco
             # Pending again, so the mapper keeps it (same fingerprint, same idempotency key) if unchanged.
             document.status = DocumentStatus.pending
             reset += 1
-    transition(
+    move(
         session,
         record,
         RecordStatus.received,
@@ -166,64 +151,15 @@ async def retry(session: AsyncSession, user: User, record_id: uuid.UUID) -> Reco
 
 
 async def preview(session: AsyncSession, account_id: uuid.UUID, record_id: uuid.UUID) -> RecordPreview:
-    """The mapper's decision for the record as things stand, computed with the same pure core and inputs."""
+    """What the mapper would decide for the record now: the same ``decide`` on the same inputs."""
     record = await repository.get_record(session, account_id, record_id)
     if record is None:
         raise _not_found(record_id)
-    if record.source != "ontraport":
-        return RecordPreview(
-            record_id=record.id,
-            decision="fail",
-            reason=f"no mapping exists for {record.source} records yet",
-        )
-    connection = await session.get(Connection, record.connection_id)
-    if connection is None or connection.xero_connection_id is None:
-        return RecordPreview(
-            record_id=record.id,
-            decision="wait",
-            reason="The ONTRAPORT connection is not linked to a Xero organisation yet",
-            reason_code=XERO_NOT_LINKED,
-        )
-    reference = await xero_reference.load(session, connection.xero_connection_id)
-    if reference is None:
-        return RecordPreview(
-            record_id=record.id,
-            decision="wait",
-            reason="The Xero organisation's accounts and tax rates have not been read yet",
-            reason_code=xero_reference.WAITING_FOR_REFERENCE,
-        )
-    account = await session.get(Account, record.account_id)
-    assert account is not None  # the record belongs to it
     documents = await repository.documents_of(session, record.id)
-    try:
-        options = await inputs.account_options(session, record.account_id)
-        settings = inputs.mapping_settings(options)
-        mappings = await inputs.ontraport_mappings(session, record.account_id)
-    except ValidationError as error:
-        # The mapper would fail on the same inputs; say so instead of answering with a 500.
-        return RecordPreview(
-            record_id=record.id,
-            decision="fail",
-            reason=f"The account's settings or mappings cannot be read by the mapping: {error}",
-            reason_code="mapping_inputs",
-        )
-    decision = map_transaction(
-        record.payload.get("transaction", {}),
-        contact=inputs.ontraport_contact(record.payload.get("contact")),
-        mappings=mappings,
-        settings=settings,
-        reference=XeroReference(
-            account_codes=reference.account_codes,
-            tax_rates=reference.tax_rate_percents,
-            branding_theme_ids=reference.branding_theme_ids,
-        ),
-        state=inputs.sync_state(documents),
-        trial=inputs.trial_state(account),
-        observed_on=datetime.now(UTC).date(),
-    )
+    decision = await decide(session, record, documents)
     if isinstance(decision, Publish):
         stored = {
-            (document.kind.value, document.fingerprint): document.status
+            (document.kind, document.fingerprint): document.status
             for document in documents
             if document.status is not DocumentStatus.superseded
         }
@@ -237,7 +173,7 @@ async def preview(session: AsyncSession, account_id: uuid.UUID, record_id: uuid.
                     body=doc.json_body(),
                     target_id=doc.target_id,
                     fingerprint=doc.fingerprint,
-                    stored_status=stored.get((doc.kind.value, doc.fingerprint)),
+                    stored_status=stored.get((doc.kind, doc.fingerprint)),
                 )
                 for doc in decision.documents
             ],
@@ -246,9 +182,9 @@ async def preview(session: AsyncSession, account_id: uuid.UUID, record_id: uuid.
         return RecordPreview(record_id=record.id, decision="no_change", reason=decision.reason)
     if isinstance(decision, Skip):
         return RecordPreview(record_id=record.id, decision="skip", reason=decision.reason)
-    if isinstance(decision, Wait):
-        return RecordPreview(
-            record_id=record.id, decision="wait", reason=decision.reason, reason_code=decision.code
-        )
-    assert isinstance(decision, Fail)
-    return RecordPreview(record_id=record.id, decision="fail", reason=decision.reason, reason_code="mapping")
+    return RecordPreview(
+        record_id=record.id,
+        decision="wait" if isinstance(decision, Wait) else "fail",
+        reason=decision.reason,
+        reason_code=decision.code,
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.sales import OfferDataError, parse_offer_data
 from ledgerbridge.common.models import (
     AccountSettings,
     Connection,
@@ -19,7 +20,6 @@ from ledgerbridge.common.models import (
     SourceRecord,
     TaxExceptionRule,
 )
-from ledgerbridge.mapper.ontraport import OfferDataError, parse_offer_data
 
 # Enough recent sales to meet every product, tax, coupon and shipping method in regular use, without
 # reading a large account's whole history on each request.

@@ -14,23 +14,21 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from ledgerbridge.mapper.documents import DocumentKind, XeroDocument, round_cents, xero_totals
-from ledgerbridge.mapper.onport.models import BillMappings, BillOptions, BillReference, BillSyncState
-from ledgerbridge.mapper.onport.record import (
+from ledgerbridge.bookkeeping.bills.models import BillMappings, BillOptions, BillSyncState
+from ledgerbridge.bookkeeping.bills.record import (
     Payout,
     PurchaseInvoiceError,
     PurchaseInvoiceRecord,
     parse_purchase_invoice,
 )
-from ledgerbridge.mapper.ontraport.decisions import Decision, Fail, NoChange, Publish, Wait
-from ledgerbridge.mapper.ontraport.models import InvoiceStatus
-from ledgerbridge.mapper.ontraport.money import apportion
-from ledgerbridge.mapper.ontraport.rules import MappingError, money_text
+from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, NoChange, Publish, Wait
+from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus, XeroDocument, xero_totals
+from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.bookkeeping.reference import XeroReference
 
 MAPPING_VERSION = "onport-xero/1"
 """Bumped whenever the same inputs would map to different documents."""
-VENDOR_UNLINKED = "vendor_unlinked"
-NOT_FINALIZED = "invoice_not_finalized"
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,8 @@ def _figures(record: PurchaseInvoiceRecord, options: BillOptions) -> _Bill:
     if record.subtotal is not None and record.subtotal != subtotal:
         raise MappingError(
             f"Purchase invoice {record.reference} does not add up: its lines come to "
-            f"{money_text(subtotal)} but its subtotal is {money_text(record.subtotal)}"
+            f"{money_text(subtotal)} but its subtotal is {money_text(record.subtotal)}",
+            ReasonCode.source_figures,
         )
     if record.shipping:
         rate = record.combined_tax_rate if record.tax_shipping else Decimal(0)
@@ -106,7 +105,8 @@ def _figures(record: PurchaseInvoiceRecord, options: BillOptions) -> _Bill:
         taxed = [index for index, line in enumerate(lines) if line.rate]
         if not taxed:
             raise MappingError(
-                f"Purchase invoice {record.reference} carries {money_text(tax)} tax but none of its lines is taxed"
+                f"Purchase invoice {record.reference} carries {money_text(tax)} tax but none of its lines is taxed",
+                ReasonCode.source_figures,
             )
         shares = apportion(tax, [lines[index].amount * lines[index].rate for index in taxed])
         for index, share in zip(taxed, shares, strict=True):
@@ -116,7 +116,8 @@ def _figures(record: PurchaseInvoiceRecord, options: BillOptions) -> _Bill:
         raise MappingError(
             f"Purchase invoice {record.reference} does not add up: subtotal {money_text(subtotal)}, shipping "
             f"{money_text(record.shipping)}, tax {money_text(tax)} and adjustment {money_text(record.adjustment)} "
-            f"give {money_text(parts)} but its total is {money_text(record.total)}"
+            f"give {money_text(parts)} but its total is {money_text(record.total)}",
+            ReasonCode.source_figures,
         )
     total = parts
     if record.adjustment and options.sync_adjustments:
@@ -155,7 +156,7 @@ class _Context:
     record: PurchaseInvoiceRecord
     mappings: BillMappings
     options: BillOptions
-    reference: BillReference
+    reference: XeroReference
     state: BillSyncState
     payment_terms_days: int | None
     observed_on: date | None
@@ -172,22 +173,30 @@ class _Context:
         found = sorted({item.currency for item in record.items if item.currency})
         if len(found) > 1:
             raise MappingError(
-                f"Purchase invoice {record.reference} mixes currencies ({', '.join(found)}); a bill has one"
+                f"Purchase invoice {record.reference} mixes currencies ({', '.join(found)}); a bill has one",
+                ReasonCode.source_figures,
             )
         currency = next(iter(found), record.currency or record.purchase_currency or record.vendor_currency)
         if currency is None:
             raise MappingError(
-                f"Purchase invoice {record.reference} has no currency on its lines or purchase"
+                f"Purchase invoice {record.reference} has no currency on its lines or purchase",
+                ReasonCode.source_figures,
             )
         if self.reference.currencies and currency not in self.reference.currencies:
             raise MappingError(
-                f"Currency {currency} of purchase invoice {record.reference} is not enabled in Xero"
+                f"Currency {currency} of purchase invoice {record.reference} is not enabled in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "currency", currency),
             )
         return currency
 
     def account(self, code: str, what: str) -> str:
         if self.reference.account_codes and code not in self.reference.account_codes:
-            raise MappingError(f"Account {code} ({what}) is not an active account in Xero")
+            raise MappingError(
+                f"Account {code} ({what}) is not an active account in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "account", code),
+            )
         return code
 
     def purchase_account(self) -> str:
@@ -195,7 +204,9 @@ class _Context:
         code = self.mappings.purchase_types.get(purchase_type) or self.options.default_purchases_account
         if not code:
             raise MappingError(
-                f"Purchase type '{purchase_type}' has no account mapped and no default purchases account is set"
+                f"Purchase type '{purchase_type}' has no account mapped and no default purchases account is set",
+                ReasonCode.purchase_account_unmapped,
+                Cause("mapping", "purchase_type", purchase_type),
             )
         return self.account(code, f"purchase type '{purchase_type}'")
 
@@ -206,7 +217,11 @@ class _Context:
     def tax_free_code(self, what: str) -> str:
         code = self.mappings.taxes.tax_free_code
         if not code:
-            raise MappingError(f"{what} is not taxed by Onport but no tax-free purchase tax code is set")
+            raise MappingError(
+                f"{what} is not taxed by Onport but no tax-free purchase tax code is set",
+                ReasonCode.setting_missing,
+                Cause("setting", "onport.tax_free_code"),
+            )
         return code
 
     def tax_code(self, rate: Decimal, what: str) -> str:
@@ -218,11 +233,17 @@ class _Context:
             if not found:
                 raise MappingError(
                     f"Onport tax rate {_percent(rate)} ({what}) has no Xero tax code mapped "
-                    "and no default purchase tax code is set"
+                    "and no default purchase tax code is set",
+                    ReasonCode.tax_unmapped,
+                    Cause("setting", "onport.tax_codes", str(rate)),
                 )
             code = found
         if self.reference.tax_rates and code not in self.reference.tax_rates:
-            raise MappingError(f"Tax code {code} ({what}) is not an active tax rate in Xero")
+            raise MappingError(
+                f"Tax code {code} ({what}) is not an active tax rate in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "tax_rate", code),
+            )
         return code
 
     def xero_rate(self, line: _Line) -> Decimal:
@@ -240,7 +261,11 @@ def _coded(context: _Context, lines: tuple[_Line, ...]) -> tuple[_Line, ...]:
             account = context.adjustment_account()
         elif line.kind == "commission":
             if not options.commission_account:
-                raise MappingError("Commission lines are switched on but no commission account is set")
+                raise MappingError(
+                    "Commission lines are switched on but no commission account is set",
+                    ReasonCode.setting_missing,
+                    Cause("setting", "onport.commission_account"),
+                )
             account = context.account(options.commission_account, "commission")
         elif line.kind == "shipping" and options.shipping_account:
             account = context.account(options.shipping_account, "shipping")
@@ -276,7 +301,8 @@ def _contact(context: _Context, currency: str) -> tuple[dict[str, Any], XeroDocu
     if not context.options.create_missing_suppliers:
         return Wait(
             f"Vendor '{record.vendor_name}' (id {record.vendor_id}) is not linked to a Xero contact",
-            VENDOR_UNLINKED,
+            ReasonCode.vendor_unlinked,
+            Cause("mapping", "vendor", str(record.vendor_id)),
         )
     number = f"ONPORT-{record.vendor_id}"
     body: dict[str, Any] = {"Name": record.vendor_name, "ContactNumber": number, "DefaultCurrency": currency}
@@ -287,7 +313,7 @@ def _contact(context: _Context, currency: str) -> tuple[dict[str, Any], XeroDocu
     )
     if days:
         body["PaymentTerms"] = {"Bills": {"Day": days, "Type": "DAYSAFTERBILLDATE"}}
-    return {"ContactNumber": number, "Name": record.vendor_name}, XeroDocument(DocumentKind.CONTACT, body)
+    return {"ContactNumber": number, "Name": record.vendor_name}, XeroDocument(DocumentKind.contact, body)
 
 
 def _bill(context: _Context, contact: dict[str, Any], currency: str) -> tuple[XeroDocument, Decimal]:
@@ -314,9 +340,10 @@ def _bill(context: _Context, contact: dict[str, Any], currency: str) -> tuple[Xe
     if total != figures.total:
         raise MappingError(
             f"Purchase invoice {record.reference} would reach Xero as {money_text(total)} instead of the "
-            f"{money_text(figures.total)} owed; this is a mapper bug, please report it"
+            f"{money_text(figures.total)} owed; this is a mapper bug, please report it",
+            ReasonCode.mapping_error,
         )
-    return XeroDocument(DocumentKind.BILL, body), figures.total
+    return XeroDocument(DocumentKind.bill, body), figures.total
 
 
 def payout_reference(payout: Payout) -> str:
@@ -346,7 +373,9 @@ def _payments(
     if not account:
         raise MappingError(
             f"No payout account is mapped for {currency}; the vendor payout on bill "
-            f"{context.record.reference} cannot be recorded"
+            f"{context.record.reference} cannot be recorded",
+            ReasonCode.payout_account_unmapped,
+            Cause("setting", "onport.payout_accounts", currency),
         )
     account = context.account(account, f"payouts in {currency}")
     due = bill_total - sum((payment.amount for payment in state.payments), Decimal(0))
@@ -367,7 +396,7 @@ def _payments(
             "Amount": amount,
             "Reference": payout_reference(payout),
         }
-        documents.append(XeroDocument(DocumentKind.BILL_PAYMENT, body))
+        documents.append(XeroDocument(DocumentKind.bill_payment, body))
         due -= amount
     return documents, note
 
@@ -382,7 +411,10 @@ def _paid_text(payments: list[XeroDocument]) -> str:
 def _new_bill(context: _Context) -> Decision:
     record = context.record
     if not record.finalized:
-        return Wait(f"Purchase invoice {record.reference} is not finalized in Onport yet", NOT_FINALIZED)
+        return Wait(
+            f"Purchase invoice {record.reference} is not finalized in Onport yet",
+            ReasonCode.invoice_not_finalized,
+        )
     currency = context.currency()
     contact = _contact(context, currency)
     if isinstance(contact, Wait):
@@ -427,7 +459,7 @@ def _credit_note(
             }
         ],
     }
-    return XeroDocument(DocumentKind.SUPPLIER_CREDIT_NOTE, body)
+    return XeroDocument(DocumentKind.supplier_credit_note, body)
 
 
 def _synced(context: _Context) -> Decision:
@@ -447,7 +479,8 @@ def _synced(context: _Context) -> Decision:
     elif total != in_xero:
         raise MappingError(
             f"Purchase invoice {record.reference} now comes to {money_text(total)} but bill {number} in Xero "
-            f"is for {money_text(in_xero)}; check it by hand"
+            f"is for {money_text(in_xero)}; check it by hand",
+            ReasonCode.source_figures,
         )
     invoice = {"InvoiceID": bill.xero_id} if bill.xero_id else {"InvoiceNumber": number}
     draft = bill.body.get("Status") == InvoiceStatus.DRAFT.value
@@ -465,14 +498,14 @@ def map_purchase_invoice(
     *,
     mappings: BillMappings,
     options: BillOptions,
-    reference: BillReference | None = None,
+    reference: XeroReference | None = None,
     state: BillSyncState | None = None,
     payment_terms_days: int | None = None,
     observed_on: date | None = None,
 ) -> Decision:
     """Decide what Xero needs for one Onport purchase invoice (SPEC §5).
 
-    ``record`` is the stored payload (shape in :mod:`ledgerbridge.mapper.onport.record`) or a parsed
+    ``record`` is the stored payload (shape in :mod:`ledgerbridge.bookkeeping.bills.record`) or a parsed
     :class:`PurchaseInvoiceRecord`. ``payment_terms_days`` overrides the vendor's ``paymentDays`` for the
     DueDate. ``state`` is what Xero already has for the invoice. ``observed_on`` dates a supplier credit
     note (default: the invoice date). Never raises for bad data: unreadable records and missing
@@ -484,11 +517,13 @@ def map_purchase_invoice(
             parsed,
             mappings,
             options,
-            reference or BillReference(),
+            reference or XeroReference(),
             state or BillSyncState(),
             payment_terms_days,
             observed_on,
         )
         return _new_bill(context) if context.state.bill is None else _synced(context)
-    except (PurchaseInvoiceError, MappingError) as error:
-        return Fail(str(error))
+    except PurchaseInvoiceError as error:
+        return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "purchase_invoice"))
+    except MappingError as error:
+        return error.as_fail()

@@ -1,4 +1,4 @@
-"""Xero request documents produced by the mappers (ONTRAPORT and Onport), their fingerprints and Xero-way
+"""Xero request documents produced by the core (sales and bills), their fingerprints and Xero-way
 totals.
 
 Bodies are plain dicts with Xero's PascalCase keys (``xero_accounting.yaml``). Money and quantities are
@@ -14,39 +14,38 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from ledgerbridge.bookkeeping.base import Frozen
+from ledgerbridge.bookkeeping.money import round_cents
+
 IDEMPOTENCY_KEY_MAX = 128
-CENT = Decimal("0.01")
-
-
-def round_cents(amount: Decimal) -> Decimal:
-    """Half up to 2 dp (how Xero, ONTRAPORT and Onport all round money)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class DocumentKind(StrEnum):
-    CONTACT = "contact"
+    """Every kind of Xero document the core produces; the database stores the same values."""
+
+    contact = "contact"
     """Body for ``PUT /Contacts`` (create if the publisher finds no match)."""
-    INVOICE = "invoice"
+    invoice = "invoice"
     """Body for ``PUT /Invoices``."""
-    PAYMENT = "payment"
+    payment = "payment"
     """Body for ``PUT /Payments`` against the invoice."""
-    CREDIT_NOTE = "credit_note"
+    credit_note = "credit_note"
     """Body for ``PUT /CreditNotes``."""
-    REFUND_PAYMENT = "refund_payment"
+    refund_payment = "refund_payment"
     """Body for ``PUT /Payments`` against a credit note (money paid back to the customer)."""
-    PAYMENT_DELETE = "payment_delete"
+    payment_delete = "payment_delete"
     """Body for ``POST /Payments/{target_id}``."""
-    INVOICE_VOID = "invoice_void"
+    invoice_void = "invoice_void"
     """Body for ``POST /Invoices/{target_id}`` (``target_id`` is the InvoiceID, else the number)."""
-    BILL = "bill"
+    bill = "bill"
     """Body for ``PUT /Invoices`` with Type ACCPAY (a supplier bill)."""
-    BILL_PAYMENT = "bill_payment"
+    bill_payment = "bill_payment"
     """Body for ``PUT /Payments`` against a bill (a vendor payout)."""
-    SUPPLIER_CREDIT_NOTE = "supplier_credit_note"
+    supplier_credit_note = "supplier_credit_note"
     """Body for ``PUT /CreditNotes`` with Type ACCPAYCREDIT."""
 
 
@@ -145,3 +144,21 @@ def xero_totals(document: Mapping[str, Any], tax_rates: Mapping[str, Decimal]) -
         tax += line_tax
         net += amount - line_tax if mode == "Inclusive" else amount
     return XeroTotals(sub_total=net, total_tax=tax, total=net + tax)
+
+
+class InvoiceStatus(StrEnum):
+    AUTHORISED = "AUTHORISED"
+    DRAFT = "DRAFT"
+
+
+class PublishedDocument(Frozen):
+    """A document already accepted by Xero for this record."""
+
+    xero_id: str | None = None
+    number: str | None = None
+    """InvoiceNumber / CreditNoteNumber, or for a payment the number of the document it pays."""
+    amount: Decimal
+    """Invoice or credit note total, or payment amount."""
+    fingerprint: str | None = None
+    body: dict[str, Any] = {}
+    """The body as sent (an invoice's lines are needed to credit them)."""

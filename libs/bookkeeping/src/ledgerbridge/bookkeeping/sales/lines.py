@@ -7,19 +7,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from ledgerbridge.mapper.documents import round_cents
-from ledgerbridge.mapper.ontraport.models import (
+from ledgerbridge.bookkeeping.decisions import MappingError
+from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.bookkeeping.reference import XeroReference
+from ledgerbridge.bookkeeping.sales.models import (
     Contact,
     CouponMode,
     Mappings,
     MappingSettings,
     UntaxedMode,
-    XeroReference,
 )
-from ledgerbridge.mapper.ontraport.money import apportion
-from ledgerbridge.mapper.ontraport.offer_data import OfferShipping, OfferTax
-from ledgerbridge.mapper.ontraport.rules import MappingError, matching_tax_exception, money_text
-from ledgerbridge.mapper.ontraport.transaction import Transaction
+from ledgerbridge.bookkeeping.sales.offer_data import OfferShipping, OfferTax
+from ledgerbridge.bookkeeping.sales.rules import matching_tax_exception
+from ledgerbridge.bookkeeping.sales.transaction import Transaction
 
 XERO_MAX_DP = 4
 
@@ -98,13 +99,16 @@ def _product_lines(transaction: Transaction, mappings: Mappings, settings: Mappi
         account = mapping.account_code if mapping is not None else settings.default_sales_account
         if not account:
             raise MappingError(
-                f"Product '{product.name}' (id {product.id}) has no account and no default sales account is set"
+                f"Product '{product.name}' (id {product.id}) has no account and no default sales account is set",
+                ReasonCode.product_unmapped,
+                Cause("mapping", "product", str(product.id)),
             )
         for what, value in (("price", product.price), ("quantity", product.quantity)):
             if _places(value) > XERO_MAX_DP:
                 raise MappingError(
                     f"Product '{product.name}' (id {product.id}) has a {what} with more than "
-                    f"{XERO_MAX_DP} decimal places ({value}); Xero keeps at most {XERO_MAX_DP}"
+                    f"{XERO_MAX_DP} decimal places ({value}); Xero keeps at most {XERO_MAX_DP}",
+                    ReasonCode.source_figures,
                 )
         lines.append(
             Line(
@@ -120,7 +124,8 @@ def _product_lines(transaction: Transaction, mappings: Mappings, settings: Mappi
     if products_total != transaction.subtotal:
         raise MappingError(
             f"Transaction {transaction.id} does not add up: its products come to "
-            f"{money_text(products_total)} but its subtotal is {money_text(transaction.subtotal)}"
+            f"{money_text(products_total)} but its subtotal is {money_text(transaction.subtotal)}",
+            ReasonCode.source_figures,
         )
     return lines
 
@@ -141,7 +146,8 @@ def _apply_coupon(
     if coupon.discount > base:
         raise MappingError(
             f"Coupon '{label}' takes off {money_text(coupon.discount)}, more than the "
-            f"{money_text(base)} of products it applies to"
+            f"{money_text(base)} of products it applies to",
+            ReasonCode.source_figures,
         )
     shares = apportion(coupon.discount, [lines[index].amount for index in targets])
     if settings.coupon_mode is CouponMode.DISCOUNT_AMOUNT:
@@ -155,7 +161,11 @@ def _apply_coupon(
         or settings.default_coupon_account
     )
     if not account:
-        raise MappingError(f"Coupon '{label}' has no account and no default coupon account is set")
+        raise MappingError(
+            f"Coupon '{label}' has no account and no default coupon account is set",
+            ReasonCode.coupon_unmapped,
+            Cause("mapping", "coupon", str(coupon.id) if coupon.id is not None else coupon.code),
+        )
     # The discount reduces taxed and untaxed products alike, so it is split the same way to keep the
     # tax base right.
     by_taxes: dict[tuple[OfferTax, ...], Decimal] = {}
@@ -177,7 +187,8 @@ def _shipping_lines(transaction: Transaction, mappings: Mappings, settings: Mapp
     if methods and offered != transaction.shipping:
         raise MappingError(
             f"Transaction {transaction.id} does not add up: its shipping methods come to "
-            f"{money_text(offered)} but its shipping is {money_text(transaction.shipping)}"
+            f"{money_text(offered)} but its shipping is {money_text(transaction.shipping)}",
+            ReasonCode.source_figures,
         )
     if not methods and transaction.shipping:
         methods = (OfferShipping(None, "", transaction.shipping),)
@@ -192,7 +203,9 @@ def _shipping_lines(transaction: Transaction, mappings: Mappings, settings: Mapp
         if not account:
             raise MappingError(
                 f"Shipping method '{method.name or 'unnamed'}' (id {method.id}) has no account "
-                "and no default shipping account is set"
+                "and no default shipping account is set",
+                ReasonCode.shipping_unmapped,
+                Cause("mapping", "shipping", None if method.id is None else str(method.id)),
             )
         description = f"Shipping: {method.name}" if method.name else "Shipping"
         lines.append(Line(description, Decimal(1), method.price, account, taxes=taxes))
@@ -204,13 +217,19 @@ def _tax_code(taxes: tuple[OfferTax, ...], mappings: Mappings) -> str:
     for tax in taxes:
         code = mappings.taxes.get(tax.id) if tax.id is not None else None
         if not code:
-            raise MappingError(f"Tax '{tax.name}' (id {tax.id}) has no Xero tax code mapped")
+            raise MappingError(
+                f"Tax '{tax.name}' (id {tax.id}) has no Xero tax code mapped",
+                ReasonCode.tax_unmapped,
+                Cause("mapping", "tax", None if tax.id is None else str(tax.id)),
+            )
         codes.append(code)
     distinct = sorted(set(codes))
     if len(distinct) > 1:
         raise MappingError(
             f"Taxes {', '.join(tax.name for tax in taxes)} map to different Xero tax codes "
-            f"({', '.join(distinct)}); one invoice line can carry only one"
+            f"({', '.join(distinct)}); one invoice line can carry only one",
+            ReasonCode.tax_unmapped,
+            Cause("mapping", "tax"),
         )
     return distinct[0]
 
@@ -220,7 +239,8 @@ def _spread(tax: Decimal, lines: list[Line]) -> list[Decimal]:
     weights = [line.amount * line.rate for line in lines]
     if not any(weights):
         raise MappingError(
-            f"ONTRAPORT charged {money_text(tax)} tax but the taxed lines carry no taxable amount to put it on"
+            f"ONTRAPORT charged {money_text(tax)} tax but the taxed lines carry no taxable amount to put it on",
+            ReasonCode.source_figures,
         )
     return apportion(tax, weights)
 
@@ -235,7 +255,8 @@ def _exclusive(
     if not any(line.taxes for line in lines):
         raise MappingError(
             f"ONTRAPORT charged {money_text(transaction.tax)} tax on transaction {transaction.id} "
-            "but no line of its offer is taxable"
+            "but no line of its offer is taxable",
+            ReasonCode.source_figures,
         )
     coded: list[Line] = []
     rates: dict[str, set[Decimal]] = {}
@@ -247,7 +268,9 @@ def _exclusive(
             code, rate = settings.tax_free_code, reference.tax_rates.get(settings.tax_free_code, Decimal(0))
         else:
             raise MappingError(
-                f"Transaction {transaction.id} has lines ONTRAPORT did not tax but no tax-free code is set"
+                f"Transaction {transaction.id} has lines ONTRAPORT did not tax but no tax-free code is set",
+                ReasonCode.setting_missing,
+                Cause("setting", "ontraport.tax_free_code"),
             )
         rates.setdefault(code, set()).add(rate)
         coded.append(replace(line, tax_type=code))
@@ -318,7 +341,8 @@ def build_lines(
     if parts != transaction.total:
         raise MappingError(
             f"Transaction {transaction.id} does not add up: parts give {money_text(parts)} "
-            f"but ONTRAPORT charged {money_text(transaction.total)}"
+            f"but ONTRAPORT charged {money_text(transaction.total)}",
+            ReasonCode.source_figures,
         )
     rule = matching_tax_exception(mappings.tax_exceptions, transaction, contact)
     if rule is not None:
@@ -342,9 +366,13 @@ def _check_reference(result: InvoiceLines, reference: XeroReference) -> None:
     for line in result.lines:
         if reference.account_codes and line.account_code not in reference.account_codes:
             raise MappingError(
-                f"Account {line.account_code} (line '{line.description}') is not an active account in Xero"
+                f"Account {line.account_code} (line '{line.description}') is not an active account in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "account", line.account_code),
             )
         if reference.tax_rates and line.tax_type and line.tax_type not in reference.tax_rates:
             raise MappingError(
-                f"Tax code {line.tax_type} (line '{line.description}') is not an active tax rate in Xero"
+                f"Tax code {line.tax_type} (line '{line.description}') is not an active tax rate in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "tax_rate", line.tax_type),
             )

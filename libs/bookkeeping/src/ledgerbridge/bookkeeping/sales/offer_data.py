@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ledgerbridge.mapper.ontraport.fields import (
+from ledgerbridge.bookkeeping.fields import (
     FieldError,
     read_decimal,
     read_flag,

@@ -12,40 +12,50 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledgerbridge.mapper.documents import DocumentKind, XeroDocument, round_cents, xero_totals
-from ledgerbridge.mapper.ontraport.decisions import Decision, Fail, NoChange, Publish, Skip, Wait
-from ledgerbridge.mapper.ontraport.lines import LineAmountTypes, build_lines
-from ledgerbridge.mapper.ontraport.models import (
+from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, NoChange, Publish, Skip, Wait
+from ledgerbridge.bookkeeping.documents import (
+    DocumentKind,
+    InvoiceStatus,
+    PublishedDocument,
+    XeroDocument,
+    xero_totals,
+)
+from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.bookkeeping.reference import XeroReference
+from ledgerbridge.bookkeeping.sales.lines import LineAmountTypes, build_lines
+from ledgerbridge.bookkeeping.sales.models import (
     Contact,
     GatewayMapping,
-    InvoiceStatus,
     Mappings,
     MappingSettings,
-    PublishedDocument,
     SyncState,
     TrialState,
-    XeroReference,
 )
-from ledgerbridge.mapper.ontraport.money import apportion
-from ledgerbridge.mapper.ontraport.offer_data import OfferDataError
-from ledgerbridge.mapper.ontraport.rules import (
+from ledgerbridge.bookkeeping.sales.offer_data import OfferDataError
+from ledgerbridge.bookkeeping.sales.rules import (
     NEVER_SYNCED,
     STATUS_WORDS,
-    MappingError,
     contact_body,
     local_date,
-    money_text,
     render,
     template_values,
 )
-from ledgerbridge.mapper.ontraport.transaction import (
+from ledgerbridge.bookkeeping.sales.transaction import (
     Transaction,
     TransactionError,
     TransactionStatus,
     parse_transaction,
 )
 
-PLAN_LIMIT = "plan_limit"
+MAPPING_VERSION = "ontraport-xero/1"
+"""Bumped whenever the same inputs would map to different documents."""
+
+
+def _publish(documents: tuple[XeroDocument, ...], summary: str) -> Publish:
+    return Publish(documents, summary, MAPPING_VERSION)
+
+
 _LINE_KEYS = (
     "Description",
     "Quantity",
@@ -75,22 +85,36 @@ class _Context:
         gateway_id = self.transaction.gateway_id
         mapping = self.mappings.gateways.get(gateway_id) if gateway_id is not None else None
         if mapping is None:
-            raise MappingError(f"Gateway {gateway_id} has no currency mapping")
+            raise MappingError(
+                f"Gateway {gateway_id} has no currency mapping",
+                ReasonCode.gateway_unmapped,
+                Cause("mapping", "gateway", str(gateway_id)),
+            )
         if (
             mapping.branding_theme_id
             and self.reference.branding_theme_ids
             and mapping.branding_theme_id not in self.reference.branding_theme_ids
         ):
-            raise MappingError(f"Gateway {gateway_id} is mapped to a branding theme Xero does not have")
+            raise MappingError(
+                f"Gateway {gateway_id} is mapped to a branding theme Xero does not have",
+                ReasonCode.xero_code_unknown,
+                Cause("mapping", "gateway", str(gateway_id)),
+            )
         return mapping
 
     def payment_account(self) -> str:
         account = self.gateway().payment_account_code
         if not account:
-            raise MappingError(f"Gateway {self.transaction.gateway_id} has no payment account mapped")
+            raise MappingError(
+                f"Gateway {self.transaction.gateway_id} has no payment account mapped",
+                ReasonCode.gateway_unmapped,
+                Cause("mapping", "gateway", str(self.transaction.gateway_id)),
+            )
         if self.reference.account_codes and account not in self.reference.account_codes:
             raise MappingError(
-                f"Payment account {account} of gateway {self.transaction.gateway_id} is not an active account in Xero"
+                f"Payment account {account} of gateway {self.transaction.gateway_id} is not an active account in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("mapping", "gateway", str(self.transaction.gateway_id)),
             )
         return account
 
@@ -133,9 +157,10 @@ def _invoice(context: _Context) -> tuple[XeroDocument, XeroDocument]:
     if total != transaction.total:
         raise MappingError(
             f"Transaction {transaction.id} would reach Xero as {money_text(total)} instead of the "
-            f"{money_text(transaction.total)} charged; this is a mapper bug, please report it"
+            f"{money_text(transaction.total)} charged; this is a mapper bug, please report it",
+            ReasonCode.mapping_error,
         )
-    return XeroDocument(DocumentKind.CONTACT, contact), XeroDocument(DocumentKind.INVOICE, body)
+    return XeroDocument(DocumentKind.contact, contact), XeroDocument(DocumentKind.invoice, body)
 
 
 def _payment(context: _Context, invoice_number: str, amount: Decimal) -> XeroDocument:
@@ -146,7 +171,7 @@ def _payment(context: _Context, invoice_number: str, amount: Decimal) -> XeroDoc
         "Amount": amount,
         "Reference": context.payment_reference(),
     }
-    return XeroDocument(DocumentKind.PAYMENT, body)
+    return XeroDocument(DocumentKind.payment, body)
 
 
 def _new_invoice(context: _Context, trial: TrialState) -> Decision:
@@ -155,18 +180,18 @@ def _new_invoice(context: _Context, trial: TrialState) -> Decision:
         return Wait(
             f"The trial plan syncs {trial.limit} transactions; transaction {transaction.id} goes to Xero "
             "once the plan is upgraded",
-            PLAN_LIMIT,
+            ReasonCode.plan_limit,
         )
     contact, invoice = _invoice(context)
     number = invoice.body["InvoiceNumber"]
     if transaction.status is TransactionStatus.UNPAID:
-        return Publish((contact, invoice), f"Invoice {number} awaiting payment")
+        return _publish((contact, invoice), f"Invoice {number} awaiting payment")
     if context.settings.invoice_status is InvoiceStatus.DRAFT:
-        return Publish((contact, invoice), f"Draft invoice {number}; Xero takes no payment on drafts")
+        return _publish((contact, invoice), f"Draft invoice {number}; Xero takes no payment on drafts")
     if not transaction.total:
-        return Publish((contact, invoice), f"Invoice {number} for 0.00; nothing to pay")
+        return _publish((contact, invoice), f"Invoice {number} for 0.00; nothing to pay")
     payment = _payment(context, number, transaction.total)
-    return Publish(
+    return _publish(
         (contact, invoice, payment), f"Invoice {number} and its payment of {money_text(transaction.total)}"
     )
 
@@ -184,7 +209,10 @@ def _credit_lines(invoice: PublishedDocument, amount: Decimal) -> tuple[str, lis
     body = invoice.body
     lines = body.get("LineItems") or []
     if not lines:
-        raise MappingError(f"The lines of invoice {invoice.number} are not known, so they cannot be credited")
+        raise MappingError(
+            f"The lines of invoice {invoice.number} are not known, so they cannot be credited",
+            ReasonCode.mapping_error,
+        )
     mode = body.get("LineAmountTypes", LineAmountTypes.EXCLUSIVE.value)
     if amount == invoice.amount:
         return mode, [{key: line[key] for key in _LINE_KEYS if key in line} for line in lines]
@@ -197,7 +225,9 @@ def _credit_lines(invoice: PublishedDocument, amount: Decimal) -> tuple[str, lis
             key = (str(line["AccountCode"]), line.get("TaxType"))
             groups[key] = groups.get(key, Decimal(0)) + net
     if not groups:
-        raise MappingError(f"Invoice {invoice.number} has no positive line to credit")
+        raise MappingError(
+            f"Invoice {invoice.number} has no positive line to credit", ReasonCode.source_figures
+        )
     shares = apportion(amount, list(groups.values()))
     credit_lines = []
     for (account, tax_type), share in zip(groups, shares, strict=True):
@@ -224,7 +254,7 @@ def _refund_payment(context: _Context, credit_note_number: str, amount: Decimal,
         "Amount": amount,
         "Reference": f"Refund: {context.payment_reference()}",
     }
-    return XeroDocument(DocumentKind.REFUND_PAYMENT, body)
+    return XeroDocument(DocumentKind.refund_payment, body)
 
 
 def _refund(context: _Context, refunded_total: Decimal | None, observed_on: date | None) -> Decision:
@@ -241,7 +271,8 @@ def _refund(context: _Context, refunded_total: Decimal | None, observed_on: date
     if refunded <= 0 or refunded > invoice.amount:
         raise MappingError(
             f"Transaction {transaction.id} is {STATUS_WORDS[transaction.status]} but the refunded amount "
-            f"({money_text(refunded)}) does not fit invoice {number} ({money_text(invoice.amount)})"
+            f"({money_text(refunded)}) does not fit invoice {number} ({money_text(invoice.amount)})",
+            ReasonCode.source_figures,
         )
     day = observed_on.isoformat() if observed_on is not None else context.date
     paid = state.payment is not None and not state.payment_deleted
@@ -270,12 +301,12 @@ def _refund(context: _Context, refunded_total: Decimal | None, observed_on: date
         for key in ("CurrencyCode", "BrandingThemeID"):
             if key in invoice.body:
                 body[key] = invoice.body[key]
-        documents.append(XeroDocument(DocumentKind.CREDIT_NOTE, body))
+        documents.append(XeroDocument(DocumentKind.credit_note, body))
         if paid and context.settings.invoice_status is InvoiceStatus.AUTHORISED:
             documents.append(_refund_payment(context, credit_number, round_cents(to_credit), day))
     if not documents:
         return NoChange(f"The refund of {money_text(refunded)} on invoice {number} is already in Xero")
-    return Publish(tuple(documents), f"Credit note for {money_text(refunded)} refunded on invoice {number}")
+    return _publish(tuple(documents), f"Credit note for {money_text(refunded)} refunded on invoice {number}")
 
 
 def _void(context: _Context) -> Decision:
@@ -288,11 +319,12 @@ def _void(context: _Context) -> Decision:
         payment_id = state.payment.xero_id
         if not payment_id:
             raise MappingError(
-                f"The payment on invoice {number} has no known Xero id, so it cannot be deleted"
+                f"The payment on invoice {number} has no known Xero id, so it cannot be deleted",
+                ReasonCode.mapping_error,
             )
         documents.append(
             XeroDocument(
-                DocumentKind.PAYMENT_DELETE, {"PaymentID": payment_id, "Status": "DELETED"}, payment_id
+                DocumentKind.payment_delete, {"PaymentID": payment_id, "Status": "DELETED"}, payment_id
             )
         )
     # Xero voids approved invoices but only deletes drafts.
@@ -300,8 +332,8 @@ def _void(context: _Context) -> Decision:
     body: dict[str, Any] = {"InvoiceNumber": number, "Status": status}
     if invoice.xero_id:
         body["InvoiceID"] = invoice.xero_id
-    documents.append(XeroDocument(DocumentKind.INVOICE_VOID, body, invoice.xero_id or number))
-    return Publish(
+    documents.append(XeroDocument(DocumentKind.invoice_void, body, invoice.xero_id or number))
+    return _publish(
         tuple(documents),
         f"Void invoice {number}" + (" after deleting its payment" if len(documents) > 1 else ""),
     )
@@ -321,7 +353,8 @@ def _synced(context: _Context, refunded_total: Decimal | None, observed_on: date
     if status in NEVER_SYNCED:
         raise MappingError(
             f"Transaction {transaction.id} is now {STATUS_WORDS[status]} but invoice {number} is already in "
-            "Xero; check it by hand"
+            "Xero; check it by hand",
+            ReasonCode.source_figures,
         )
     if status in (TransactionStatus.REFUNDED, TransactionStatus.PARTIALLY_REFUNDED) or (
         # ONTRAPORT's "void and re-charge a smaller amount" leaves a paid record with a lower total.
@@ -333,7 +366,8 @@ def _synced(context: _Context, refunded_total: Decimal | None, observed_on: date
     if transaction.total > invoice.amount:
         raise MappingError(
             f"Transaction {transaction.id} now charges {money_text(transaction.total)} but invoice {number} "
-            f"in Xero is for {money_text(invoice.amount)}; check it by hand"
+            f"in Xero is for {money_text(invoice.amount)}; check it by hand",
+            ReasonCode.source_figures,
         )
     if state.payment is not None and not state.payment_deleted:
         return NoChange(f"Invoice {number} and its payment are already in Xero")
@@ -341,7 +375,7 @@ def _synced(context: _Context, refunded_total: Decimal | None, observed_on: date
         return NoChange(f"Invoice {number} is a draft in Xero; approve it there to record the payment")
     if not transaction.total:
         return NoChange(f"Invoice {number} is for 0.00; nothing to pay")
-    return Publish(
+    return _publish(
         (_payment(context, number, transaction.total),),
         f"Payment of {money_text(transaction.total)} on invoice {number}",
     )
@@ -392,5 +426,7 @@ def map_transaction(
             transaction, contact, mappings, settings, reference or XeroReference(), state or SyncState()
         )
         return _decide(context, trial or TrialState(), refunded_total, observed_on)
-    except (TransactionError, OfferDataError, MappingError) as error:
-        return Fail(str(error))
+    except (TransactionError, OfferDataError) as error:
+        return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "transaction"))
+    except MappingError as error:
+        return error.as_fail()

@@ -1,24 +1,21 @@
 """Pure mapping of Onport purchase invoices to Xero bills, supplier credit notes and bill payments (SPEC §5).
 
-Entry point: :func:`map_purchase_invoice` → :data:`~ledgerbridge.mapper.ontraport.decisions.Decision`.
+Entry point: :func:`map_purchase_invoice` → :data:`~ledgerbridge.bookkeeping.decisions.Decision`.
 No I/O: every input, including what was already published for the invoice, is passed in.
 """
 
-from ledgerbridge.mapper.onport.mapping import (
+from ledgerbridge.bookkeeping.bills.mapping import (
     MAPPING_VERSION,
-    NOT_FINALIZED,
-    VENDOR_UNLINKED,
     map_purchase_invoice,
     payout_reference,
 )
-from ledgerbridge.mapper.onport.models import (
+from ledgerbridge.bookkeeping.bills.models import (
     BillMappings,
     BillOptions,
-    BillReference,
     BillSyncState,
     TaxMappings,
 )
-from ledgerbridge.mapper.onport.record import (
+from ledgerbridge.bookkeeping.bills.record import (
     InvoiceItem,
     Payout,
     PurchaseInvoiceError,
@@ -28,11 +25,8 @@ from ledgerbridge.mapper.onport.record import (
 
 __all__ = [
     "MAPPING_VERSION",
-    "NOT_FINALIZED",
-    "VENDOR_UNLINKED",
     "BillMappings",
     "BillOptions",
-    "BillReference",
     "BillSyncState",
     "InvoiceItem",
     "Payout",

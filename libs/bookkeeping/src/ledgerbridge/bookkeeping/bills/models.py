@@ -5,16 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ledgerbridge.mapper.ontraport.models import InvoiceStatus, PublishedDocument
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from ledgerbridge.bookkeeping.base import Frozen
+from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
 
 
-class TaxMappings(_Frozen):
+class TaxMappings(Frozen):
     rates: dict[Decimal, str] = {}
     """Onport tax rate as a fraction ("0.1") → Xero TaxType (e.g. ``INPUT``)."""
     default_code: str | None = None
@@ -23,7 +20,7 @@ class TaxMappings(_Frozen):
     """TaxType for lines Onport did not tax (rate 0, untaxed shipping, adjustments), e.g. ``EXEMPTEXPENSES``."""
 
 
-class BillMappings(_Frozen):
+class BillMappings(Frozen):
     vendors: dict[int, str] = {}
     """Onport vendor (dropship provider) id → Xero ContactID."""
     purchase_types: dict[str, str] = {}
@@ -31,7 +28,7 @@ class BillMappings(_Frozen):
     taxes: TaxMappings = TaxMappings()
 
 
-class BillOptions(_Frozen):
+class BillOptions(Frozen):
     bill_status: InvoiceStatus = InvoiceStatus.AUTHORISED
     sync_adjustments: bool = False
     commission_lines: bool = False
@@ -59,16 +56,7 @@ class BillOptions(_Frozen):
         return value
 
 
-class BillReference(_Frozen):
-    """Cached Xero reference data. An empty collection means "not known": nothing is checked against it."""
-
-    account_codes: frozenset[str] = frozenset()
-    tax_rates: dict[str, Decimal] = {}
-    """Active TaxType code → effective rate in percent."""
-    currencies: frozenset[str] = frozenset()
-
-
-class BillSyncState(_Frozen):
+class BillSyncState(Frozen):
     """What this purchase invoice already has in Xero."""
 
     bill: PublishedDocument | None = None

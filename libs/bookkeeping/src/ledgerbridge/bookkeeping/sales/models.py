@@ -4,12 +4,14 @@ what has already been published for the record."""
 from __future__ import annotations
 
 import string
-from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from ledgerbridge.bookkeeping.base import Frozen
+from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
 
 TEMPLATE_FIELDS = frozenset(
     {
@@ -26,23 +28,19 @@ TEMPLATE_FIELDS = frozenset(
 """Placeholders the invoice number, reference and URL templates may use."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ProductMapping(_Frozen):
+class ProductMapping(Frozen):
     account_code: str = Field(min_length=1)
     item_code: str | None = None
 
 
-class GatewayMapping(_Frozen):
+class GatewayMapping(Frozen):
     currency_code: str = Field(min_length=3, max_length=3)
     branding_theme_id: str | None = None
     payment_account_code: str | None = None
     """Clearing or bank account payments (and refunds) go through; without it no payment is made."""
 
 
-class TaxException(_Frozen):
+class TaxException(Frozen):
     """Makes matching transactions tax inclusive with ``tax_type``.
 
     A rule matches when every filter that is set matches (any value within one filter will do); a rule
@@ -72,7 +70,7 @@ class TaxException(_Frozen):
         return self
 
 
-class Mappings(_Frozen):
+class Mappings(Frozen):
     """ONTRAPORT ids → Xero codes. Coupons are keyed by id (as text) or by code."""
 
     products: dict[int, ProductMapping] = {}
@@ -98,11 +96,6 @@ class CouponMode(StrEnum):
     DISCOUNT_AMOUNT = "discount_amount"
 
 
-class InvoiceStatus(StrEnum):
-    AUTHORISED = "AUTHORISED"
-    DRAFT = "DRAFT"
-
-
 def _check_template(template: str) -> str:
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
@@ -121,7 +114,7 @@ Template = Annotated[str, AfterValidator(_check_template)]
 """A ``str.format`` template over :data:`TEMPLATE_FIELDS`."""
 
 
-class MappingSettings(_Frozen):
+class MappingSettings(Frozen):
     default_sales_account: str | None = None
     default_coupon_account: str | None = None
     default_shipping_account: str | None = None
@@ -156,7 +149,7 @@ class MappingSettings(_Frozen):
         return self
 
 
-class Contact(_Frozen):
+class Contact(Frozen):
     """The ONTRAPORT contact of the transaction (fields the mapping uses)."""
 
     id: int
@@ -167,30 +160,7 @@ class Contact(_Frozen):
     tags: frozenset[str] = frozenset()
 
 
-class XeroReference(_Frozen):
-    """Cached Xero reference data. An empty set means "not known": nothing is checked against it."""
-
-    account_codes: frozenset[str] = frozenset()
-    """Active accounts codes of the organisation."""
-    tax_rates: dict[str, Decimal] = {}
-    """Active TaxType code → effective rate in percent."""
-    branding_theme_ids: frozenset[str] = frozenset()
-
-
-class PublishedDocument(_Frozen):
-    """A document already accepted by Xero for this record."""
-
-    xero_id: str | None = None
-    number: str | None = None
-    """InvoiceNumber / CreditNoteNumber, or for a payment the number of the document it pays."""
-    amount: Decimal
-    """Invoice or credit note total, or payment amount."""
-    fingerprint: str | None = None
-    body: dict[str, Any] = {}
-    """The body as sent (an invoice's lines are needed to credit them)."""
-
-
-class SyncState(_Frozen):
+class SyncState(Frozen):
     """What this record already has in Xero."""
 
     invoice: PublishedDocument | None = None
@@ -201,7 +171,7 @@ class SyncState(_Frozen):
     refund_payments: tuple[PublishedDocument, ...] = ()
 
 
-class TrialState(_Frozen):
+class TrialState(Frozen):
     plan_is_trial: bool = False
     synced_count: int = 0
     limit: int = 20

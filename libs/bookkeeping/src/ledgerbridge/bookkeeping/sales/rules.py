@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledgerbridge.mapper.ontraport.models import Contact, TaxException
-from ledgerbridge.mapper.ontraport.transaction import Transaction, TransactionStatus
+from ledgerbridge.bookkeeping.sales.models import Contact, TaxException
+from ledgerbridge.bookkeeping.sales.transaction import Transaction, TransactionStatus
 
 XERO_NAME_MAX = 255
 
@@ -27,15 +27,6 @@ NEVER_SYNCED = frozenset(
     {TransactionStatus.DECLINED, TransactionStatus.WRITTEN_OFF, TransactionStatus.PENDING}
 )
 """No money changed hands (yet): these never become invoices."""
-
-
-class MappingError(Exception):
-    """The record cannot be mapped; the message is the reason shown to the bookkeeper."""
-
-
-def money_text(amount: Any) -> str:
-    """Money as a bookkeeper reads it in a message: 242.00."""
-    return f"{amount:.2f}"
 
 
 def contact_name_for_clash(name: str, email: str) -> str:

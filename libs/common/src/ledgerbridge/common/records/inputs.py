@@ -9,6 +9,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.bills import BillMappings, BillOptions, BillSyncState, TaxMappings
+from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
+from ledgerbridge.bookkeeping.sales import (
+    Contact,
+    GatewayMapping,
+    Mappings,
+    MappingSettings,
+    ProductMapping,
+    SyncState,
+    TaxException,
+    TrialState,
+)
 from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.models import (
     Account,
@@ -20,19 +32,6 @@ from ledgerbridge.common.models import (
     MappingKind,
     Plan,
     TaxExceptionRule,
-)
-from ledgerbridge.mapper.onport import BillMappings, BillOptions, BillSyncState, TaxMappings
-from ledgerbridge.mapper.ontraport import (
-    Contact,
-    GatewayMapping,
-    InvoiceStatus,
-    Mappings,
-    MappingSettings,
-    ProductMapping,
-    PublishedDocument,
-    SyncState,
-    TaxException,
-    TrialState,
 )
 
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ledgerbridge.mapper.ontraport.fields import (
+from ledgerbridge.bookkeeping.fields import (
     FieldError,
     read_decimal,
     read_flag,

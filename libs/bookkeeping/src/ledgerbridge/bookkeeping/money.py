@@ -1,10 +1,23 @@
-"""Splitting money by largest remainder (rounding itself is :func:`ledgerbridge.mapper.documents.round_cents`)."""
+"""Money: rounding to the cent, splitting by largest remainder, and writing amounts for people."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
+
+CENT = Decimal("0.01")
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    """Half up to 2 dp (how Xero, ONTRAPORT and Onport all round money)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_text(amount: Any) -> str:
+    """Money as a bookkeeper reads it in a message: 242.00."""
+    return f"{amount:.2f}"
 
 
 def apportion(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:

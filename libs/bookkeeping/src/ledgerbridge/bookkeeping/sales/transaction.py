@@ -8,14 +8,14 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from ledgerbridge.mapper.ontraport.fields import (
+from ledgerbridge.bookkeeping.fields import (
     FieldError,
     read_decimal,
     read_int,
     read_optional_int,
     read_text,
 )
-from ledgerbridge.mapper.ontraport.offer_data import OfferData, parse_offer_data
+from ledgerbridge.bookkeeping.sales.offer_data import OfferData, parse_offer_data
 
 
 class TransactionError(ValueError):
@@ -65,7 +65,7 @@ def parse_transaction(record: Mapping[str, Any]) -> Transaction:
     """Read a raw ONTRAPORT transaction dict; numbers may be strings.
 
     Raises :class:`TransactionError` for unreadable fields and
-    :class:`~ledgerbridge.mapper.ontraport.offer_data.OfferDataError` for unreadable ``offer_data``.
+    :class:`~ledgerbridge.bookkeeping.sales.offer_data.OfferDataError` for unreadable ``offer_data``.
     """
     try:
         transaction_id = read_int(record.get("id"), "transaction: field 'id' is not a whole number")

@@ -1,0 +1,61 @@
+"""Pure mapping of ONTRAPORT transactions to Xero documents (SPEC §4).
+
+Entry point: :func:`map_transaction` → :data:`~ledgerbridge.bookkeeping.decisions.Decision`. No I/O: every input, including what was already published, is passed in.
+"""
+
+from ledgerbridge.bookkeeping.sales.mapping import MAPPING_VERSION, map_transaction
+from ledgerbridge.bookkeeping.sales.models import (
+    Contact,
+    CouponMode,
+    GatewayMapping,
+    Mappings,
+    MappingSettings,
+    ProductMapping,
+    SyncState,
+    TaxException,
+    TrialState,
+    UntaxedMode,
+)
+from ledgerbridge.bookkeeping.sales.offer_data import (
+    OfferCoupon,
+    OfferData,
+    OfferDataError,
+    OfferProduct,
+    OfferShipping,
+    OfferTax,
+    parse_offer_data,
+)
+from ledgerbridge.bookkeeping.sales.rules import contact_name_for_clash
+from ledgerbridge.bookkeeping.sales.transaction import (
+    Transaction,
+    TransactionError,
+    TransactionStatus,
+    parse_transaction,
+)
+
+__all__ = [
+    "MAPPING_VERSION",
+    "Contact",
+    "CouponMode",
+    "GatewayMapping",
+    "MappingSettings",
+    "Mappings",
+    "OfferCoupon",
+    "OfferData",
+    "OfferDataError",
+    "OfferProduct",
+    "OfferShipping",
+    "OfferTax",
+    "ProductMapping",
+    "SyncState",
+    "TaxException",
+    "Transaction",
+    "TransactionError",
+    "TransactionStatus",
+    "TrialState",
+    "UntaxedMode",
+    "contact_name_for_clash",
+    "map_transaction",
+    "parse_offer_data",
+    "parse_transaction",
+]

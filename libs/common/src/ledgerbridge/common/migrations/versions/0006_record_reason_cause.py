@@ -1,0 +1,27 @@
+"""record reason cause
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-01 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # What a waiting or failed record depends on (which mapping, setting or connection), so a fix can
+    # find the records it frees.
+    op.add_column("source_records", sa.Column("reason_cause", postgresql.JSONB(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("source_records", "reason_cause")

@@ -1,0 +1,90 @@
+"""What Xero needs for one record now: the one function the mapper applies and the API's preview shows.
+
+It reads the record's inputs (its connection, the Xero organisation's cached reference data, the
+tenant's mappings and options, what Xero already holds for it) and asks the pure core. Reading is all it
+does: storing documents, moving the record and counting the trial are the mapper's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.bookkeeping.bills import map_purchase_invoice
+from ledgerbridge.bookkeeping.decisions import Decision, Fail, Wait
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.bookkeeping.sales import map_transaction
+from ledgerbridge.common import xero_reference
+from ledgerbridge.common.models import Account, Connection, Document, SourceRecord
+from ledgerbridge.common.records import inputs
+
+SOURCE_NAMES = {"ontraport": "ONTRAPORT", "onport": "Onport"}
+
+XERO_NOT_LINKED = Cause("connection", "xero")
+XERO_REFERENCE = Cause("connection", "xero_reference")
+
+
+async def decide(
+    session: AsyncSession, record: SourceRecord, documents: list[Document], *, lock_trial: bool = False
+) -> Decision:
+    """The core's decision for ``record`` with ``documents`` (all of its stored documents).
+
+    ``lock_trial`` takes the account row's lock first, so two records mapped at once cannot both take
+    the last free trial slot; the mapper asks for it, a preview does not.
+    """
+    if record.source not in SOURCE_NAMES:
+        return Fail(
+            f"records from {record.source} cannot be mapped",
+            ReasonCode.source_unreadable,
+            Cause("source", record.source),
+        )
+    connection = await session.get(Connection, record.connection_id)
+    if connection is None or connection.xero_connection_id is None:
+        return Wait(
+            f"The {SOURCE_NAMES[record.source]} connection is not linked to a Xero organisation yet",
+            ReasonCode.xero_not_linked,
+            XERO_NOT_LINKED,
+        )
+    cached = await xero_reference.load(session, connection.xero_connection_id)
+    if cached is None:
+        return Wait(
+            "Reading the Xero organisation's accounts and tax rates first",
+            ReasonCode.xero_reference,
+            XERO_REFERENCE,
+        )
+    try:
+        options = await inputs.account_options(session, record.account_id)
+        if record.source == "onport":
+            return map_purchase_invoice(
+                record.payload,
+                mappings=await inputs.bill_mappings(session, record.account_id, options),
+                options=inputs.bill_options(options),
+                reference=cached.reference,
+                state=inputs.bill_sync_state(documents),
+                observed_on=datetime.now(UTC).date(),
+            )
+        settings = inputs.mapping_settings(options)
+        mappings = await inputs.ontraport_mappings(session, record.account_id)
+    except ValidationError as error:
+        return Fail(
+            f"The account's settings or mappings cannot be read by the mapping: {error}",
+            ReasonCode.mapping_inputs,
+        )
+    account = await session.get(Account, record.account_id)
+    assert account is not None  # the record belongs to it
+    if lock_trial and inputs.trial_state(account).plan_is_trial:
+        # NO KEY UPDATE: this transaction's own inbox and outbox rows hold KEY SHARE on the account
+        # (foreign keys), and a plain FOR UPDATE from two such transactions deadlocks.
+        await session.refresh(account, with_for_update={"key_share": True})
+    return map_transaction(
+        record.payload.get("transaction", {}),
+        contact=inputs.ontraport_contact(record.payload.get("contact")),
+        mappings=mappings,
+        settings=settings,
+        reference=cached.reference,
+        state=inputs.sync_state(documents),
+        trial=inputs.trial_state(account),
+        observed_on=datetime.now(UTC).date(),
+    )

@@ -1,0 +1,94 @@
+"""The record lifecycle: its states, the allowed moves as one table, and the only functions that move a
+record. Every move appends to the record's history (SPEC.md §6: every change is kept) and stores the
+reason's code and cause, so "why is this record waiting?" and "which records does this fix free?" are
+questions for the database, not for the whole code base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.models import RecordEvent, RecordStatus, SourceRecord
+
+_MAPPED_TO = frozenset(
+    {
+        RecordStatus.mapped,
+        RecordStatus.synced,
+        RecordStatus.skipped,
+        RecordStatus.failed,
+        RecordStatus.waiting,
+    }
+)
+"""Where a mapping can take a record: documents to send, nothing to send, by rule, a failure, a hold."""
+
+ALLOWED: dict[RecordStatus | None, frozenset[RecordStatus]] = {
+    None: frozenset({RecordStatus.received}),
+    RecordStatus.received: _MAPPED_TO | {RecordStatus.received},
+    # Published (synced) or refused by Xero (failed); remapped when a lookup or a held document asks.
+    RecordStatus.mapped: _MAPPED_TO | {RecordStatus.received},
+    RecordStatus.waiting: _MAPPED_TO | {RecordStatus.received},
+    # Mapped again when what it failed on is fixed (a mapping, a setting) or when retried.
+    RecordStatus.failed: _MAPPED_TO | {RecordStatus.received},
+    RecordStatus.synced: frozenset({RecordStatus.received, RecordStatus.synced, RecordStatus.mapped}),
+    RecordStatus.skipped: frozenset({RecordStatus.received, RecordStatus.skipped}),
+}
+"""From a status (``None``: a record being created) to the statuses it may move to."""
+
+
+class IllegalMove(RuntimeError):
+    """A move the lifecycle does not allow: a bug in the caller, never a user's doing."""
+
+
+def move(
+    session: AsyncSession,
+    record: SourceRecord,
+    status: RecordStatus,
+    reason: str | None = None,
+    *,
+    code: ReasonCode | None = None,
+    cause: Cause | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Set the record's status and reason (with its code and cause), and append the move to its history."""
+    previous = record.status
+    if status not in ALLOWED[previous]:
+        raise IllegalMove(f"record {record.id} cannot move from {previous} to {status}")
+    record.status = status
+    record.reason = reason
+    record.reason_code = code.value if code is not None else None
+    record.reason_cause = cause.as_dict() if cause is not None else None
+    event_detail = dict(detail or {})
+    if code is not None:
+        event_detail["reason_code"] = code.value
+    if cause is not None:
+        event_detail["cause"] = cause.as_dict()
+    session.add(
+        RecordEvent(
+            account_id=record.account_id,
+            record_id=record.id,
+            from_status=str(previous) if previous is not None else None,
+            to_status=str(status),
+            reason=reason,
+            detail=event_detail,
+        )
+    )
+
+
+async def release(
+    session: AsyncSession,
+    records: Sequence[SourceRecord],
+    reason: str,
+    *,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Send records back to the mapper: what held them (a plan limit, a missing link) is gone."""
+    for record in records:
+        move(session, record, RecordStatus.received, reason, detail=detail)
+        await add_message(session, MapRecord(record_id=record.id), record.account_id)
+    return len(records)
