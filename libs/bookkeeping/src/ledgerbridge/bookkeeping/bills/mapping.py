@@ -8,12 +8,13 @@ the invoice says; the bill is then checked the Xero way (:func:`xero_totals`) ag
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from typing import Any
 
+from ledgerbridge.bookkeeping.bills.context import BillContext
+from ledgerbridge.bookkeeping.bills.figures import BillLine, bill_figures, onport_tax
 from ledgerbridge.bookkeeping.bills.models import BillMappings, BillOptions, BillSyncState
 from ledgerbridge.bookkeeping.bills.record import (
     Payout,
@@ -23,7 +24,7 @@ from ledgerbridge.bookkeeping.bills.record import (
 )
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, NoChange, Publish, Wait
 from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus, XeroDocument, xero_totals
-from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
+from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
 
@@ -31,227 +32,7 @@ MAPPING_VERSION = "onport-xero/1"
 """Bumped whenever the same inputs would map to different documents."""
 
 
-@dataclass(frozen=True)
-class _Line:
-    """A bill line with Onport's own tax for it (negative for commission)."""
-
-    description: str
-    quantity: Decimal
-    unit_amount: Decimal
-    rate: Decimal
-    """Onport tax rate as a fraction."""
-    tax: Decimal
-    kind: Literal["item", "shipping", "adjustment", "commission"] = "item"
-    account_code: str = ""
-    tax_type: str = ""
-
-    @property
-    def amount(self) -> Decimal:
-        return round_cents(self.quantity * self.unit_amount)
-
-    def body(self, explicit_tax: bool) -> dict[str, Any]:
-        line: dict[str, Any] = {
-            "Description": self.description,
-            "Quantity": self.quantity,
-            "UnitAmount": self.unit_amount,
-            "AccountCode": self.account_code,
-            "TaxType": self.tax_type,
-        }
-        if explicit_tax:
-            line["TaxAmount"] = self.tax
-        return line
-
-
-def _onport_tax(amount: Decimal, rate: Decimal, included: bool) -> Decimal:
-    if not rate:
-        return Decimal(0)
-    return round_cents(amount * rate / (1 + rate) if included else amount * rate)
-
-
-def _percent(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f}%"
-
-
-@dataclass(frozen=True)
-class _Bill:
-    lines: tuple[_Line, ...]
-    total: Decimal
-    """What the bill must come to in Xero: Onport's total, less what the options leave out of the bill."""
-
-
-def _figures(record: PurchaseInvoiceRecord, options: BillOptions) -> _Bill:
-    """Bill lines (uncoded) and the bill total, after checking the invoice adds up.
-
-    Raises :class:`MappingError` with both figures when Onport's parts do not give its subtotal or total.
-    """
-    included = record.tax_included
-    lines = [_Line(item.name, item.quantity, item.price, item.tax_rate, Decimal(0)) for item in record.items]
-    lines = [replace(line, tax=_onport_tax(line.amount, line.rate, included)) for line in lines]
-    subtotal = sum((line.amount for line in lines), Decimal(0))
-    if record.subtotal is not None and record.subtotal != subtotal:
-        raise MappingError(
-            f"Purchase invoice {record.reference} does not add up: its lines come to "
-            f"{money_text(subtotal)} but its subtotal is {money_text(record.subtotal)}",
-            ReasonCode.source_figures,
-        )
-    if record.shipping:
-        rate = record.combined_tax_rate if record.tax_shipping else Decimal(0)
-        shipping = _Line("Shipping", Decimal(1), record.shipping, rate, Decimal(0), "shipping")
-        lines.append(replace(shipping, tax=_onport_tax(shipping.amount, rate, included)))
-    natural_tax = sum((line.tax for line in lines), Decimal(0))
-    tax = natural_tax if record.tax is None else record.tax
-    if tax != natural_tax:
-        # Onport rounded its tax some other way than per line: keep its figure, spread by largest remainder.
-        taxed = [index for index, line in enumerate(lines) if line.rate]
-        if not taxed:
-            raise MappingError(
-                f"Purchase invoice {record.reference} carries {money_text(tax)} tax but none of its lines is taxed",
-                ReasonCode.source_figures,
-            )
-        shares = apportion(tax, [lines[index].amount * lines[index].rate for index in taxed])
-        for index, share in zip(taxed, shares, strict=True):
-            lines[index] = replace(lines[index], tax=share)
-    parts = subtotal + record.shipping + record.adjustment + (Decimal(0) if included else tax)
-    if record.total is not None and parts != record.total:
-        raise MappingError(
-            f"Purchase invoice {record.reference} does not add up: subtotal {money_text(subtotal)}, shipping "
-            f"{money_text(record.shipping)}, tax {money_text(tax)} and adjustment {money_text(record.adjustment)} "
-            f"give {money_text(parts)} but its total is {money_text(record.total)}",
-            ReasonCode.source_figures,
-        )
-    total = parts
-    if record.adjustment and options.sync_adjustments:
-        reason = record.adjustment_reason or "no reason given"
-        lines.append(
-            _Line(
-                f"Adjustment: {reason}", Decimal(1), record.adjustment, Decimal(0), Decimal(0), "adjustment"
-            )
-        )
-    else:
-        total -= record.adjustment
-    if options.commission_lines:
-        for item in record.items:
-            if not item.commission:
-                continue
-            # Commission is recorded per purchase item; an invoice billing part of it carries its share.
-            share = round_cents(item.commission * item.quantity / item.item_quantity)
-            share_tax = round_cents(item.commission_tax * item.quantity / item.item_quantity)
-            gross = share + share_tax if included else share
-            lines.append(
-                _Line(
-                    f"Commission retained: {item.name}",
-                    Decimal(1),
-                    -gross,
-                    item.commission_tax_rate,
-                    -share_tax,
-                    "commission",
-                )
-            )
-            total -= share + share_tax
-    return _Bill(tuple(lines), total)
-
-
-@dataclass(frozen=True)
-class _Context:
-    record: PurchaseInvoiceRecord
-    mappings: BillMappings
-    options: BillOptions
-    reference: XeroReference
-    state: BillSyncState
-    payment_terms_days: int | None
-    observed_on: date | None
-
-    def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(ZoneInfo(self.options.time_zone)).date()
-
-    @property
-    def date(self) -> date:
-        return self.local_date(self.record.created_at)
-
-    def currency(self) -> str:
-        record = self.record
-        found = sorted({item.currency for item in record.items if item.currency})
-        if len(found) > 1:
-            raise MappingError(
-                f"Purchase invoice {record.reference} mixes currencies ({', '.join(found)}); a bill has one",
-                ReasonCode.source_figures,
-            )
-        currency = next(iter(found), record.currency or record.purchase_currency or record.vendor_currency)
-        if currency is None:
-            raise MappingError(
-                f"Purchase invoice {record.reference} has no currency on its lines or purchase",
-                ReasonCode.source_figures,
-            )
-        if self.reference.currencies and currency not in self.reference.currencies:
-            raise MappingError(
-                f"Currency {currency} of purchase invoice {record.reference} is not enabled in Xero",
-                ReasonCode.xero_code_unknown,
-                Cause("xero", "currency", currency),
-            )
-        return currency
-
-    def account(self, code: str, what: str) -> str:
-        if self.reference.account_codes and code not in self.reference.account_codes:
-            raise MappingError(
-                f"Account {code} ({what}) is not an active account in Xero",
-                ReasonCode.xero_code_unknown,
-                Cause("xero", "account", code),
-            )
-        return code
-
-    def purchase_account(self) -> str:
-        purchase_type = self.record.purchase_type
-        code = self.mappings.purchase_types.get(purchase_type) or self.options.default_purchases_account
-        if not code:
-            raise MappingError(
-                f"Purchase type '{purchase_type}' has no account mapped and no default purchases account is set",
-                ReasonCode.purchase_account_unmapped,
-                Cause("mapping", "purchase_type", purchase_type),
-            )
-        return self.account(code, f"purchase type '{purchase_type}'")
-
-    def adjustment_account(self) -> str:
-        code = self.options.adjustment_account
-        return self.account(code, "adjustments") if code else self.purchase_account()
-
-    def tax_free_code(self, what: str) -> str:
-        code = self.mappings.taxes.tax_free_code
-        if not code:
-            raise MappingError(
-                f"{what} is not taxed by Onport but no tax-free purchase tax code is set",
-                ReasonCode.setting_missing,
-                Cause("setting", "onport.tax_free_code"),
-            )
-        return code
-
-    def tax_code(self, rate: Decimal, what: str) -> str:
-        if not rate:
-            code = self.tax_free_code(what)
-        else:
-            taxes = self.mappings.taxes
-            found = taxes.rates.get(rate) or taxes.default_code
-            if not found:
-                raise MappingError(
-                    f"Onport tax rate {_percent(rate)} ({what}) has no Xero tax code mapped "
-                    "and no default purchase tax code is set",
-                    ReasonCode.tax_unmapped,
-                    Cause("setting", "onport.tax_codes", str(rate)),
-                )
-            code = found
-        if self.reference.tax_rates and code not in self.reference.tax_rates:
-            raise MappingError(
-                f"Tax code {code} ({what}) is not an active tax rate in Xero",
-                ReasonCode.xero_code_unknown,
-                Cause("xero", "tax_rate", code),
-            )
-        return code
-
-    def xero_rate(self, line: _Line) -> Decimal:
-        """The percent Xero applies for the line's TaxType (Onport's rate when Xero's is not known)."""
-        return self.reference.tax_rates.get(line.tax_type, line.rate * 100)
-
-
-def _coded(context: _Context, lines: tuple[_Line, ...]) -> tuple[_Line, ...]:
+def _coded(context: BillContext, lines: tuple[BillLine, ...]) -> tuple[BillLine, ...]:
     options = context.options
     purchases = context.purchase_account()
     coded = []
@@ -276,7 +57,7 @@ def _coded(context: _Context, lines: tuple[_Line, ...]) -> tuple[_Line, ...]:
 
 
 def _line_items(
-    context: _Context, lines: tuple[_Line, ...]
+    context: BillContext, lines: tuple[BillLine, ...]
 ) -> tuple[list[dict[str, Any]], dict[str, Decimal]]:
     """Line bodies and the rate per TaxType for :func:`xero_totals`.
 
@@ -288,12 +69,12 @@ def _line_items(
     for line in lines:
         rates.setdefault(line.tax_type, set()).add(context.xero_rate(line))
     explicit = any(len(found) > 1 for found in rates.values()) or any(
-        _onport_tax(line.amount, context.xero_rate(line) / 100, included) != line.tax for line in lines
+        onport_tax(line.amount, context.xero_rate(line) / 100, included) != line.tax for line in lines
     )
     return [line.body(explicit) for line in lines], {code: min(found) for code, found in rates.items()}
 
 
-def _contact(context: _Context, currency: str) -> tuple[dict[str, Any], XeroDocument | None] | Wait:
+def _contact(context: BillContext, currency: str) -> tuple[dict[str, Any], XeroDocument | None] | Wait:
     record = context.record
     contact_id = context.mappings.vendors.get(record.vendor_id)
     if contact_id:
@@ -316,9 +97,9 @@ def _contact(context: _Context, currency: str) -> tuple[dict[str, Any], XeroDocu
     return {"ContactNumber": number, "Name": record.vendor_name}, XeroDocument(DocumentKind.contact, body)
 
 
-def _bill(context: _Context, contact: dict[str, Any], currency: str) -> tuple[XeroDocument, Decimal]:
+def _bill(context: BillContext, contact: dict[str, Any], currency: str) -> tuple[XeroDocument, Decimal]:
     record, options = context.record, context.options
-    figures = _figures(record, options)
+    figures = bill_figures(record, options)
     lines, rates = _line_items(context, _coded(context, figures.lines))
     days = (
         context.payment_terms_days if context.payment_terms_days is not None else record.vendor_payment_days
@@ -352,7 +133,7 @@ def payout_reference(payout: Payout) -> str:
 
 
 def _payments(
-    context: _Context, invoice: dict[str, str], currency: str, bill_total: Decimal, draft: bool
+    context: BillContext, invoice: dict[str, str], currency: str, bill_total: Decimal, draft: bool
 ) -> tuple[list[XeroDocument], str]:
     """Bill payments for Onport payouts not yet in Xero, and a note on what was held back."""
     state = context.state
@@ -408,7 +189,7 @@ def _paid_text(payments: list[XeroDocument]) -> str:
     return f" and {len(payments)} payment{'s' if len(payments) > 1 else ''} of {money_text(paid)}"
 
 
-def _new_bill(context: _Context) -> Decision:
+def _new_bill(context: BillContext) -> Decision:
     record = context.record
     if not record.finalized:
         return Wait(
@@ -434,7 +215,7 @@ def _new_bill(context: _Context) -> Decision:
 
 
 def _credit_note(
-    context: _Context, contact: Any, currency: str, amount: Decimal, number: str
+    context: BillContext, contact: Any, currency: str, amount: Decimal, number: str
 ) -> XeroDocument:
     record = context.record
     credits = len(context.state.credit_notes)
@@ -462,13 +243,13 @@ def _credit_note(
     return XeroDocument(DocumentKind.supplier_credit_note, body)
 
 
-def _synced(context: _Context) -> Decision:
+def _synced(context: BillContext) -> Decision:
     record, state = context.record, context.state
     bill = state.bill
     assert bill is not None
     number = bill.number or record.reference
     currency = str(bill.body.get("CurrencyCode") or context.currency())
-    total = _figures(record, context.options).total
+    total = bill_figures(record, context.options).total
     in_xero = bill.amount - sum((note.amount for note in state.credit_notes), Decimal(0))
     documents: list[XeroDocument] = []
     texts = []
@@ -513,7 +294,7 @@ def map_purchase_invoice(
     """
     try:
         parsed = record if isinstance(record, PurchaseInvoiceRecord) else parse_purchase_invoice(record)
-        context = _Context(
+        context = BillContext(
             parsed,
             mappings,
             options,

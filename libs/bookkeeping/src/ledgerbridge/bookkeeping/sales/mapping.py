@@ -7,7 +7,6 @@ record (:class:`SyncState`) and when a refund was observed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,10 +22,10 @@ from ledgerbridge.bookkeeping.documents import (
 from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
+from ledgerbridge.bookkeeping.sales.context import SaleContext
 from ledgerbridge.bookkeeping.sales.lines import LineAmountTypes, build_lines
 from ledgerbridge.bookkeeping.sales.models import (
     Contact,
-    GatewayMapping,
     Mappings,
     MappingSettings,
     SyncState,
@@ -37,7 +36,6 @@ from ledgerbridge.bookkeeping.sales.rules import (
     NEVER_SYNCED,
     STATUS_WORDS,
     contact_body,
-    local_date,
     render,
     template_values,
 )
@@ -68,67 +66,7 @@ _LINE_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class _Context:
-    transaction: Transaction
-    contact: Contact | None
-    mappings: Mappings
-    settings: MappingSettings
-    reference: XeroReference
-    state: SyncState
-
-    @property
-    def date(self) -> str:
-        return local_date(self.transaction.date, self.settings.time_zone)
-
-    def gateway(self) -> GatewayMapping:
-        gateway_id = self.transaction.gateway_id
-        mapping = self.mappings.gateways.get(gateway_id) if gateway_id is not None else None
-        if mapping is None:
-            raise MappingError(
-                f"Gateway {gateway_id} has no currency mapping",
-                ReasonCode.gateway_unmapped,
-                Cause("mapping", "gateway", str(gateway_id)),
-            )
-        if (
-            mapping.branding_theme_id
-            and self.reference.branding_theme_ids
-            and mapping.branding_theme_id not in self.reference.branding_theme_ids
-        ):
-            raise MappingError(
-                f"Gateway {gateway_id} is mapped to a branding theme Xero does not have",
-                ReasonCode.xero_code_unknown,
-                Cause("mapping", "gateway", str(gateway_id)),
-            )
-        return mapping
-
-    def payment_account(self) -> str:
-        account = self.gateway().payment_account_code
-        if not account:
-            raise MappingError(
-                f"Gateway {self.transaction.gateway_id} has no payment account mapped",
-                ReasonCode.gateway_unmapped,
-                Cause("mapping", "gateway", str(self.transaction.gateway_id)),
-            )
-        if self.reference.account_codes and account not in self.reference.account_codes:
-            raise MappingError(
-                f"Payment account {account} of gateway {self.transaction.gateway_id} is not an active account in Xero",
-                ReasonCode.xero_code_unknown,
-                Cause("mapping", "gateway", str(self.transaction.gateway_id)),
-            )
-        return account
-
-    def invoice_number(self) -> str:
-        if self.state.invoice is not None and self.state.invoice.number:
-            return self.state.invoice.number
-        values = template_values(self.transaction, self.contact)
-        return render(self.settings.invoice_number_template, values)
-
-    def payment_reference(self) -> str:
-        return self.transaction.gateway_transaction_id or f"ONTRAPORT transaction {self.transaction.id}"
-
-
-def _invoice(context: _Context) -> tuple[XeroDocument, XeroDocument]:
+def _invoice(context: SaleContext) -> tuple[XeroDocument, XeroDocument]:
     """Contact and invoice documents; the invoice's Xero total is checked against the charge."""
     transaction, settings = context.transaction, context.settings
     gateway = context.gateway()
@@ -163,7 +101,7 @@ def _invoice(context: _Context) -> tuple[XeroDocument, XeroDocument]:
     return XeroDocument(DocumentKind.contact, contact), XeroDocument(DocumentKind.invoice, body)
 
 
-def _payment(context: _Context, invoice_number: str, amount: Decimal) -> XeroDocument:
+def _payment(context: SaleContext, invoice_number: str, amount: Decimal) -> XeroDocument:
     body = {
         "Invoice": {"InvoiceNumber": invoice_number},
         "Account": {"Code": context.payment_account()},
@@ -174,7 +112,7 @@ def _payment(context: _Context, invoice_number: str, amount: Decimal) -> XeroDoc
     return XeroDocument(DocumentKind.payment, body)
 
 
-def _new_invoice(context: _Context, trial: TrialState) -> Decision:
+def _new_invoice(context: SaleContext, trial: TrialState) -> Decision:
     transaction = context.transaction
     if trial.plan_is_trial and trial.synced_count >= trial.limit:
         return Wait(
@@ -246,7 +184,7 @@ def _credit_lines(invoice: PublishedDocument, amount: Decimal) -> tuple[str, lis
     return (LineAmountTypes.NO_TAX if no_tax else LineAmountTypes.INCLUSIVE).value, credit_lines
 
 
-def _refund_payment(context: _Context, credit_note_number: str, amount: Decimal, day: str) -> XeroDocument:
+def _refund_payment(context: SaleContext, credit_note_number: str, amount: Decimal, day: str) -> XeroDocument:
     body = {
         "CreditNote": {"CreditNoteNumber": credit_note_number},
         "Account": {"Code": context.payment_account()},
@@ -257,7 +195,7 @@ def _refund_payment(context: _Context, credit_note_number: str, amount: Decimal,
     return XeroDocument(DocumentKind.refund_payment, body)
 
 
-def _refund(context: _Context, refunded_total: Decimal | None, observed_on: date | None) -> Decision:
+def _refund(context: SaleContext, refunded_total: Decimal | None, observed_on: date | None) -> Decision:
     transaction, state = context.transaction, context.state
     invoice = state.invoice
     assert invoice is not None
@@ -309,7 +247,7 @@ def _refund(context: _Context, refunded_total: Decimal | None, observed_on: date
     return _publish(tuple(documents), f"Credit note for {money_text(refunded)} refunded on invoice {number}")
 
 
-def _void(context: _Context) -> Decision:
+def _void(context: SaleContext) -> Decision:
     state = context.state
     invoice = state.invoice
     assert invoice is not None
@@ -339,7 +277,7 @@ def _void(context: _Context) -> Decision:
     )
 
 
-def _synced(context: _Context, refunded_total: Decimal | None, observed_on: date | None) -> Decision:
+def _synced(context: SaleContext, refunded_total: Decimal | None, observed_on: date | None) -> Decision:
     """A record whose invoice is already in Xero."""
     transaction, state = context.transaction, context.state
     invoice = state.invoice
@@ -382,7 +320,7 @@ def _synced(context: _Context, refunded_total: Decimal | None, observed_on: date
 
 
 def _decide(
-    context: _Context, trial: TrialState, refunded_total: Decimal | None, observed_on: date | None
+    context: SaleContext, trial: TrialState, refunded_total: Decimal | None, observed_on: date | None
 ) -> Decision:
     transaction = context.transaction
     status = transaction.status
@@ -422,7 +360,7 @@ def map_transaction(
     """
     try:
         transaction = record if isinstance(record, Transaction) else parse_transaction(record)
-        context = _Context(
+        context = SaleContext(
             transaction, contact, mappings, settings, reference or XeroReference(), state or SyncState()
         )
         return _decide(context, trial or TrialState(), refunded_total, observed_on)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.bookkeeping.bills import map_purchase_invoice
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, Wait
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.bookkeeping.sales import map_transaction
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.models import Account, Connection, Document, SourceRecord
@@ -55,23 +56,35 @@ async def decide(
             XERO_REFERENCE,
         )
     try:
-        options = await inputs.account_options(session, record.account_id)
-        if record.source == "onport":
-            return map_purchase_invoice(
-                record.payload,
-                mappings=await inputs.bill_mappings(session, record.account_id, options),
-                options=inputs.bill_options(options),
-                reference=cached.reference,
-                state=inputs.bill_sync_state(documents),
-                observed_on=datetime.now(UTC).date(),
-            )
-        settings = inputs.mapping_settings(options)
-        mappings = await inputs.ontraport_mappings(session, record.account_id)
+        return await _core(session, record, documents, cached.reference, lock_trial=lock_trial)
     except ValidationError as error:
         return Fail(
             f"The account's settings or mappings cannot be read by the mapping: {error}",
             ReasonCode.mapping_inputs,
         )
+
+
+async def _core(
+    session: AsyncSession,
+    record: SourceRecord,
+    documents: list[Document],
+    reference: XeroReference,
+    *,
+    lock_trial: bool,
+) -> Decision:
+    """The pure core's decision on the record's inputs; raises ValidationError on unreadable ones."""
+    options = await inputs.account_options(session, record.account_id)
+    if record.source == "onport":
+        return map_purchase_invoice(
+            record.payload,
+            mappings=await inputs.bill_mappings(session, record.account_id, options),
+            options=inputs.bill_options(options),
+            reference=reference,
+            state=inputs.bill_sync_state(documents),
+            observed_on=datetime.now(UTC).date(),
+        )
+    settings = inputs.mapping_settings(options)
+    mappings = await inputs.ontraport_mappings(session, record.account_id)
     account = await session.get(Account, record.account_id)
     assert account is not None  # the record belongs to it
     if lock_trial and inputs.trial_state(account).plan_is_trial:
@@ -83,7 +96,7 @@ async def decide(
         contact=inputs.ontraport_contact(record.payload.get("contact")),
         mappings=mappings,
         settings=settings,
-        reference=cached.reference,
+        reference=reference,
         state=inputs.sync_state(documents),
         trial=inputs.trial_state(account),
         observed_on=datetime.now(UTC).date(),
