@@ -13,7 +13,7 @@ from typing import Any
 from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.bookkeeping.sales import Contact, GatewayMapping, Mappings, ProductMapping, map_transaction
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
-from ledgerbridge.common.records.inputs import mapping_settings, ontraport_contact
+from ledgerbridge.common.records.core_inputs import mapping_settings, ontraport_contact
 from ledgerbridge.common.xero_reference import ReferenceData
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 from ledgerbridge.sandbox.ontraport.state import OntraportState

@@ -23,11 +23,11 @@ from ledgerbridge.common.models import (
     ConnectionStatus,
     OutboxMessage,
     PollCursor,
+    PollStream,
     SourceRecord,
 )
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller.onport_source import OnportSource
-from ledgerbridge.poller.service import ONPORT_STREAM
 from ledgerbridge.sandbox.onport import OnportSandboxConfig, create_app
 
 BASE_URL = "http://onport.test"
@@ -98,7 +98,9 @@ async def make_tenant(db: AsyncSession, *, auto_sync: bool) -> Tenant:
     )
     db.add(connection)
     await db.flush()
-    cursor = PollCursor(connection_id=connection.id, stream=ONPORT_STREAM, high_water_mark=None)
+    cursor = PollCursor(
+        connection_id=connection.id, stream=PollStream.purchase_invoices, high_water_mark=None
+    )
     db.add(cursor)
     await db.flush()
     return Tenant(account.id, connection, cursor)

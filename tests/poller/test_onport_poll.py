@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.common.clients.onport import OnportClient
 from ledgerbridge.common.models import AccountSettings, OutboxMessage, RecordEvent, RecordStatus
 from ledgerbridge.common.settings import PollingSettings
-from ledgerbridge.poller import onport
-from ledgerbridge.poller.onport import onport_stamp, poll_onport
+from ledgerbridge.poller import onport_poll as onport
+from ledgerbridge.poller.onport_poll import onport_stamp, poll_onport
 from ledgerbridge.poller.onport_source import OnportSource
-from ledgerbridge.poller.service import schedule_due
+from ledgerbridge.poller.schedule import schedule_due
 from tests.poller.conftest import (
     UNINVOICED_PURCHASE,
     Tenant,

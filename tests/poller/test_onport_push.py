@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.models import RecordStatus
 from ledgerbridge.common.settings import PollingSettings
-from ledgerbridge.poller.onport import poll_onport
+from ledgerbridge.poller.onport_poll import poll_onport
 from ledgerbridge.poller.onport_records import payload_from_push, store_pushed_invoice
 from ledgerbridge.poller.onport_source import OnportSource
 from tests.poller.conftest import (

@@ -29,10 +29,11 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.poller.imports import run_import_page
-from ledgerbridge.poller.onport import lock_onport_cursor, onport_source_for, poll_onport
+from ledgerbridge.poller.onport_poll import lock_onport_cursor, onport_source_for, poll_onport
 from ledgerbridge.poller.onport_records import store_pushed_invoice
+from ledgerbridge.poller.ontraport_poll import lock_cursor, poll
 from ledgerbridge.poller.ontraport_source import OntraportSource
-from ledgerbridge.poller.service import lock_cursor, poll, schedule_due
+from ledgerbridge.poller.schedule import schedule_due
 
 log = structlog.get_logger(__name__)
 SCHEDULER_TICK_SECONDS = 5.0

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.common.messaging.messages import RunImport
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, Import, ImportStatus
-from ledgerbridge.poller.records import store_transactions
+from ledgerbridge.poller.ontraport_records import store_transactions
 from ledgerbridge.poller.source import TransactionSource
 
 PAGE = 50

@@ -4,16 +4,16 @@ Entry point: :func:`map_purchase_invoice` → :data:`~ledgerbridge.bookkeeping.d
 No I/O: every input, including what was already published for the invoice, is passed in.
 """
 
-from ledgerbridge.bookkeeping.bills.mapping import (
-    MAPPING_VERSION,
-    map_purchase_invoice,
-    payout_reference,
-)
-from ledgerbridge.bookkeeping.bills.models import (
+from ledgerbridge.bookkeeping.bills.inputs import (
     BillMappings,
     BillOptions,
     BillSyncState,
     TaxMappings,
+)
+from ledgerbridge.bookkeeping.bills.mapping import (
+    MAPPING_VERSION,
+    map_purchase_invoice,
+    payout_reference,
 )
 from ledgerbridge.bookkeeping.bills.record import (
     InvoiceItem,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ledgerbridge.bookkeeping.bills.figures import BillLine, percent
-from ledgerbridge.bookkeeping.bills.models import BillMappings, BillOptions, BillSyncState
+from ledgerbridge.bookkeeping.bills.inputs import BillMappings, BillOptions, BillSyncState
 from ledgerbridge.bookkeeping.bills.record import (
     PurchaseInvoiceRecord,
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
-from ledgerbridge.bookkeeping.bills.models import BillOptions
+from ledgerbridge.bookkeeping.bills.inputs import BillOptions
 from ledgerbridge.bookkeeping.bills.record import PurchaseInvoiceRecord
 from ledgerbridge.bookkeeping.decisions import MappingError
 from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents

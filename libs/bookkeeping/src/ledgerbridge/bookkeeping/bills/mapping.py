@@ -15,7 +15,7 @@ from typing import Any
 
 from ledgerbridge.bookkeeping.bills.context import BillContext
 from ledgerbridge.bookkeeping.bills.figures import BillLine, bill_figures, onport_tax
-from ledgerbridge.bookkeeping.bills.models import BillMappings, BillOptions, BillSyncState
+from ledgerbridge.bookkeeping.bills.inputs import BillMappings, BillOptions, BillSyncState
 from ledgerbridge.bookkeeping.bills.record import (
     Payout,
     PurchaseInvoiceError,

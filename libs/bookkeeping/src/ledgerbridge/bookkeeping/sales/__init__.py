@@ -3,8 +3,7 @@
 Entry point: :func:`map_transaction` → :data:`~ledgerbridge.bookkeeping.decisions.Decision`. No I/O: every input, including what was already published, is passed in.
 """
 
-from ledgerbridge.bookkeeping.sales.mapping import MAPPING_VERSION, map_transaction
-from ledgerbridge.bookkeeping.sales.models import (
+from ledgerbridge.bookkeeping.sales.inputs import (
     Contact,
     CouponMode,
     GatewayMapping,
@@ -16,6 +15,7 @@ from ledgerbridge.bookkeeping.sales.models import (
     TrialState,
     UntaxedMode,
 )
+from ledgerbridge.bookkeeping.sales.mapping import MAPPING_VERSION, map_transaction
 from ledgerbridge.bookkeeping.sales.offer_data import (
     OfferCoupon,
     OfferData,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ledgerbridge.bookkeeping.decisions import MappingError
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
-from ledgerbridge.bookkeeping.sales.models import (
+from ledgerbridge.bookkeeping.sales.inputs import (
     Contact,
     GatewayMapping,
     Mappings,

@@ -11,7 +11,7 @@ from ledgerbridge.bookkeeping.decisions import MappingError
 from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
-from ledgerbridge.bookkeeping.sales.models import (
+from ledgerbridge.bookkeeping.sales.inputs import (
     Contact,
     CouponMode,
     Mappings,

@@ -23,14 +23,14 @@ from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.bookkeeping.sales.context import SaleContext
-from ledgerbridge.bookkeeping.sales.lines import LineAmountTypes, build_lines
-from ledgerbridge.bookkeeping.sales.models import (
+from ledgerbridge.bookkeeping.sales.inputs import (
     Contact,
     Mappings,
     MappingSettings,
     SyncState,
     TrialState,
 )
+from ledgerbridge.bookkeeping.sales.lines import LineAmountTypes, build_lines
 from ledgerbridge.bookkeeping.sales.offer_data import OfferDataError
 from ledgerbridge.bookkeeping.sales.rules import (
     NEVER_SYNCED,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledgerbridge.bookkeeping.sales.models import Contact, TaxException
+from ledgerbridge.bookkeeping.sales.inputs import Contact, TaxException
 from ledgerbridge.bookkeeping.sales.transaction import Transaction, TransactionStatus
 
 XERO_NAME_MAX = 255

@@ -10,6 +10,7 @@ from ledgerbridge.common.models.connections import (
     ConnectionKind,
     ConnectionStatus,
     PollCursor,
+    PollStream,
     XeroReferenceCache,
 )
 from ledgerbridge.common.models.mappings import Mapping, MappingKind, TaxExceptionRule
@@ -45,6 +46,7 @@ __all__ = [
     "OutboxStatus",
     "Plan",
     "PollCursor",
+    "PollStream",
     "RecordEvent",
     "RecordStatus",
     "RefreshToken",

@@ -51,6 +51,17 @@ class Connection(UUIDPrimaryKey, Timestamps, Base):
     cursors: Mapped[list[PollCursor]] = relationship(back_populates="connection", lazy="raise")
 
 
+class PollStream(enum.StrEnum):
+    """What a poll cursor follows: one stream per source kind."""
+
+    transactions = "transactions"  # ONTRAPORT: the high-water mark is a transaction id
+    purchase_invoices = "purchase_invoices"  # Onport: the mark is an updatedAt stamp
+
+    @classmethod
+    def of(cls, kind: ConnectionKind) -> PollStream:
+        return cls.purchase_invoices if kind is ConnectionKind.onport else cls.transactions
+
+
 class PollCursor(UUIDPrimaryKey, Timestamps, Base):
     """Where a connection's poll got to, and who holds it now (one poll per connection at a time)."""
 

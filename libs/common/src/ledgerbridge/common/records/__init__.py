@@ -6,5 +6,5 @@ bookkeeping core decides for it.
 - :mod:`decide` is the one function that loads a record's inputs and asks the pure core
   (:mod:`ledgerbridge.bookkeeping`) what Xero needs: the mapper applies its answer, the API's preview
   shows it.
-- :mod:`inputs` reads the tenant's mappings, options and what Xero already holds into the core's types.
+- :mod:`core_inputs` reads the tenant's mappings, options and what Xero already holds into the core's types.
 """

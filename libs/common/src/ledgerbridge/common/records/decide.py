@@ -19,7 +19,7 @@ from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.bookkeeping.sales import map_transaction
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.models import Account, Connection, Document, SourceRecord
-from ledgerbridge.common.records import inputs
+from ledgerbridge.common.records import core_inputs as inputs
 
 SOURCE_NAMES = {"ontraport": "ONTRAPORT", "onport": "Onport"}
 

@@ -35,13 +35,19 @@ from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.onport import OnportError
 from ledgerbridge.common.clients.ontraport import OntraportError
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
-from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, PollCursor, Role, User
+from ledgerbridge.common.models import (
+    Connection,
+    ConnectionKind,
+    ConnectionStatus,
+    PollCursor,
+    PollStream,
+    Role,
+    User,
+)
 from ledgerbridge.common.platform import Platform
 
 log = structlog.get_logger(__name__)
 
-ONTRAPORT_STREAM = "transactions"
-ONPORT_STREAM = "purchase_invoices"
 ORGANISATIONS_KEY = "organisations"
 WEBHOOK_IDS_KEY = "webhook_ids"
 STATE_PROBLEM = "https://ledgerbridge.dev/problems/oauth-state"
@@ -297,7 +303,7 @@ async def connect_ontraport(
         f"ONTRAPORT account {check.account_id}" if check.account_id else "ONTRAPORT",
         {"app_id": body.app_id, "api_key": body.api_key.get_secret_value()},
         target,
-        ONTRAPORT_STREAM,
+        PollStream.transactions,
     )
     assert connection.webhook_token is not None
     url = f"{_webhook_base(partners)}/webhooks/ontraport/{connection.webhook_token}"
@@ -340,7 +346,14 @@ async def connect_onport(
     except TransientError as exc:
         raise ProblemError(503, "Onport is not answering", f"{exc}; try again shortly") from exc
     connection = await _new_source(
-        session, partners, user, ConnectionKind.onport, "Onport", {"api_token": token}, target, ONPORT_STREAM
+        session,
+        partners,
+        user,
+        ConnectionKind.onport,
+        "Onport",
+        {"api_token": token},
+        target,
+        PollStream.purchase_invoices,
     )
     assert connection.webhook_token is not None
     urls = _onport_urls(partners, connection.webhook_token)

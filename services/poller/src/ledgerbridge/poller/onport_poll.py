@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.common.clients.onport import OnportClient, OnportNotFoundError, onport_limiter
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.messaging.outbox import add_message
-from ledgerbridge.common.models import Connection, PollCursor
+from ledgerbridge.common.models import Connection, PollCursor, PollStream
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller.onport_records import (
@@ -31,8 +31,7 @@ from ledgerbridge.poller.onport_records import (
     store_invoice,
 )
 from ledgerbridge.poller.onport_source import OnportSource, PurchaseInvoiceSource
-from ledgerbridge.poller.service import ONPORT_STREAM as STREAM
-from ledgerbridge.poller.service import next_poll_at
+from ledgerbridge.poller.schedule import next_poll_at
 
 MAX_INVOICES_PER_POLL = 100  # one listing page; each changed invoice costs a few more calls at ~2 GET/s
 # Our clock and Onport's may disagree a little; a new connection's mark starts this far back so an
@@ -60,7 +59,7 @@ async def lock_onport_cursor(session: AsyncSession, connection_id: object) -> Po
     """The connection's purchase-invoice cursor, locked for this poll; None while another poll holds it."""
     cursor: PollCursor | None = await session.scalar(
         select(PollCursor)
-        .where(PollCursor.connection_id == connection_id, PollCursor.stream == STREAM)
+        .where(PollCursor.connection_id == connection_id, PollCursor.stream == PollStream.purchase_invoices)
         .with_for_update(skip_locked=True, key_share=True)
     )
     return cursor

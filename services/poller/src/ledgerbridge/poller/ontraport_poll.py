@@ -9,36 +9,34 @@ as the records it covers.
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, and_, cast, or_, select
+from sqlalchemy import BigInteger, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.messaging.outbox import add_message
-from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, PollCursor, SourceRecord
+from ledgerbridge.common.models import (
+    Connection,
+    PollCursor,
+    PollStream,
+    SourceRecord,
+)
 from ledgerbridge.common.settings import PollingSettings
-from ledgerbridge.poller.records import store_transactions
+from ledgerbridge.poller.ontraport_records import store_transactions
+from ledgerbridge.poller.schedule import next_poll_at
 from ledgerbridge.poller.source import TransactionSource
 
-STREAM = "transactions"
-ONPORT_STREAM = "purchase_invoices"
 PAGE = 50
 RECHECK_SLICE = 25  # leaves room in the one page for new transactions
 MAX_PAGES_PER_POLL = 20  # a backlog continues in a follow-up poll so no job runs for long
-
-
-def next_poll_at(polling: PollingSettings, now: datetime) -> datetime:
-    jitter = random.uniform(0, polling.poll_jitter_seconds)
-    return now + timedelta(seconds=polling.poll_interval_seconds + jitter)
 
 
 async def lock_cursor(session: AsyncSession, connection_id: object) -> PollCursor | None:
     """The connection's cursor, locked for this poll; None while another poll holds it."""
     cursor: PollCursor | None = await session.scalar(
         select(PollCursor)
-        .where(PollCursor.connection_id == connection_id, PollCursor.stream == STREAM)
+        .where(PollCursor.connection_id == connection_id, PollCursor.stream == PollStream.transactions)
         .with_for_update(skip_locked=True, key_share=True)
     )
     return cursor
@@ -121,35 +119,3 @@ async def poll(
             session, PollConnection(connection_id=connection.id, reason="backlog"), connection.account_id
         )
     return changed
-
-
-async def schedule_due(session: AsyncSession, now: datetime, limit: int = 100) -> int:
-    """Queue a poll for every active source connection whose time has come; returns how many."""
-    cursors = (
-        await session.scalars(
-            select(PollCursor)
-            .join(Connection, Connection.id == PollCursor.connection_id)
-            .where(
-                PollCursor.next_poll_at <= now,
-                Connection.status == ConnectionStatus.active,
-                or_(
-                    and_(Connection.kind == ConnectionKind.ontraport, PollCursor.stream == STREAM),
-                    and_(Connection.kind == ConnectionKind.onport, PollCursor.stream == ONPORT_STREAM),
-                ),
-            )
-            .order_by(PollCursor.next_poll_at)
-            .limit(limit)
-            .with_for_update(of=PollCursor, skip_locked=True, key_share=True)
-        )
-    ).all()
-    for cursor in cursors:
-        # Pushed forward now so the next scheduler tick does not queue it again; the poll sets the real time.
-        cursor.next_poll_at = now + timedelta(minutes=10)
-        connection = await session.get(Connection, cursor.connection_id)
-        assert connection is not None
-        await add_message(
-            session,
-            PollConnection(connection_id=cursor.connection_id, reason="schedule"),
-            connection.account_id,
-        )
-    return len(cursors)
