@@ -28,6 +28,7 @@ from tests.api.seed import (
     outbox,
     worked_transaction,
 )
+from tests.mapper.onport.builders import payload
 
 Sessions = async_sessionmaker[AsyncSession]
 XERO_INVOICE_ID = "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"
@@ -261,3 +262,21 @@ async def test_preview_waits_while_the_source_is_not_linked_to_xero(
         "xero_not_linked",
         [],
     )
+
+
+async def test_preview_of_an_onport_record_runs_the_bill_rules(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, committing: Sessions
+) -> None:
+    # The preview and the mapper call one decide(): an Onport invoice is previewed by the bill rules.
+    tenant = await make_tenant()
+    xero = await add_connection(committing, tenant.account_id, ConnectionKind.xero, xero_tenant_id="org-1")
+    source = await add_connection(
+        committing, tenant.account_id, ConnectionKind.onport, xero_connection_id=xero
+    )
+    await cache_xero_reference(committing, xero)
+    record_id = await add_record(
+        committing, tenant.account_id, source, "5001", source="onport", payload=payload()
+    )
+    preview = (await api.get(f"/v1/records/{record_id}/preview", headers=tenant.headers)).json()
+    assert (preview["decision"], preview["reason_code"]) == ("wait", "vendor_unlinked"), preview
+    assert "is not linked to a Xero contact" in preview["reason"]
