@@ -43,6 +43,8 @@ class SourceRecord(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "source", "kind", "external_id"),
         Index("ix_source_records_account_status", "account_id", "status"),
+        # The records list: newest sale or invoice first, per account.
+        Index("ix_source_records_account_source_date", "account_id", "source_date"),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

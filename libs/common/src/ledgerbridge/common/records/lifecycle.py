@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.common.messaging.messages import MapRecord
 from ledgerbridge.common.messaging.outbox import add_message
-from ledgerbridge.common.models import RecordEvent, RecordStatus, SourceRecord
+from ledgerbridge.common.models import Document, DocumentStatus, RecordEvent, RecordStatus, SourceRecord
 
 _MAPPED_TO = frozenset(
     {
@@ -80,6 +81,23 @@ def move(
     )
 
 
+async def requeue(
+    session: AsyncSession, record: SourceRecord, reason: str, *, detail: dict[str, Any] | None = None
+) -> None:
+    """Hand the record back to the mapper now; its documents Xero refused become sendable again.
+
+    Unchanged documents keep their fingerprint and idempotency key when the mapper rebuilds them.
+    """
+    reset = 0
+    for document in await session.scalars(
+        select(Document).where(Document.record_id == record.id, Document.status == DocumentStatus.failed)
+    ):
+        document.status = DocumentStatus.pending
+        reset += 1
+    move(session, record, RecordStatus.received, reason, detail={**(detail or {}), "documents_reset": reset})
+    await add_message(session, MapRecord(record_id=record.id), record.account_id)
+
+
 async def release(
     session: AsyncSession,
     records: Sequence[SourceRecord],
@@ -87,8 +105,7 @@ async def release(
     *,
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """Send records back to the mapper: what held them (a plan limit, a missing link) is gone."""
+    """Send records back to the mapper: what held them (a plan limit, a missing link, a mapping) is gone."""
     for record in records:
-        move(session, record, RecordStatus.received, reason, detail=detail)
-        await add_message(session, MapRecord(record_id=record.id), record.account_id)
+        await requeue(session, record, reason, detail=detail)
     return len(records)

@@ -45,6 +45,7 @@ from ledgerbridge.common.models import (
     User,
 )
 from ledgerbridge.common.platform import Platform
+from ledgerbridge.common.records.healing import Change, heal
 
 log = structlog.get_logger(__name__)
 
@@ -378,6 +379,7 @@ async def choose_xero_connection(
     connection = await _owned(session, user.account_id, connection_id, *repository.SOURCE_KINDS)
     target = await _publish_target(session, user.account_id, xero_connection_id)
     connection.xero_connection_id = target
+    await heal(session, user.account_id, [Change("connection", "xero")], connection_id=connection.id)
     return await _out(session, connection)
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.api.connections.repository import publishing_xero_connection_ids
@@ -27,10 +26,9 @@ from ledgerbridge.api.mappings.schemas import (
     MappingsSaved,
 )
 from ledgerbridge.api.problems import ProblemError, validation_problem
-from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common import xero_reference
-from ledgerbridge.common.models import MappingKind, RecordStatus, SourceRecord, XeroReferenceCache
-from ledgerbridge.common.records.lifecycle import release
+from ledgerbridge.common.models import MappingKind, XeroReferenceCache
+from ledgerbridge.common.records.healing import Change, heal
 
 MAX_BULK_MAPPINGS = 1000
 
@@ -167,27 +165,23 @@ def _parse_target(kind: MappingKind, raw: dict[str, Any]) -> dict[str, Any]:
     return model.model_validate(raw).model_dump(mode="json", exclude_none=True)
 
 
-async def release_linked_vendors(
+_MANY_KEYS = 50  # past this many items of one kind, a save frees every record waiting on that kind
+
+
+async def heal_mapped(
     session: AsyncSession, account_id: uuid.UUID, saved: list[tuple[MappingKind, str]]
 ) -> int:
-    """Purchase invoices that waited for a vendor to be linked go out now that it is (SPEC.md §5.2)."""
-    vendors = [source_id for kind, source_id in saved if kind is MappingKind.vendor]
-    if not vendors:
-        return 0
-    waiting = (
-        await session.scalars(
-            select(SourceRecord)
-            .where(
-                SourceRecord.account_id == account_id,
-                SourceRecord.source == "onport",
-                SourceRecord.status == RecordStatus.waiting,
-                SourceRecord.reason_code == ReasonCode.vendor_unlinked,
-                SourceRecord.payload["vendor"]["id"].astext.in_(vendors),
-            )
-            .with_for_update(key_share=True)
-        )
-    ).all()
-    return await release(session, waiting, "The vendor is now linked to a Xero contact")
+    """Records that failed or waited on what was just mapped go back to the mapper (a linked vendor's
+    purchase invoices, a product's sales…)."""
+    by_kind: dict[MappingKind, set[str]] = {}
+    for kind, source_id in saved:
+        by_kind.setdefault(kind, set()).add(source_id)
+    changes = [
+        Change("mapping", kind.value, key)
+        for kind, keys in by_kind.items()
+        for key in (sorted(keys) if len(keys) <= _MANY_KEYS else [None])
+    ]
+    return await heal(session, account_id, changes)
 
 
 async def put_mapping(
@@ -204,7 +198,7 @@ async def put_mapping(
         raise validation_problem(exc) from exc
     warnings = await check_references(reference, _references(target, ("body",)))
     (saved,) = await repository.upsert(session, account_id, [(kind, source_id, target)])
-    await release_linked_vendors(session, account_id, [(kind, source_id)])
+    await heal_mapped(session, account_id, [(kind, source_id)])
     return MappingSaved(**MappingOut.model_validate(saved).model_dump(), warnings=warnings)
 
 
@@ -244,5 +238,5 @@ async def put_mappings(
         )
     warnings = await check_references(reference, references)
     saved = await repository.upsert(session, account_id, rows) if rows else []
-    await release_linked_vendors(session, account_id, [(kind, source_id) for kind, source_id, _ in rows])
+    await heal_mapped(session, account_id, [(kind, source_id) for kind, source_id, _ in rows])
     return MappingsSaved(items=[MappingOut.model_validate(row) for row in saved], warnings=warnings)

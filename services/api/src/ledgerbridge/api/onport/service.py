@@ -22,10 +22,8 @@ from ledgerbridge.api.records import repository as records_repository
 from ledgerbridge.api.records.schemas import XeroLink
 from ledgerbridge.api.records.service import xero_url
 from ledgerbridge.common.crypto import DecryptionError
-from ledgerbridge.common.messaging.messages import MapRecord
-from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Document, DocumentStatus, RecordStatus, SourceRecord, User
-from ledgerbridge.common.records.lifecycle import move
+from ledgerbridge.common.records.lifecycle import requeue
 
 # A person's "sync to Xero" moves these on; received/mapped are under way and synced is done already.
 SYNCABLE = (RecordStatus.waiting, RecordStatus.failed)
@@ -138,20 +136,12 @@ async def sync_invoice(session: AsyncSession, user: User, record_id: uuid.UUID) 
         )
     queued = record.status in SYNCABLE
     if queued:
-        reset = 0
-        for document in await records_repository.documents_of(session, record.id):
-            if document.status is DocumentStatus.failed:
-                # Pending again, so the mapper keeps it (same fingerprint, same idempotency key) if unchanged.
-                document.status = DocumentStatus.pending
-                reset += 1
-        move(
+        await requeue(
             session,
             record,
-            RecordStatus.received,
             "Sync to Xero requested",
-            detail={"requested_by": str(user.id), "was": record.reason, "documents_reset": reset},
+            detail={"requested_by": str(user.id), "was": record.reason},
         )
-        await add_message(session, MapRecord(record_id=record.id), record.account_id)
         await session.flush()
         await session.refresh(record)  # server-side updated_at
     links = await records_repository.linked_documents(session, [record.id])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
@@ -11,7 +12,8 @@ from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.problems import problem_responses
 from ledgerbridge.api.records import service
-from ledgerbridge.api.records.schemas import RecordDetail, RecordPage, RecordPreview
+from ledgerbridge.api.records.repository import RecordFilter
+from ledgerbridge.api.records.schemas import RecordDetail, RecordPage, RecordPreview, RetryFilter, RetryQueued
 from ledgerbridge.common.models import RecordStatus
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
@@ -19,7 +21,7 @@ router = APIRouter(prefix="/v1/records", tags=["records"])
 
 @router.get(
     "",
-    summary="The account's records, newest first",
+    summary="The account's records, newest sale or invoice first",
     response_model=RecordPage,
     responses=problem_responses(401, 422),
 )
@@ -32,18 +34,32 @@ async def list_records(
         str | None,
         Query(max_length=200, description="Searches the source id and the reason", examples=["1001"]),
     ] = None,
+    reason_code: Annotated[str | None, Query(max_length=50, examples=["product_unmapped"])] = None,
+    since: Annotated[datetime | None, Query(description="Source date on or after this moment")] = None,
+    until: Annotated[datetime | None, Query(description="Source date before this moment")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RecordPage:
-    return await service.list_records(
-        session,
-        user.account_id,
+    where = RecordFilter(
         source=source,
-        status=status_,
+        statuses=(status_,) if status_ is not None else (),
+        reason_code=reason_code,
+        since=since,
+        until=until,
         q=q.strip() if q else None,
-        page=page,
-        page_size=page_size,
     )
+    return await service.list_records(session, user.account_id, where, page=page, page_size=page_size)
+
+
+@router.post(
+    "/retry",
+    summary="Retry every failed or waiting record a filter matches",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RetryQueued,
+    responses=problem_responses(401, 422),
+)
+async def retry_records(wanted: RetryFilter, user: CurrentUser, session: Session) -> RetryQueued:
+    return await service.retry_matching(session, user, wanted)
 
 
 @router.get(

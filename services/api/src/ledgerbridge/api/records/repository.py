@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -27,14 +29,40 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(
-    account_id: uuid.UUID, source: str | None, status: RecordStatus | None, q: str | None
-) -> Select[Any]:
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which of an account's records a list or a bulk retry covers; ``None`` leaves a field open."""
+
+    source: str | None = None
+    statuses: tuple[RecordStatus, ...] = ()
+    reason_code: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    """By the source's own date (the sale's or the invoice's), ``until`` excluded."""
+    q: str | None = None
+
+
+NEWEST_FIRST = (
+    SourceRecord.source_date.desc().nulls_last(),
+    SourceRecord.created_at.desc(),
+    SourceRecord.id.desc(),
+)
+"""The source's own date first (an import stores old sales late), then arrival, then id: a stable order."""
+
+
+def _filtered(account_id: uuid.UUID, where: RecordFilter) -> Select[Any]:
     query = select(SourceRecord).where(SourceRecord.account_id == account_id)
-    if source is not None:
-        query = query.where(SourceRecord.source == source)
-    if status is not None:
-        query = query.where(SourceRecord.status == status)
+    if where.source is not None:
+        query = query.where(SourceRecord.source == where.source)
+    if where.statuses:
+        query = query.where(SourceRecord.status.in_(where.statuses))
+    if where.reason_code is not None:
+        query = query.where(SourceRecord.reason_code == where.reason_code)
+    if where.since is not None:
+        query = query.where(SourceRecord.source_date >= where.since)
+    if where.until is not None:
+        query = query.where(SourceRecord.source_date < where.until)
+    q = where.q
     if q:
         pattern = f"%{_escape_like(q)}%"
         query = query.where(
@@ -49,20 +77,30 @@ def _filtered(
 async def list_records(
     session: AsyncSession,
     account_id: uuid.UUID,
+    where: RecordFilter,
     *,
-    source: str | None,
-    status: RecordStatus | None,
-    q: str | None,
     offset: int,
     limit: int,
 ) -> tuple[list[SourceRecord], int]:
-    query = _filtered(account_id, source, status, q)
+    query = _filtered(account_id, where)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(SourceRecord.created_at.desc(), SourceRecord.id.desc()).offset(offset).limit(limit)
-    )
+    rows = await session.scalars(query.order_by(*NEWEST_FIRST).offset(offset).limit(limit))
     records: list[SourceRecord] = list(rows)
     return records, int(total or 0)
+
+
+async def lock_matching(
+    session: AsyncSession, account_id: uuid.UUID, where: RecordFilter, limit: int
+) -> tuple[list[SourceRecord], int]:
+    """Up to ``limit`` matching records, oldest first and locked, and how many match in all."""
+    query = _filtered(account_id, where)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(SourceRecord.source_date.nulls_first(), SourceRecord.created_at, SourceRecord.id)
+        .limit(limit)
+        .with_for_update(key_share=True)
+    )
+    return list(rows), int(total or 0)
 
 
 async def get_record(

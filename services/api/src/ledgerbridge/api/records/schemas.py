@@ -43,6 +43,33 @@ class RecordSummary(BaseModel):
     xero: XeroLink | None = None
 
 
+RetryableStatus = Literal["failed", "waiting"]
+RETRYABLE_STATUSES: tuple[RetryableStatus, ...] = ("failed", "waiting")
+
+
+class RetryFilter(BaseModel):
+    """Which failed or waiting records to retry; every field left out matches all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[RetryableStatus] = Field(
+        default_factory=lambda: list(RETRYABLE_STATUSES), min_length=1, description="Only these states"
+    )
+    reason_code: str | None = Field(default=None, max_length=50, examples=["product_unmapped"])
+    source: Literal["ontraport", "onport"] | None = None
+    since: datetime | None = Field(default=None, description="Source date on or after this moment")
+    until: datetime | None = Field(default=None, description="Source date before this moment")
+
+
+class RetryQueued(BaseModel):
+    queued: int = Field(description="Records handed back to the mapper by this call", examples=[18])
+    matched: int = Field(description="Records the filter matched", examples=[18])
+    remaining: int = Field(
+        description="Matched records not queued by this call (at most 5,000 go per call): call again",
+        examples=[0],
+    )
+
+
 class RecordPage(BaseModel):
     items: list[RecordSummary]
     page: int

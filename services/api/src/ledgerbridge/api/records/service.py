@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.api.problems import ProblemError
 from ledgerbridge.api.records import repository
+from ledgerbridge.api.records.repository import RecordFilter
 from ledgerbridge.api.records.schemas import (
     DocumentOut,
     PreviewDocument,
@@ -16,11 +17,11 @@ from ledgerbridge.api.records.schemas import (
     RecordPage,
     RecordPreview,
     RecordSummary,
+    RetryFilter,
+    RetryQueued,
     XeroLink,
 )
 from ledgerbridge.bookkeeping.decisions import NoChange, Publish, Skip, Wait
-from ledgerbridge.common.messaging.messages import MapRecord
-from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import (
     Document,
     DocumentKind,
@@ -30,9 +31,10 @@ from ledgerbridge.common.models import (
     User,
 )
 from ledgerbridge.common.records.decide import decide
-from ledgerbridge.common.records.lifecycle import move
+from ledgerbridge.common.records.lifecycle import requeue
 
 RETRYABLE = (RecordStatus.failed, RecordStatus.waiting)
+BULK_RETRY_MAX = 5_000  # one transaction's worth; the answer says how many remain
 
 _XERO_VIEW = {
     "ACCREC": "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={}",
@@ -70,23 +72,10 @@ def _not_found(record_id: uuid.UUID) -> ProblemError:
 
 
 async def list_records(
-    session: AsyncSession,
-    account_id: uuid.UUID,
-    *,
-    source: str | None,
-    status: RecordStatus | None,
-    q: str | None,
-    page: int,
-    page_size: int,
+    session: AsyncSession, account_id: uuid.UUID, where: RecordFilter, *, page: int, page_size: int
 ) -> RecordPage:
     records, total = await repository.list_records(
-        session,
-        account_id,
-        source=source,
-        status=status,
-        q=q,
-        offset=(page - 1) * page_size,
-        limit=page_size,
+        session, account_id, where, offset=(page - 1) * page_size, limit=page_size
     )
     links = await repository.linked_documents(session, [record.id for record in records])
     items = [
@@ -131,23 +120,26 @@ async def retry(session: AsyncSession, user: User, record_id: uuid.UUID) -> Reco
             f"Record {record_id} is {record.status}; only failed or waiting records are retried",
             type_="https://ledgerbridge.dev/problems/not-retryable",
         )
-    reset = 0
-    for document in await repository.documents_of(session, record.id):
-        if document.status is DocumentStatus.failed:
-            # Pending again, so the mapper keeps it (same fingerprint, same idempotency key) if unchanged.
-            document.status = DocumentStatus.pending
-            reset += 1
-    move(
-        session,
-        record,
-        RecordStatus.received,
-        "Retry requested",
-        detail={"requested_by": str(user.id), "documents_reset": reset},
-    )
-    await add_message(session, MapRecord(record_id=record.id), record.account_id)
+    await requeue(session, record, "Retry requested", detail={"requested_by": str(user.id)})
     await session.flush()
     await session.refresh(record)  # server-side updated_at
     return await _detail(session, record)
+
+
+async def retry_matching(session: AsyncSession, user: User, wanted: RetryFilter) -> RetryQueued:
+    """Retry every failed or waiting record the filter matches, up to :data:`BULK_RETRY_MAX` a call."""
+    where = RecordFilter(
+        source=wanted.source,
+        statuses=tuple(RecordStatus(status) for status in wanted.status),
+        reason_code=wanted.reason_code,
+        since=wanted.since,
+        until=wanted.until,
+    )
+    records, matched = await repository.lock_matching(session, user.account_id, where, BULK_RETRY_MAX)
+    detail = {"requested_by": str(user.id), "bulk": True}
+    for record in records:
+        await requeue(session, record, "Retry requested", detail=detail)
+    return RetryQueued(queued=len(records), matched=matched, remaining=matched - len(records))
 
 
 async def preview(session: AsyncSession, account_id: uuid.UUID, record_id: uuid.UUID) -> RecordPreview:

@@ -22,6 +22,7 @@ from ledgerbridge.api.problems import VALIDATION_TYPE, ProblemError, validation_
 from ledgerbridge.api.settings.schemas import SettingsUpdated
 from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.models import AccountSettings
+from ledgerbridge.common.records.healing import heal, setting_changes
 
 # What an invoice number or reference template may use; the mapper fills these from the transaction.
 TEMPLATE_FIELDS = frozenset(
@@ -165,4 +166,5 @@ async def update(
     warnings = await check_references(reference, _changed_references(before, after))
     # Exactly the AccountOptions shape: the workers validate this row with extra fields forbidden.
     row.values = after.model_dump(mode="json")
+    await heal(session, account_id, setting_changes(before.model_dump(mode="json"), row.values))
     return SettingsUpdated(**after.model_dump(), warnings=warnings)

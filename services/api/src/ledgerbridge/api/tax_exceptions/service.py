@@ -11,6 +11,7 @@ from ledgerbridge.api.problems import ProblemError
 from ledgerbridge.api.tax_exceptions import repository
 from ledgerbridge.api.tax_exceptions.schemas import TaxExceptionIn, TaxExceptionOut, TaxExceptionSaved
 from ledgerbridge.common.models import TaxExceptionRule
+from ledgerbridge.common.records.healing import Change, heal
 
 
 def _not_found(rule_id: uuid.UUID) -> ProblemError:
@@ -35,6 +36,7 @@ async def create(
     warnings = await _check(reference, data)
     rule = TaxExceptionRule(account_id=account_id, **data.model_dump(mode="json"))
     session.add(rule)
+    await heal(session, account_id, [Change("tax_exceptions")])
     return await _saved(session, rule, warnings)
 
 
@@ -51,6 +53,7 @@ async def replace(
     warnings = await _check(reference, data)
     for name, value in data.model_dump(mode="json").items():
         setattr(rule, name, value)
+    await heal(session, account_id, [Change("tax_exceptions")])
     return await _saved(session, rule, warnings)
 
 
@@ -59,6 +62,7 @@ async def delete(session: AsyncSession, account_id: uuid.UUID, rule_id: uuid.UUI
     if rule is None:
         raise _not_found(rule_id)
     await session.delete(rule)
+    await heal(session, account_id, [Change("tax_exceptions")])
 
 
 async def get(session: AsyncSession, account_id: uuid.UUID, rule_id: uuid.UUID) -> TaxExceptionOut:

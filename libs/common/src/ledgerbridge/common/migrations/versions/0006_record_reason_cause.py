@@ -1,4 +1,4 @@
-"""record reason cause
+"""record reason cause, records by source date
 
 Revision ID: 0006
 Revises: 0005
@@ -21,7 +21,9 @@ def upgrade() -> None:
     # What a waiting or failed record depends on (which mapping, setting or connection), so a fix can
     # find the records it frees.
     op.add_column("source_records", sa.Column("reason_cause", postgresql.JSONB(), nullable=True))
+    op.create_index("ix_source_records_account_source_date", "source_records", ["account_id", "source_date"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_source_records_account_source_date", table_name="source_records")
     op.drop_column("source_records", "reason_cause")
