@@ -24,7 +24,7 @@ from ledgerbridge.common.models import Connection, ConnectionStatus, Document, D
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.publisher import reference
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
-from ledgerbridge.publisher.service import Publisher
+from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.publisher.webhook_events import handle_xero_event
 
 log = structlog.get_logger(__name__)
@@ -82,7 +82,7 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
                 connection.xero_tenant_id,
             )
 
-        publisher = Publisher(
+        runs = PublishingRuns(
             platform.sessions,
             client_for,
             stale_sending=timedelta(seconds=settings.publisher.stale_sending_seconds),
@@ -93,7 +93,7 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
             if not await _exclusive(session, f"publish:{message.xero_connection_id}"):
                 return  # another replica is publishing to this organisation
             await asyncio.sleep(settings.publisher.gather_seconds)
-            result = await publisher.publish(
+            result = await runs.publish(
                 message.xero_connection_id, max_seconds=settings.publisher.max_run_seconds
             )
             if result.more:
