@@ -45,7 +45,8 @@ class IdLink:
     id_key: str
 
 
-# Contacts are named by ContactID once known, so a renamed clash or an archived contact is still the one.
+# By ContactID, the document lands on the contact we made or adopted (even one renamed for a name clash),
+# not on whichever contact Xero would match by the name and number it was mapped with.
 CONTACT_ID = IdLink(DocumentKind.contact, "Contact", "ContactID")
 # A payment on a bill must name the bill by id: bill numbers are not unique in Xero.
 BILL_ID = IdLink(DocumentKind.bill, "Invoice", "InvoiceID")
