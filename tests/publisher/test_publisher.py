@@ -34,7 +34,7 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
-from ledgerbridge.publisher.service import Publisher
+from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.sandbox.xero.app import create_app as create_xero
 from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
 
@@ -166,7 +166,7 @@ async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_refer
             xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
         )
 
-    await Publisher(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
 
     async with committing() as session:
         document = await session.scalar(select(Document).where(Document.record_id == record.id))

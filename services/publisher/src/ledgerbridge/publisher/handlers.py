@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -24,7 +24,7 @@ from ledgerbridge.common.models import Connection, ConnectionStatus, Document, D
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.publisher import reference
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
-from ledgerbridge.publisher.service import Publisher
+from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.publisher.webhook_events import handle_xero_event
 
 log = structlog.get_logger(__name__)
@@ -59,71 +59,92 @@ async def queue_waiting_organisations(session: AsyncSession, now: datetime, wait
     return queued
 
 
+def _client_factory(
+    platform: Platform, http: httpx.AsyncClient, tokens: TokenService
+) -> Callable[[Connection], XeroClient]:
+    """Clients for any organisation, sharing one HTTP pool, one token service and one Redis limiter:
+    the limiter counts every replica's calls to an organisation, so all of them must go through it."""
+    settings = platform.settings
+    # A run never waits long for a slot: the batch goes back to pending and the message is retried
+    # later, instead of the job sleeping into its timeout.
+    limiter = RateLimiter(
+        platform.transport.redis,
+        settings.queue.prefix,
+        LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3)),
+    )
+
+    def client_for(connection: Connection) -> XeroClient:
+        assert connection.xero_tenant_id
+        return XeroClient(
+            http,
+            settings.xero,
+            limiter,
+            tokens.provider(platform.sessions, connection.id),
+            connection.xero_tenant_id,
+        )
+
+    return client_for
+
+
+def _publish_handler(
+    platform: Platform, runs: PublishingRuns
+) -> Callable[[AsyncSession, PublishPending], Awaitable[None]]:
+    """The PublishPending handler: one run per organisation at a time, and a follow-up while work is left."""
+    settings = platform.settings
+
+    async def publish(session: AsyncSession, message: PublishPending) -> None:
+        if not await _exclusive(session, f"publish:{message.xero_connection_id}"):
+            return  # another replica is publishing to this organisation
+        await asyncio.sleep(settings.publisher.gather_seconds)
+        result = await runs.publish(
+            message.xero_connection_id, max_seconds=settings.publisher.max_run_seconds
+        )
+        if result.more:
+            connection = await session.get(Connection, message.xero_connection_id)
+            if connection is not None:
+                await add_message(session, message, connection.account_id)
+
+    return publish
+
+
+async def _sweep_forever(platform: Platform, tokens: TokenService) -> None:
+    """Queue runs for documents left waiting (a message lost to a Redis flush, say) and keep tokens alive."""
+    settings = platform.settings
+    while True:
+        await asyncio.sleep(settings.publisher.sweep_seconds)
+        try:
+            async with unit_of_work(platform.sessions) as session:
+                await queue_waiting_organisations(
+                    session,
+                    datetime.now(UTC),
+                    timedelta(seconds=settings.publisher.sweep_after_seconds),
+                )
+            await keep_tokens_alive(
+                platform.sessions,
+                tokens,
+                datetime.now(UTC),
+                timedelta(days=settings.publisher.token_keep_alive_days),
+            )
+        except Exception as exc:
+            log.warning("publish.sweep_error", error=str(exc))
+
+
 @asynccontextmanager
 async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
     settings = platform.settings
     async with httpx.AsyncClient() as http:
-        # A run never waits long for a slot: the batch goes back to pending and the message is retried
-        # later, instead of the job sleeping into its timeout.
-        limiter = RateLimiter(
-            platform.transport.redis,
-            settings.queue.prefix,
-            LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3)),
-        )
         tokens = TokenService(XeroOAuth(http, settings.xero), platform.cipher)
-
-        def client_for(connection: Connection) -> XeroClient:
-            assert connection.xero_tenant_id
-            return XeroClient(
-                http,
-                settings.xero,
-                limiter,
-                tokens.provider(platform.sessions, connection.id),
-                connection.xero_tenant_id,
-            )
-
-        publisher = Publisher(
+        client_for = _client_factory(platform, http, tokens)
+        runs = PublishingRuns(
             platform.sessions,
             client_for,
             stale_sending=timedelta(seconds=settings.publisher.stale_sending_seconds),
             gather=settings.publisher.gather_seconds,
         )
-
-        async def publish(session: AsyncSession, message: PublishPending) -> None:
-            if not await _exclusive(session, f"publish:{message.xero_connection_id}"):
-                return  # another replica is publishing to this organisation
-            await asyncio.sleep(settings.publisher.gather_seconds)
-            result = await publisher.publish(
-                message.xero_connection_id, max_seconds=settings.publisher.max_run_seconds
-            )
-            if result.more:
-                connection = await session.get(Connection, message.xero_connection_id)
-                if connection is not None:
-                    await add_message(session, message, connection.account_id)
-
-        async def sweep_forever() -> None:
-            while True:
-                await asyncio.sleep(settings.publisher.sweep_seconds)
-                try:
-                    async with unit_of_work(platform.sessions) as session:
-                        await queue_waiting_organisations(
-                            session,
-                            datetime.now(UTC),
-                            timedelta(seconds=settings.publisher.sweep_after_seconds),
-                        )
-                    await keep_tokens_alive(
-                        platform.sessions,
-                        tokens,
-                        datetime.now(UTC),
-                        timedelta(days=settings.publisher.token_keep_alive_days),
-                    )
-                except Exception as exc:
-                    log.warning("publish.sweep_error", error=str(exc))
-
-        sweeper = asyncio.create_task(sweep_forever(), name="publish-sweep")
+        sweeper = asyncio.create_task(_sweep_forever(platform, tokens), name="publish-sweep")
         try:
             yield [
-                Handler(PublishPending, publish),
+                Handler(PublishPending, _publish_handler(platform, runs)),
                 Handler(RefreshXeroReference, partial(reference.refresh, client_for=client_for)),
                 Handler(HandleWebhookEvent, handle_xero_event),
             ]

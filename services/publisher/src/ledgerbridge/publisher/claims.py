@@ -1,0 +1,116 @@
+"""Claiming documents for a send, and giving them back.
+
+A claim marks documents ``sending`` and commits before any call to Xero, so a crash mid-send leaves them
+``sending``: their outcome is unknown, and they are looked up in Xero before anything is created again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, not_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.models import Document, DocumentStatus
+from ledgerbridge.publisher.claimed import Claimed
+from ledgerbridge.publisher.kinds import KindSpec
+
+BATCH_SIZE = 50  # Xero takes at most 50 documents per create call
+UNFINISHED = (DocumentStatus.pending, DocumentStatus.sending, DocumentStatus.failed)
+
+
+def ready(spec: KindSpec) -> ColumnElement[bool]:
+    """SQL condition: a document of this kind has everything it waits for."""
+    other = aliased(Document)
+    conditions: list[ColumnElement[bool]] = []
+    for kind in spec.needs_published:
+        conditions.append(
+            exists(
+                select(other.id).where(
+                    other.record_id == Document.record_id,
+                    other.kind == kind,
+                    other.status == DocumentStatus.published,
+                )
+            )
+        )
+    if spec.after:
+        conditions.append(
+            not_(
+                exists(
+                    select(other.id).where(
+                        other.record_id == Document.record_id,
+                        other.kind.in_(spec.after),
+                        other.status.in_(UNFINISHED),
+                        other.id != Document.id,
+                    )
+                )
+            )
+        )
+    return and_(Document.kind == spec.kind, *conditions)
+
+
+def _detached(document: Document) -> Claimed:
+    return Claimed(
+        document.id,
+        document.record_id,
+        document.kind,
+        dict(document.request_body),
+        document.idempotency_key,
+        document.target_id,
+    )
+
+
+async def claim(
+    sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, spec: KindSpec
+) -> list[Claimed]:
+    """Up to one batch of this kind's ready documents, oldest first, marked ``sending`` and committed."""
+    async with unit_of_work(sessions) as session:
+        documents = (
+            await session.scalars(
+                select(Document)
+                .where(
+                    Document.xero_connection_id == connection_id,
+                    Document.status == DocumentStatus.pending,
+                    ready(spec),
+                )
+                .order_by(Document.created_at, Document.id)
+                .limit(BATCH_SIZE)
+                # Another run skips what this one holds; key_share leaves inserts that reference them free.
+                .with_for_update(of=Document, skip_locked=True, key_share=True)
+            )
+        ).all()
+        for document in documents:
+            document.status = DocumentStatus.sending
+            document.attempts += 1
+        return [_detached(d) for d in documents]
+
+
+async def stale_claims(
+    sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, older_than: timedelta
+) -> list[Claimed]:
+    """Documents left ``sending`` by a run that did not finish: their outcome is unknown."""
+    async with sessions() as session:
+        stale = (
+            await session.scalars(
+                select(Document).where(
+                    Document.xero_connection_id == connection_id,
+                    Document.status == DocumentStatus.sending,
+                    Document.updated_at < datetime.now(UTC) - older_than,
+                )
+            )
+        ).all()
+        return [_detached(d) for d in stale]
+
+
+async def release(sessions: async_sessionmaker[AsyncSession], batch: Sequence[Claimed]) -> None:
+    """Back to pending: nothing was sent (a pause, a blip), so the next run sends the batch again."""
+    async with unit_of_work(sessions) as session:
+        await session.execute(
+            update(Document)
+            .where(Document.id.in_([d.id for d in batch]), Document.status == DocumentStatus.sending)
+            .values(status=DocumentStatus.pending)
+        )

@@ -1,0 +1,42 @@
+"""One spec per document kind, in the order documents go to Xero.
+
+Contacts first, then invoices, then payments, then credit notes and their refunds, then bills with their
+payments and supplier credit notes, then payment deletions and voids (SPEC.md §3.1: a payment needs an
+AUTHORISED invoice; an invoice with a payment cannot be voided). Each spec's ``needs_published`` and
+``after`` name only kinds earlier in this order, so one pass over it can drain a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from ledgerbridge.common.models import DocumentKind
+from ledgerbridge.publisher.kinds.base import Destination, KindSpec
+from ledgerbridge.publisher.kinds.bill import BillSpec
+from ledgerbridge.publisher.kinds.changes import InvoiceVoidSpec, PaymentDeleteSpec
+from ledgerbridge.publisher.kinds.contact import ContactSpec
+from ledgerbridge.publisher.kinds.credit_note import CreditNoteSpec, SupplierCreditNoteSpec
+from ledgerbridge.publisher.kinds.invoice import InvoiceSpec
+from ledgerbridge.publisher.kinds.payment import BillPaymentSpec, PaymentSpec, RefundPaymentSpec
+
+SEND_ORDER: tuple[KindSpec, ...] = (
+    ContactSpec(),
+    InvoiceSpec(),
+    PaymentSpec(),
+    CreditNoteSpec(),
+    RefundPaymentSpec(),
+    BillSpec(),
+    BillPaymentSpec(),
+    SupplierCreditNoteSpec(),
+    PaymentDeleteSpec(),
+    InvoiceVoidSpec(),
+)
+
+SPECS: Mapping[DocumentKind, KindSpec] = MappingProxyType({spec.kind: spec for spec in SEND_ORDER})
+
+# A kind without a spec would never be claimed and wait forever: fail at import instead.
+if set(SPECS) != set(DocumentKind) or len(SPECS) != len(SEND_ORDER):
+    raise RuntimeError("every DocumentKind needs exactly one spec in SEND_ORDER")
+
+__all__ = ["SEND_ORDER", "SPECS", "Destination", "KindSpec"]

@@ -1,0 +1,119 @@
+"""Contacts: sent once per ContactNumber, reused when already ours, renamed when a stranger holds the name.
+
+Many records of one customer carry the same contact, so a batch sends each ContactNumber once and every
+document with that number shares the outcome. Xero refuses a second contact with the same name; the
+refusal is either our own contact (same ContactNumber, e.g. from a lost answer) or a different person
+of the same name, who gets a distinguishing name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+
+from ledgerbridge.common.messaging.errors import PermanentError
+from ledgerbridge.common.models import Document, DocumentKind, DocumentStatus
+from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome
+from ledgerbridge.publisher.kinds.base import Destination, KindSpec, batch_key, quoted_any
+
+
+class ContactSpec(KindSpec):
+    kind: ClassVar[DocumentKind] = DocumentKind.contact
+
+    async def send(self, destination: Destination, batch: Sequence[Claimed]) -> Decided:
+        by_number: dict[str, list[Claimed]] = {}
+        for document in batch:
+            by_number.setdefault(_contact_number(document), []).append(document)
+        links = await _known_contacts(destination, list(by_number))
+        errors: dict[str, str] = {}
+        missing = [number for number in by_number if number not in links]
+        if missing:
+            bodies = [by_number[number][0].body for number in missing]
+            results = await destination.client.put_contacts(bodies, idempotency_key=batch_key(batch))
+            clashes: list[dict[str, Any]] = []
+            for number, body, result in zip(missing, bodies, results, strict=True):
+                if result.ok and result.xero_id:
+                    links[number] = result.xero_id
+                else:
+                    errors[number] = "; ".join(result.errors)
+                    clashes.append(body)
+            if clashes:
+                await _resolve_clashes(destination, clashes, links, errors)
+        decided: Decided = {}
+        for number, documents in by_number.items():
+            outcome = (
+                Outcome(True, links[number], number)
+                if number in links
+                else Outcome(
+                    False, error=f"Xero refused contact {number}: {errors.get(number, 'unknown error')}"
+                )
+            )
+            decided.update({d.id: outcome for d in documents})
+        return decided
+
+    async def find(self, destination: Destination, group: Sequence[Claimed]) -> Decided:
+        numbers = [_contact_number(d) for d in group]
+        contacts = await destination.client.get_contacts(
+            where=quoted_any("ContactNumber", numbers), include_archived=True
+        )
+        ids = {str(c.get("ContactNumber")): str(c["ContactID"]) for c in contacts if c.get("ContactID")}
+        return {d.id: Outcome(True, ids[n], n) for d, n in zip(group, numbers, strict=True) if n in ids}
+
+
+def _contact_number(document: Claimed) -> str:
+    number = document.body.get("ContactNumber")
+    if not number:
+        raise PermanentError("contact document without a ContactNumber")
+    return str(number)
+
+
+def _clash_name(body: dict[str, Any]) -> str:
+    email = body.get("EmailAddress")
+    name = str(body.get("Name", ""))
+    return f"{name} ({email})" if email else f"{name} ({body.get('ContactNumber')})"
+
+
+async def _known_contacts(destination: Destination, numbers: list[str]) -> dict[str, str]:
+    """Contacts this organisation already has from us, by ContactNumber: no call needed for those."""
+    async with destination.sessions() as session:
+        rows = await session.execute(
+            select(Document.xero_number, Document.xero_id)
+            .where(
+                Document.xero_connection_id == destination.connection_id,
+                Document.kind == DocumentKind.contact,
+                Document.status == DocumentStatus.published,
+                Document.xero_number.in_(numbers),
+            )
+            .distinct()
+        )
+        return {number: xero_id for number, xero_id in rows.all() if number and xero_id}
+
+
+async def _resolve_clashes(
+    destination: Destination, bodies: list[dict[str, Any]], links: dict[str, str], errors: dict[str, str]
+) -> None:
+    """Refused contacts: ours already (same ContactNumber), or a different person with the same name."""
+    numbers = [str(body["ContactNumber"]) for body in bodies]
+    for found in await destination.client.get_contacts(
+        where=quoted_any("ContactNumber", numbers), include_archived=True
+    ):
+        if found.get("ContactNumber") in numbers and found.get("ContactID"):
+            links[str(found["ContactNumber"])] = str(found["ContactID"])
+    renamed = [
+        {**body, "Name": _clash_name(body)}
+        for body in bodies
+        if body["ContactNumber"] not in links and "name" in errors.get(str(body["ContactNumber"]), "").lower()
+    ]
+    if not renamed:
+        return
+    key = "lb:clash:" + hashlib.sha256("\n".join(b["ContactNumber"] for b in renamed).encode()).hexdigest()
+    for body, result in zip(
+        renamed, await destination.client.put_contacts(renamed, idempotency_key=key), strict=True
+    ):
+        if result.ok and result.xero_id:
+            links[str(body["ContactNumber"])] = result.xero_id
+        else:
+            errors[str(body["ContactNumber"])] = "; ".join(result.errors)
