@@ -114,7 +114,9 @@ async def test_linking_the_source_to_xero_heals_what_waited_for_the_link(
     await _map(committing, [record])
     assert await _states(committing, [record]) == [("waiting", "xero_not_linked")]
     chosen = await api.put(
-        f"/v1/connections/{source}/xero", json={"xero_connection_id": str(xero)}, headers=tenant.headers
+        f"/v1/connections/{source}/xero-connection",
+        json={"xero_connection_id": str(xero)},
+        headers=tenant.headers,
     )
     assert chosen.status_code == 200, chosen.text
     assert await _states(committing, [record]) == [("received", None)]

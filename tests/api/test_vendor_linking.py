@@ -41,7 +41,13 @@ async def test_linking_a_vendor_releases_its_waiting_invoices_only(
         source="onport",
     )
     async with committing() as session, session.begin():
-        await session.execute(update(SourceRecord).values(reason_code=ReasonCode.vendor_unlinked))
+        for record_id, vendor in ((acme, "12"), (other, "13")):
+            cause = {"kind": "mapping", "name": "vendor", "key": vendor}
+            await session.execute(
+                update(SourceRecord)
+                .where(SourceRecord.id == record_id)
+                .values(reason_code=ReasonCode.vendor_unlinked, reason_cause=cause)
+            )
 
     contact_id = str(uuid.uuid4())
     response = await api.put(
@@ -56,7 +62,7 @@ async def test_linking_a_vendor_releases_its_waiting_invoices_only(
     assert untouched is not None
     assert (released.status, released.reason) == (
         RecordStatus.received,
-        "The vendor is now linked to a Xero contact",
+        "Fixed: the vendor 12 mapping was saved",
     )
     assert untouched.status is RecordStatus.waiting
     assert [message["record_id"] for message in await outbox(committing, "record.map")] == [str(acme)]

@@ -102,14 +102,19 @@ async def heal(
             query.order_by(SourceRecord.created_at).limit(HEAL_BATCH).with_for_update(key_share=True)
         )
     ).all()
-    return await release(
-        session,
-        records,
-        "A fix was made that this record waited for",
-        detail={
-            "healed_by": [change.kind + (f":{change.name}" if change.name else "") for change in changes]
-        },
-    )
+    reason = "; ".join(sorted({_describe(change) for change in changes}))
+    return await release(session, records, f"Fixed: {reason}"[:2000], detail={"healed": True})
+
+
+def _describe(change: Change) -> str:
+    what = change.name.replace("_", " ")
+    if change.kind == "mapping":
+        return f"the {what} {change.key} mapping was saved" if change.key else f"{what} mappings were saved"
+    if change.kind == "setting":
+        return f"the setting {change.name} changed"
+    if change.kind == "tax_exceptions":
+        return "the tax exceptions changed"
+    return "the connection was linked to a Xero organisation"
 
 
 def setting_changes(before: dict[str, object], after: dict[str, object], prefix: str = "") -> list[Change]:
