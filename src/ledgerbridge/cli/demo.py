@@ -242,6 +242,29 @@ async def wait_until_synced(api_url: str, tenant: DemoTenant, seconds: float) ->
                 await asyncio.sleep(1)
 
 
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _refund_problems(
+    number: str, charged: Decimal, left: Decimal, refunded: bool, organisation: Any
+) -> list[str]:
+    """A sale refunded before its first sync: the charge and the refund are both booked (SPEC §4.8)."""
+    notes = [
+        n for n in organisation.credit_notes.values() if str(n.get("CreditNoteNumber")) == f"CN-{number}"
+    ]
+    expected = charged if refunded else charged - left
+    if len(notes) != 1:
+        return [f"CN-{number}: {len(notes)} credit notes in Xero, expected 1"]
+    note = notes[0]
+    problems = []
+    if _money(note["Total"]) != expected:
+        problems.append(f"CN-{number}: credits {note['Total']}, expected {expected}")
+    if note.get("Status") != "PAID":
+        problems.append(f"CN-{number}: {note.get('Status')} in Xero, expected PAID (its refund applied)")
+    return problems
+
+
 def expected_problems(transactions: dict[int, dict[str, str]], organisation: Any) -> list[str]:
     """Where the Xero sandbox's books differ from SPEC.md §4 for these ONTRAPORT transactions."""
     invoices = {
@@ -250,20 +273,23 @@ def expected_problems(transactions: dict[int, dict[str, str]], organisation: Any
     problems = []
     for transaction_id, transaction in sorted(transactions.items()):
         number = f"OP-{transaction_id}"
-        if transaction["status"] != "1":
+        status = transaction["status"]
+        if status not in ("1", "2", "3"):
             if number in invoices:
-                problems.append(f"{number}: status {transaction['status']} should not be in Xero")
+                problems.append(f"{number}: status {status} should not be in Xero")
             continue
         invoice = invoices.get(number)
         if invoice is None:
-            problems.append(f"{number}: paid in ONTRAPORT but missing in Xero")
+            problems.append(f"{number}: charged in ONTRAPORT (status {status}) but missing in Xero")
             continue
-        if Decimal(str(invoice["Total"])).quantize(Decimal("0.01")) != Decimal(transaction["total"]):
-            problems.append(
-                f"{number}: Xero total {invoice['Total']} but ONTRAPORT charged {transaction['total']}"
-            )
+        left = Decimal(transaction["total"])
+        charged = _money(invoice["Total"])
+        if status != "3" and charged != left:
+            problems.append(f"{number}: Xero total {invoice['Total']} but ONTRAPORT charged {left}")
         if invoice["Status"] != "PAID":
             problems.append(f"{number}: {invoice['Status']} in Xero, expected PAID")
+        if status != "1":
+            problems += _refund_problems(number, charged, left, status == "2", organisation)
     return problems
 
 

@@ -168,13 +168,69 @@ def test_void_after_sync_deletes_payment_then_voids_invoice(
     )
 
 
-def test_refund_or_void_before_sync_creates_nothing(
+def test_void_before_sync_creates_nothing(
     worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings
 ) -> None:
-    for status, word in (("2", "refunded"), ("3", "partially refunded"), ("4", "void")):
-        assert _decide({**worked_record, "status": status}, mappings, settings) == Skip(
-            f"Transaction 1001 was {word} before it was synced; nothing was created in Xero"
-        )
+    assert _decide({**worked_record, "status": "4"}, mappings, settings) == Skip(
+        "Transaction 1001 was void before it was synced: the charge never settled, so nothing was created in Xero"
+    )
+
+
+def test_refunded_before_sync_books_the_charge_and_the_refund(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    decision = publish({**worked_record, "status": "2"}, mappings, settings, observed_on=date(2024, 7, 1))
+    documents = {doc.kind: doc for doc in decision.documents}
+    assert list(documents) == [
+        DocumentKind.contact,
+        DocumentKind.invoice,
+        DocumentKind.payment,
+        DocumentKind.credit_note,
+        DocumentKind.refund_payment,
+    ]
+    invoice, credit_note = documents[DocumentKind.invoice], documents[DocumentKind.credit_note]
+    assert xero_totals(invoice.body, GST).total == Decimal("242.00")
+    assert documents[DocumentKind.payment].body["Amount"] == Decimal("242.00")
+    assert credit_note.body["CreditNoteNumber"] == "CN-OP-1001"
+    assert xero_totals(credit_note.body, GST).total == Decimal("242.00")
+    refund = documents[DocumentKind.refund_payment].body
+    assert (refund["Amount"], refund["Date"], refund["CreditNote"]) == (
+        Decimal("242.00"),
+        "2024-07-01",
+        {"CreditNoteNumber": "CN-OP-1001"},
+    )
+    # Once all four are in Xero, the record needs nothing more.
+    state = _synced(worked_record, mappings, settings, publish).model_copy(
+        update={
+            "credit_notes": (PublishedDocument(number="CN-OP-1001", amount=Decimal("242.00")),),
+            "refund_payments": (PublishedDocument(number="CN-OP-1001", amount=Decimal("242.00")),),
+        }
+    )
+    assert isinstance(_decide({**worked_record, "status": "2"}, mappings, settings, state=state), NoChange)
+
+
+def test_partially_refunded_before_sync_credits_the_refunded_part(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, publish: Publisher
+) -> None:
+    # ONTRAPORT lowers the total by what was refunded; the other amounts describe the charge.
+    decision = publish({**worked_record, "status": "3", "total": "187.00"}, mappings, settings)
+    documents = {doc.kind: doc for doc in decision.documents}
+    assert xero_totals(documents[DocumentKind.invoice].body, GST).total == Decimal("242.00")
+    assert documents[DocumentKind.payment].body["Amount"] == Decimal("242.00")
+    assert xero_totals(documents[DocumentKind.credit_note].body, GST).total == Decimal("55.00")
+    assert documents[DocumentKind.refund_payment].body["Amount"] == Decimal("55.00")
+
+
+def test_refunded_before_sync_is_skipped_when_the_setting_says_so(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings
+) -> None:
+    skipping = settings.model_copy(update={"skip_refunded_before_sync": True})
+    assert _decide({**worked_record, "status": "2"}, mappings, skipping) == Skip(
+        "Transaction 1001 was refunded before it was synced; the setting to skip such transactions is on"
+    )
+    # A partial refund still moved money twice: it is booked whatever the setting.
+    partial = _decide({**worked_record, "status": "3", "total": "187.00"}, mappings, skipping)
+    assert isinstance(partial, Publish)
 
 
 def test_payment_after_unpaid_invoice(

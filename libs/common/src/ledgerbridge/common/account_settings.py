@@ -29,6 +29,7 @@ class OntraportOptions(_Options):
     coupon_mode: Literal["separate_line", "discount_amount"] = "separate_line"
     time_zone: str = "UTC"
     sync_unpaid: bool = False
+    skip_refunded_before_sync: bool = False
 
     @field_validator("time_zone")
     @classmethod

@@ -132,6 +132,9 @@ class MappingSettings(Frozen):
     time_zone: str = "UTC"
     sync_unpaid: bool = False
     """Send unpaid (status 0) transactions as invoices awaiting payment."""
+    skip_refunded_before_sync: bool = False
+    """A sale fully refunded before it was first synced is skipped instead of booked as invoice, payment,
+    credit note and refund (SPEC §4 item 8)."""
 
     @field_validator("time_zone")
     @classmethod

@@ -7,6 +7,7 @@ record (:class:`SyncState`) and when a refund was observed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -319,6 +320,36 @@ def _synced(context: SaleContext, refunded_total: Decimal | None, observed_on: d
     )
 
 
+def _refunded_before_sync(context: SaleContext, trial: TrialState, observed_on: date | None) -> Decision:
+    """Charged, then refunded, before we first saw it: the bank feed has both lines, so both are booked:
+    the invoice with its payment as charged, then the credit note with its refund (SPEC §4 item 8)."""
+    transaction = context.transaction
+    if transaction.status is TransactionStatus.REFUNDED and context.settings.skip_refunded_before_sync:
+        return Skip(
+            f"Transaction {transaction.id} was refunded before it was synced; the setting to skip such "
+            "transactions is on"
+        )
+    discount = transaction.offer.coupon.discount if transaction.offer.coupon is not None else Decimal(0)
+    # A partial refund lowers the total only; the other amounts still describe the charge.
+    charged = transaction.subtotal - discount + transaction.shipping + transaction.tax
+    as_charged = replace(transaction, status=TransactionStatus.PAID, total=charged)
+    sale = _new_invoice(replace(context, transaction=as_charged), trial)
+    if not isinstance(sale, Publish):
+        return sale
+    invoice = next(doc for doc in sale.documents if doc.kind is DocumentKind.invoice)
+    paid = any(doc.kind is DocumentKind.payment for doc in sale.documents)
+    booked = SyncState(
+        invoice=PublishedDocument(number=invoice.body["InvoiceNumber"], amount=charged, body=invoice.body),
+        payment=PublishedDocument(amount=charged) if paid else None,
+    )
+    refund = _refund(replace(context, state=booked), None, observed_on)
+    assert isinstance(refund, Publish)  # nothing of it is in Xero yet
+    return _publish(
+        sale.documents + refund.documents,
+        f"{sale.summary}; then {refund.summary[0].lower()}{refund.summary[1:]}",
+    )
+
+
 def _decide(
     context: SaleContext, trial: TrialState, refunded_total: Decimal | None, observed_on: date | None
 ) -> Decision:
@@ -329,10 +360,13 @@ def _decide(
         return _synced(context, refunded_total, observed_on)
     if status in NEVER_SYNCED:
         return Skip(f"Transaction {transaction.id} is {word}; only paid transactions go to Xero")
-    if status in (TransactionStatus.REFUNDED, TransactionStatus.PARTIALLY_REFUNDED, TransactionStatus.VOID):
+    if status is TransactionStatus.VOID:
         return Skip(
-            f"Transaction {transaction.id} was {word} before it was synced; nothing was created in Xero"
+            f"Transaction {transaction.id} was {word} before it was synced: the charge never settled, "
+            "so nothing was created in Xero"
         )
+    if status in (TransactionStatus.REFUNDED, TransactionStatus.PARTIALLY_REFUNDED):
+        return _refunded_before_sync(context, trial, observed_on)
     if status is TransactionStatus.UNPAID and not context.settings.sync_unpaid:
         return Skip(f"Transaction {transaction.id} is unpaid; the setting to sync unpaid transactions is off")
     return _new_invoice(context, trial)
