@@ -20,8 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common import local_secrets
 from ledgerbridge.common.crypto import Cipher
-from ledgerbridge.common.models import Connection, ConnectionReferenceCache, PollCursor, XeroReferenceCache
+from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.messaging.errors import TransientError
+from ledgerbridge.common.messaging.messages import PollConnection
+from ledgerbridge.common.models import (
+    Connection,
+    ConnectionReferenceCache,
+    PollCursor,
+    SourceRecord,
+    XeroReferenceCache,
+)
+from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import Settings
+from ledgerbridge.poller.handlers import Poller
 from ledgerbridge.sandbox.onport.app import create_app as create_onport
 from ledgerbridge.sandbox.onport.config import OnportSandboxConfig
 from ledgerbridge.sandbox.ontraport.app import create_app as create_ontraport
@@ -306,7 +317,9 @@ async def test_ontraport_connect_checks_credentials_and_subscribes_webhooks(
     assert len(connection.webhook_token) >= 40
     assert account["api_key"].encode() not in connection.credentials
     assert cursor is not None and cursor.stream == "transactions"
-    assert cursor.high_water_mark is None and cursor.next_poll_at is not None
+    # Taken while connecting (SPEC §4.11): the newest transaction ONTRAPORT had at that moment.
+    assert cursor.high_water_mark is not None and cursor.high_water_mark.isdigit()
+    assert cursor.next_poll_at is not None
     listed = await api.get("/v1/connections", headers=tenant.headers)
     assert account["api_key"] not in listed.text and connection.webhook_token not in listed.text
 
@@ -553,3 +566,51 @@ async def test_another_account_gets_404_from_every_connection_endpoint(
     async with committing() as session:
         cached = await session.get(ConnectionReferenceCache, uuid.UUID(source["id"]))
     assert cached is not None and cached.data["products"]
+
+
+async def test_a_sale_made_just_after_connecting_is_synced_even_when_the_first_poll_fails(
+    api: httpx.AsyncClient,
+    make_tenant: MakeTenant,
+    sandboxes: Sandboxes,
+    settings: Settings,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    # SPEC §4.11: the high-water mark is taken while the connect request runs, not at the first poll.
+    tenant = await make_tenant()
+    account = await new_ontraport_account(sandboxes)
+    control = f"/_sandbox/accounts/{account['account_id']}/transactions"
+    async with httpx.AsyncClient(base_url=sandboxes.ontraport) as client:
+        (older,) = (await client.post(control, json={"count": 1})).json()["ids"]
+    await connect_xero(api, tenant)
+    created = await api.post(
+        "/v1/connections/ontraport",
+        json={"app_id": account["app_id"], "api_key": account["api_key"]},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 201, created.text
+    connection_id = uuid.UUID(created.json()["id"])
+    async with committing() as session:
+        cursor = await session.scalar(select(PollCursor).where(PollCursor.connection_id == connection_id))
+    assert cursor is not None and cursor.high_water_mark == str(older)
+    async with httpx.AsyncClient(base_url=sandboxes.ontraport) as client:
+        (sale,) = (await client.post(control, json={"count": 1})).json()["ids"]
+
+    platform = await Platform.start(settings)
+    message = PollConnection(connection_id=connection_id, reason="schedule")
+    try:
+        async with httpx.AsyncClient() as http:
+            poller = Poller(platform, http)
+            platform.settings.ontraport.api_url = (
+                "http://127.0.0.1:9"  # ONTRAPORT unreachable: the poll fails
+            )
+            with pytest.raises(TransientError):
+                async with unit_of_work(platform.sessions) as session:
+                    await poller.poll_connection(session, message)
+            platform.settings.ontraport.api_url = sandboxes.ontraport
+            async with unit_of_work(platform.sessions) as session:
+                await poller.poll_connection(session, message)
+    finally:
+        await platform.close()
+    async with committing() as session:
+        stored = list(await session.scalars(select(SourceRecord.external_id)))
+    assert stored == [str(sale)]  # the sale after connecting, not the one before

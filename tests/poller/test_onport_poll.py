@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.clients.onport import OnportClient
+from ledgerbridge.common.clients.onport.stamps import onport_stamp
 from ledgerbridge.common.models import AccountSettings, OutboxMessage, RecordEvent, RecordStatus
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller import onport_poll as onport
-from ledgerbridge.poller.onport_poll import onport_stamp, poll_onport
+from ledgerbridge.poller.onport_poll import poll_onport
 from ledgerbridge.poller.onport_source import OnportSource
 from ledgerbridge.poller.schedule import schedule_due
 from tests.poller.conftest import (

@@ -10,7 +10,7 @@ records it covers. A backlog larger than one poll's share continues in a follow-
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.clients.onport import OnportClient, OnportNotFoundError, onport_limiter
+from ledgerbridge.common.clients.onport.stamps import CLOCK_SKEW, onport_stamp
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, PollCursor, PollStream
@@ -34,17 +35,11 @@ from ledgerbridge.poller.onport_source import OnportSource, PurchaseInvoiceSourc
 from ledgerbridge.poller.schedule import next_poll_at
 
 MAX_INVOICES_PER_POLL = 100  # one listing page; each changed invoice costs a few more calls at ~2 GET/s
+
+
 # Our clock and Onport's may disagree a little; a new connection's mark starts this far back so an
 # invoice stamped by a slightly slow Onport clock just before connecting is still seen (storing it
 # twice is impossible, seeing it is cheap).
-CLOCK_SKEW = timedelta(minutes=2)
-
-
-def onport_stamp(moment: datetime) -> str:
-    """A timestamp the way Onport writes ``updatedAt`` (UTC, milliseconds, ``Z``)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def onport_source_for(platform: Platform, http: httpx.AsyncClient, connection: Connection) -> OnportSource:
     """The connection's Onport account as a :class:`PurchaseInvoiceSource` (credentials decrypted here,
     never stored elsewhere; the limiter is the account's shared Redis bucket)."""
@@ -142,7 +137,7 @@ async def poll_onport(
     waiting for a manual sync). Schedules a follow-up poll when a backlog remains."""
     now = datetime.now(UTC)
     if cursor.high_water_mark is None:
-        # A new connection starts from now; older invoices come in through an explicit import.
+        # Connections made before the API took the mark at connect time start at their first poll.
         cursor.high_water_mark = onport_stamp(now - CLOCK_SKEW)
         cursor.last_polled_at = now
         cursor.last_error = None

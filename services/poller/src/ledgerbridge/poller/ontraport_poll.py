@@ -79,7 +79,7 @@ async def poll(
     """One poll; returns how many records need mapping. Schedules a follow-up when a backlog remains."""
     now = datetime.now(UTC)
     if cursor.high_water_mark is None:
-        # A new connection starts from now; history comes in through an explicit import.
+        # Connections made before the API took the mark at connect time start at their first poll.
         latest = await source.latest_transaction_id()
         cursor.high_water_mark = str(latest or 0)
         cursor.last_polled_at = now

@@ -33,6 +33,7 @@ from ledgerbridge.api.reference import cache
 from ledgerbridge.api.reference.service import fetch_all_xero
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.onport import OnportError
+from ledgerbridge.common.clients.onport.stamps import CLOCK_SKEW, onport_stamp
 from ledgerbridge.common.clients.ontraport import OntraportError
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
 from ledgerbridge.common.models import (
@@ -258,7 +259,8 @@ async def _new_source(
     name: str,
     credentials: dict[str, str],
     xero_connection_id: uuid.UUID | None,
-    stream: str,
+    stream: PollStream,
+    high_water_mark: str,
 ) -> Connection:
     now = datetime.now(UTC)
     connection = Connection(
@@ -273,9 +275,12 @@ async def _new_source(
     )
     session.add(connection)
     await session.flush()
-    # No high-water mark: the first poll starts from "now"; older records come by a historical import.
+    # The connection starts at this moment (SPEC §4.11): a sale made a second from now is polled even
+    # when the first poll runs late or fails; anything older comes in through a historical import.
     session.add(
-        PollCursor(connection_id=connection.id, stream=stream, high_water_mark=None, next_poll_at=now)
+        PollCursor(
+            connection_id=connection.id, stream=stream, high_water_mark=high_water_mark, next_poll_at=now
+        )
     )
     await session.flush()
     return connection
@@ -296,6 +301,7 @@ async def connect_ontraport(
         raise ProblemError(503, "ONTRAPORT is not answering", f"{exc}; try again shortly") from exc
     with partner_errors("ONTRAPORT"):
         products = await client.products()
+        latest = await client.transactions_page(0, 1, descending=True)
     connection = await _new_source(
         session,
         partners,
@@ -305,6 +311,7 @@ async def connect_ontraport(
         {"app_id": body.app_id, "api_key": body.api_key.get_secret_value()},
         target,
         PollStream.transactions,
+        str(latest[0].id if latest else 0),
     )
     assert connection.webhook_token is not None
     url = f"{_webhook_base(partners)}/webhooks/ontraport/{connection.webhook_token}"
@@ -355,6 +362,7 @@ async def connect_onport(
         {"api_token": token},
         target,
         PollStream.purchase_invoices,
+        onport_stamp(datetime.now(UTC) - CLOCK_SKEW),
     )
     assert connection.webhook_token is not None
     urls = _onport_urls(partners, connection.webhook_token)
