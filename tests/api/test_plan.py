@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.models import (
+    Account,
     Connection,
     ConnectionKind,
     OutboxMessage,
@@ -54,7 +56,30 @@ async def test_plan_shows_trial_usage(
     tenant = await make_tenant()
     await _records(committing, tenant.account_id, [(RecordStatus.waiting, "plan_limit")] * 2)
     plan = (await api.get("/v1/plan", headers=tenant.headers)).json()
-    assert plan == {"plan": "trial", "trial_limit": 20, "trial_used": 0, "waiting": 2}
+    ends_at = datetime.fromisoformat(plan["trial"].pop("ends_at"))
+    assert plan == {
+        "plan": "trial",
+        "trial": {"limit": 20, "used": 0, "remaining": 20, "ended": False},
+        "waiting": 2,
+    }
+    assert timedelta(days=29) < ends_at - datetime.now(UTC) <= timedelta(days=30)
+
+
+async def test_the_trial_ends_after_30_days_and_holds_new_records_until_the_upgrade(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, committing: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant = await make_tenant()
+    async with committing() as session, session.begin():
+        account = await session.get_one(Account, tenant.account_id)
+        account.created_at = datetime.now(UTC) - timedelta(days=31)
+    held = await _records(committing, tenant.account_id, [(RecordStatus.waiting, "trial_expired")])
+    plan = (await api.get("/v1/plan", headers=tenant.headers)).json()
+    assert (plan["trial"]["ended"], plan["trial"]["remaining"], plan["waiting"]) == (True, 20, 1)
+    upgraded = (await api.post("/v1/plan/upgrade", headers=tenant.headers)).json()
+    assert (upgraded["plan"], upgraded["trial"], upgraded["released"]) == ("pro", None, 1)
+    async with committing() as session:
+        record = await session.get_one(SourceRecord, held[0])
+    assert record.status is RecordStatus.received
 
 
 async def test_upgrade_releases_plan_limited_records_through_the_outbox(
@@ -76,14 +101,14 @@ async def test_upgrade_releases_plan_limited_records_through_the_outbox(
 
     response = await api.post("/v1/plan/upgrade", headers=tenant.headers)
     assert response.status_code == 200
-    assert response.json() == {"plan": "pro", "trial_limit": 20, "trial_used": 0, "waiting": 0, "released": 2}
+    assert response.json() == {"plan": "pro", "trial": None, "waiting": 0, "released": 2}
 
     async with committing() as session:
         records = {r.id: r for r in await session.scalars(select(SourceRecord))}
         events = list(await session.scalars(select(RecordEvent)))
         outbox = list(await session.scalars(select(OutboxMessage)))
     assert [(records[i].status, records[i].reason_code, records[i].reason) for i in held] == [
-        (RecordStatus.received, None, "Plan upgraded to pro; the trial limit no longer applies")
+        (RecordStatus.received, None, "Plan upgraded to pro; the trial no longer holds anything back")
     ] * 2
     assert [records[i].status for i in untouched] == [RecordStatus.waiting, RecordStatus.synced]
     assert records[others_held[0]].status == RecordStatus.waiting

@@ -111,7 +111,9 @@ async def test_every_paid_transaction_becomes_one_paid_invoice_and_refunds_becom
         assert invoice["CurrencyCode"] == currency
         assert invoice["BrandingThemeID"] == tenant.branding_theme_id
         payments = [
-            p for p in organisation.payments.values() if p["Invoice"]["InvoiceID"] == invoice["InvoiceID"]
+            p
+            for p in organisation.payments.values()
+            if p.get("Invoice", {}).get("InvoiceID") == invoice["InvoiceID"]
         ]
         expected_payments = (
             [(money(transaction["total"]), clearing_account)] if money(transaction["total"]) else []

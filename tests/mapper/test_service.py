@@ -221,15 +221,37 @@ async def test_a_fixed_mapping_rebuilds_a_failed_record(db: AsyncSession) -> Non
     assert len(await documents(db, record)) == 3
 
 
-async def test_a_refund_before_sync_withdraws_the_unsent_documents(db: AsyncSession) -> None:
+async def test_a_void_before_sync_withdraws_the_unsent_documents(db: AsyncSession) -> None:
     _, source = await tenant(db)
     transaction = worked_example()
     record = await stored(db, source, transaction)
     await map_record(db, MapRecord(record_id=record.id))
-    record.payload = {**record.payload, "transaction": {**transaction, "status": "2"}}
+    record.payload = {**record.payload, "transaction": {**transaction, "status": "4"}}
     await map_record(db, MapRecord(record_id=record.id))
     assert record.status is RecordStatus.skipped
     assert {status for _, status in await documents(db, record)} == {DocumentStatus.superseded}
+
+
+async def test_a_refund_before_sync_keeps_the_unsent_sale_and_adds_its_refund(db: AsyncSession) -> None:
+    _, source = await tenant(db)
+    transaction = worked_example()
+    record = await stored(db, source, transaction)
+    await map_record(db, MapRecord(record_id=record.id))
+    sale = await documents(db, record)
+    record.payload = {**record.payload, "transaction": {**transaction, "status": "2"}}
+    await map_record(db, MapRecord(record_id=record.id))
+    assert record.status is RecordStatus.mapped
+    after = await documents(db, record)
+    assert set(sale) <= set(after)  # the same invoice, payment and contact, still pending
+    assert sorted(kind for kind, status in after if status is DocumentStatus.pending) == sorted(
+        [
+            DocumentKind.contact,
+            DocumentKind.invoice,
+            DocumentKind.payment,
+            DocumentKind.credit_note,
+            DocumentKind.refund_payment,
+        ]
+    )
 
 
 async def test_a_published_invoice_is_never_rebuilt(db: AsyncSession) -> None:

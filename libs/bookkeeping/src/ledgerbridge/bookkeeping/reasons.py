@@ -15,6 +15,7 @@ from typing import Literal
 class ReasonCode(StrEnum):
     # Waiting: held until something outside the record changes.
     plan_limit = "plan_limit"
+    trial_expired = "trial_expired"
     xero_not_linked = "xero_not_linked"
     xero_reference = "xero_reference"
     vendor_unlinked = "vendor_unlinked"
@@ -48,6 +49,10 @@ class ReasonCode(StrEnum):
 _TEXTS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.plan_limit: (
         "The trial's transactions are used up",
+        "Upgrade the plan; held records then go to Xero by themselves",
+    ),
+    ReasonCode.trial_expired: (
+        "The trial's 30 days are over",
         "Upgrade the plan; held records then go to Xero by themselves",
     ),
     ReasonCode.xero_not_linked: (

@@ -24,6 +24,7 @@ from ledgerbridge.common.models import (
     Document,
     DocumentKind,
     DocumentStatus,
+    Plan,
     RecordStatus,
     SourceRecord,
 )
@@ -68,7 +69,8 @@ async def _count_trial(
         return
     account = await session.get(Account, record.account_id)
     assert account is not None
-    account.trial_used += 1
+    if account.plan is Plan.trial:  # a paid plan counts nothing: the trial's figures stay as they ended
+        account.trial_used += 1
 
 
 async def _apply(

@@ -178,3 +178,5 @@ class TrialState(Frozen):
     plan_is_trial: bool = False
     synced_count: int = 0
     limit: int = 20
+    expired: bool = False
+    """The trial's days are over (the caller knows the clock; the core does not)."""

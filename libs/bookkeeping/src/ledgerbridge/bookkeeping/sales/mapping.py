@@ -115,6 +115,11 @@ def _payment(context: SaleContext, invoice_number: str, amount: Decimal) -> Xero
 
 def _new_invoice(context: SaleContext, trial: TrialState) -> Decision:
     transaction = context.transaction
+    if trial.plan_is_trial and trial.expired:
+        return Wait(
+            f"The trial has ended; transaction {transaction.id} goes to Xero once the plan is upgraded",
+            ReasonCode.trial_expired,
+        )
     if trial.plan_is_trial and trial.synced_count >= trial.limit:
         return Wait(
             f"The trial plan syncs {trial.limit} transactions; transaction {transaction.id} goes to Xero "

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ledgerbridge.common.models.base import Base, Timestamps, UUIDPrimaryKey
 
 TRIAL_TRANSACTION_LIMIT = 20
+TRIAL_DAYS = 30  # the trial ends at whichever comes first: 20 transactions or 30 days
 
 
 class Plan(enum.StrEnum):

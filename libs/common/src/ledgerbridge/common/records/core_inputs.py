@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,7 @@ from ledgerbridge.common.models import (
     Plan,
     TaxExceptionRule,
 )
+from ledgerbridge.common.models.accounts import TRIAL_DAYS
 
 
 async def account_options(session: AsyncSession, account_id: uuid.UUID) -> AccountOptions:
@@ -106,9 +108,16 @@ def ontraport_contact(raw: dict[str, Any] | None) -> Contact | None:
     )
 
 
-def trial_state(account: Account) -> TrialState:
+def trial_ends_at(account: Account) -> datetime:
+    return account.created_at + timedelta(days=TRIAL_DAYS)
+
+
+def trial_state(account: Account, now: datetime) -> TrialState:
     return TrialState(
-        plan_is_trial=account.plan is Plan.trial, synced_count=account.trial_used, limit=account.trial_limit
+        plan_is_trial=account.plan is Plan.trial,
+        synced_count=account.trial_used,
+        limit=account.trial_limit,
+        expired=now >= trial_ends_at(account),
     )
 
 

@@ -18,7 +18,7 @@ from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.bookkeeping.sales import map_transaction
 from ledgerbridge.common import xero_reference
-from ledgerbridge.common.models import Account, Connection, Document, SourceRecord
+from ledgerbridge.common.models import Account, Connection, Document, Plan, SourceRecord
 from ledgerbridge.common.records import core_inputs as inputs
 
 SOURCE_NAMES = {"ontraport": "ONTRAPORT", "onport": "Onport"}
@@ -87,7 +87,8 @@ async def _core(
     mappings = await inputs.ontraport_mappings(session, record.account_id)
     account = await session.get(Account, record.account_id)
     assert account is not None  # the record belongs to it
-    if lock_trial and inputs.trial_state(account).plan_is_trial:
+    now = datetime.now(UTC)
+    if lock_trial and account.plan is Plan.trial:
         # NO KEY UPDATE: this transaction's own inbox and outbox rows hold KEY SHARE on the account
         # (foreign keys), and a plain FOR UPDATE from two such transactions deadlocks.
         await session.refresh(account, with_for_update={"key_share": True})
@@ -98,6 +99,6 @@ async def _core(
         settings=settings,
         reference=reference,
         state=inputs.sync_state(documents),
-        trial=inputs.trial_state(account),
-        observed_on=datetime.now(UTC).date(),
+        trial=inputs.trial_state(account, now),
+        observed_on=now.date(),
     )

@@ -15,7 +15,7 @@ def _held(account_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
     return (
         SourceRecord.account_id == account_id,
         SourceRecord.status == RecordStatus.waiting,
-        SourceRecord.reason_code == ReasonCode.plan_limit,
+        SourceRecord.reason_code.in_((ReasonCode.plan_limit, ReasonCode.trial_expired)),
     )
 
 
