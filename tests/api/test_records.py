@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.models import (
+    Account,
     ConnectionKind,
     Document,
     DocumentKind,
@@ -280,3 +281,25 @@ async def test_preview_of_an_onport_record_runs_the_bill_rules(
     preview = (await api.get(f"/v1/records/{record_id}/preview", headers=tenant.headers)).json()
     assert (preview["decision"], preview["reason_code"]) == ("wait", "vendor_unlinked"), preview
     assert "is not linked to a Xero contact" in preview["reason"]
+
+
+async def test_preview_of_a_record_the_trial_holds_shows_what_the_upgrade_will_send(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, committing: Sessions
+) -> None:
+    tenant = await make_tenant()
+    xero, source = await _connections(committing, tenant)
+    await cache_xero_reference(committing, xero)
+    assert (await api.put("/v1/mappings", json=WORKED_MAPPINGS, headers=tenant.headers)).status_code == 200
+    async with committing() as session, session.begin():
+        account = await session.get_one(Account, tenant.account_id)
+        account.trial_used = account.trial_limit
+    record_id = await add_record(
+        committing,
+        tenant.account_id,
+        source,
+        "1001",
+        payload={"transaction": worked_transaction(), "contact": WORKED_CONTACT},
+    )
+    preview = (await api.get(f"/v1/records/{record_id}/preview", headers=tenant.headers)).json()
+    assert (preview["decision"], preview["reason_code"]) == ("wait", "plan_limit")
+    assert [doc["kind"] for doc in preview["documents"]] == ["contact", "invoice", "payment"]

@@ -16,7 +16,7 @@ from ledgerbridge.bookkeeping.bills import map_purchase_invoice
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, Wait
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
-from ledgerbridge.bookkeeping.sales import map_transaction
+from ledgerbridge.bookkeeping.sales import TrialState, map_transaction
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.models import Account, Connection, Document, Plan, SourceRecord
 from ledgerbridge.common.records import core_inputs as inputs
@@ -28,12 +28,18 @@ XERO_REFERENCE = Cause("connection", "xero_reference")
 
 
 async def decide(
-    session: AsyncSession, record: SourceRecord, documents: list[Document], *, lock_trial: bool = False
+    session: AsyncSession,
+    record: SourceRecord,
+    documents: list[Document],
+    *,
+    lock_trial: bool = False,
+    as_upgraded: bool = False,
 ) -> Decision:
     """The core's decision for ``record`` with ``documents`` (all of its stored documents).
 
     ``lock_trial`` takes the account row's lock first, so two records mapped at once cannot both take
-    the last free trial slot; the mapper asks for it, a preview does not.
+    the last free trial slot; the mapper asks for it, a preview does not. ``as_upgraded`` decides as if
+    the plan were paid: what a record the trial holds will send once it is upgraded.
     """
     if record.source not in SOURCE_NAMES:
         return Fail(
@@ -56,7 +62,9 @@ async def decide(
             XERO_REFERENCE,
         )
     try:
-        return await _core(session, record, documents, cached.reference, lock_trial=lock_trial)
+        return await _core(
+            session, record, documents, cached.reference, lock_trial=lock_trial, as_upgraded=as_upgraded
+        )
     except ValidationError as error:
         return Fail(
             f"The account's settings or mappings cannot be read by the mapping: {error}",
@@ -71,6 +79,7 @@ async def _core(
     reference: XeroReference,
     *,
     lock_trial: bool,
+    as_upgraded: bool,
 ) -> Decision:
     """The pure core's decision on the record's inputs; raises ValidationError on unreadable ones."""
     options = await inputs.account_options(session, record.account_id)
@@ -99,6 +108,6 @@ async def _core(
         settings=settings,
         reference=reference,
         state=inputs.sync_state(documents),
-        trial=inputs.trial_state(account, now),
+        trial=TrialState() if as_upgraded else inputs.trial_state(account, now),
         observed_on=now.date(),
     )

@@ -133,4 +133,7 @@ class RecordPreview(BaseModel):
     decision: DecisionType
     reason: str | None = Field(description="Why (skip, fail, wait, no change) or a summary (publish)")
     reason_code: str | None = None
-    documents: list[PreviewDocument] = Field(default_factory=list)
+    documents: list[PreviewDocument] = Field(
+        default_factory=list,
+        description="What goes to Xero: now for publish, once the plan is upgraded for a record the trial holds",
+    )

@@ -22,6 +22,7 @@ from ledgerbridge.api.records.schemas import (
     XeroLink,
 )
 from ledgerbridge.bookkeeping.decisions import NoChange, Publish, Skip, Wait
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.models import (
     Document,
     DocumentKind,
@@ -142,41 +143,54 @@ async def retry_matching(session: AsyncSession, user: User, wanted: RetryFilter)
     return RetryQueued(queued=len(records), matched=matched, remaining=matched - len(records))
 
 
+TRIAL_HOLDS = (ReasonCode.plan_limit, ReasonCode.trial_expired)
+
+
+def _preview_documents(decision: Publish, documents: list[Document]) -> list[PreviewDocument]:
+    stored = {
+        (document.kind, document.fingerprint): document.status
+        for document in documents
+        if document.status is not DocumentStatus.superseded
+    }
+    return [
+        PreviewDocument(
+            kind=doc.kind.value,
+            body=doc.json_body(),
+            target_id=doc.target_id,
+            fingerprint=doc.fingerprint,
+            stored_status=stored.get((doc.kind, doc.fingerprint)),
+        )
+        for doc in decision.documents
+    ]
+
+
 async def preview(session: AsyncSession, account_id: uuid.UUID, record_id: uuid.UUID) -> RecordPreview:
-    """What the mapper would decide for the record now: the same ``decide`` on the same inputs."""
+    """What the mapper would decide for the record now: the same ``decide`` on the same inputs. A record
+    the trial holds shows what it will send once the plan is upgraded."""
     record = await repository.get_record(session, account_id, record_id)
     if record is None:
         raise _not_found(record_id)
     documents = await repository.documents_of(session, record.id)
     decision = await decide(session, record, documents)
     if isinstance(decision, Publish):
-        stored = {
-            (document.kind, document.fingerprint): document.status
-            for document in documents
-            if document.status is not DocumentStatus.superseded
-        }
         return RecordPreview(
             record_id=record.id,
             decision="publish",
             reason=decision.summary,
-            documents=[
-                PreviewDocument(
-                    kind=doc.kind.value,
-                    body=doc.json_body(),
-                    target_id=doc.target_id,
-                    fingerprint=doc.fingerprint,
-                    stored_status=stored.get((doc.kind, doc.fingerprint)),
-                )
-                for doc in decision.documents
-            ],
+            documents=_preview_documents(decision, documents),
         )
     if isinstance(decision, NoChange):
         return RecordPreview(record_id=record.id, decision="no_change", reason=decision.reason)
     if isinstance(decision, Skip):
         return RecordPreview(record_id=record.id, decision="skip", reason=decision.reason)
+    held: list[PreviewDocument] = []
+    if isinstance(decision, Wait) and decision.code in TRIAL_HOLDS:
+        upgraded = await decide(session, record, documents, as_upgraded=True)
+        held = _preview_documents(upgraded, documents) if isinstance(upgraded, Publish) else []
     return RecordPreview(
         record_id=record.id,
         decision="wait" if isinstance(decision, Wait) else "fail",
         reason=decision.reason,
         reason_code=decision.code,
+        documents=held,
     )
