@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.common import xero_reference
+from ledgerbridge.common.models import Connection
 from tests.api.conftest import CacheReference, MakeTenant
 
 THEME = "dfe23d27-a3a6-4ef3-a5ca-b9e02b142dde"
@@ -141,7 +145,7 @@ async def test_targets_are_checked_against_cached_reference_data(
     assert gateway.status_code == 422
     assert [e["msg"] for e in gateway.json()["errors"]] == [
         "currency_code 'NZD' is not one of the organisation's currencies",
-        "payment_account_code '611' is not in the organisation's chart of accounts",
+        "payment_account_code '611' is not an account Xero takes payments to (a bank account, or one with payments enabled)",
     ]
     # Contacts were never fetched: accepted, with a warning saying so.
     vendor = await api.put(
@@ -164,7 +168,7 @@ async def test_targets_are_checked_against_cached_reference_data(
     assert bulk.json()["errors"] == [
         {
             "loc": ["body", 1, "target", "tax_type"],
-            "msg": "tax_type 'BOGUS' is not one of the organisation's tax rates",
+            "msg": "tax_type 'BOGUS' is not one of the organisation's tax rates that apply to sales",
             "type": "unknown_reference",
         }
     ]
@@ -174,3 +178,49 @@ async def test_targets_are_checked_against_cached_reference_data(
 async def test_mappings_require_sign_in(api: httpx.AsyncClient) -> None:
     assert (await api.get("/v1/mappings")).status_code == 401
     assert (await api.put("/v1/mappings/tax/1", json={"tax_type": "OUTPUT"})).status_code == 401
+
+
+async def test_a_gateway_pays_only_into_an_account_xero_takes_payments_to(
+    api: httpx.AsyncClient,
+    make_tenant: MakeTenant,
+    cache_reference: CacheReference,
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    # Tried as a new user would: payment account 200 (a sales account) was accepted, and the sync then
+    # left an approved, unpaid invoice in Xero. Xero's own account types now decide.
+    tenant = await make_tenant()
+    await cache_reference(tenant.account_id, {"account_codes": ["200"]})
+    async with committing() as session, session.begin():
+        connection = await session.scalar(
+            select(Connection).where(Connection.account_id == tenant.account_id)
+        )
+        assert connection is not None
+        await xero_reference.store(
+            session,
+            connection.id,
+            {
+                "accounts": [
+                    {"Code": "200", "Type": "REVENUE", "Status": "ACTIVE", "EnablePaymentsToAccount": False},
+                    {"Code": "610", "Type": "BANK", "Status": "ACTIVE"},
+                    {"Code": "615", "Type": "CURRLIAB", "Status": "ACTIVE", "EnablePaymentsToAccount": True},
+                ],
+                "currencies": [{"Code": "AUD"}],
+                "branding_themes": [{"BrandingThemeID": THEME}],
+                "tax_rates": [
+                    {"TaxType": "OUTPUT", "Status": "ACTIVE", "CanApplyToRevenue": True},
+                    {"TaxType": "INPUT", "Status": "ACTIVE", "CanApplyToRevenue": False},
+                ],
+            },
+        )
+    target = {"currency_code": "AUD", "branding_theme_id": THEME, "payment_account_code": "200"}
+    refused = await api.put("/v1/mappings/gateway/3", json=target, headers=tenant.headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "payment_account_code"]
+    for account in ("610", "615"):
+        accepted = await api.put(
+            "/v1/mappings/gateway/3", json={**target, "payment_account_code": account}, headers=tenant.headers
+        )
+        assert accepted.status_code == 200, accepted.text
+    purchase_tax = await api.put("/v1/mappings/tax/4", json={"tax_type": "INPUT"}, headers=tenant.headers)
+    assert purchase_tax.status_code == 422
+    assert "apply to sales" in purchase_tax.json()["detail"]

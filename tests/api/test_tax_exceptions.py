@@ -72,7 +72,10 @@ async def test_a_rule_needs_a_filter_and_a_known_tax_type(
     await cache_reference(tenant.account_id, {"tax_types": ["OUTPUT"]})
     unknown = await api.post("/v1/tax-exceptions", json=RULE, headers=tenant.headers)
     assert unknown.status_code == 422
-    assert unknown.json()["detail"] == "tax_type 'OUTPUT2' is not one of the organisation's tax rates"
+    assert (
+        unknown.json()["detail"]
+        == "tax_type 'OUTPUT2' is not one of the organisation's tax rates that apply to sales"
+    )
     assert (await api.get("/v1/tax-exceptions", headers=tenant.headers)).json()["items"] == []
     missing = await api.put(
         f"/v1/tax-exceptions/{uuid.uuid4()}", json={**RULE, "tax_type": "OUTPUT"}, headers=tenant.headers

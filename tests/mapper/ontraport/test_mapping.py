@@ -590,3 +590,26 @@ def test_contact_without_details_uses_transaction_name(
     invoice = _doc(publish(worked_record, mappings, settings), DocumentKind.invoice)
     assert invoice.body["Contact"] == {"ContactNumber": "OP-55", "Name": "Jane Smith"}
     assert invoice.body["Reference"] == "Smith-77"
+
+
+def test_a_payment_account_xero_takes_no_payments_to_fails_before_anything_is_sent(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, fail: Failer
+) -> None:
+    # SPEC §3.1: payments need a bank account or one with payments enabled; a sales account would
+    # leave an approved, unpaid invoice in Xero.
+    reference = XeroReference(
+        account_codes=frozenset({"200", "210", "260", "455", "610"}), payment_account_codes=frozenset({"090"})
+    )
+    reason = fail(worked_record, mappings, settings, reference=reference)
+    assert reason == (
+        "Payment account 610 of gateway 3 takes no payments in Xero; choose a bank account or one with "
+        "payments enabled"
+    )
+
+
+def test_a_tax_code_that_does_not_apply_to_sales_fails(
+    worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings, fail: Failer
+) -> None:
+    reference = XeroReference(tax_rates={"OUTPUT": Decimal(10)}, sales_tax_types=frozenset({"EXEMPTOUTPUT"}))
+    assert "Tax code OUTPUT" in fail(worked_record, mappings, settings, reference=reference)
+    assert "cannot be used on sales" in fail(worked_record, mappings, settings, reference=reference)

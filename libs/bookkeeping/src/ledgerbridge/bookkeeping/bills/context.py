@@ -105,6 +105,13 @@ class BillContext:
                     Cause("setting", "onport.tax_codes", str(rate)),
                 )
             code = found
+        purchases = self.reference.purchase_tax_types
+        if purchases and code in self.reference.tax_rates and code not in purchases:
+            raise MappingError(
+                f"Tax code {code} ({what}) cannot be used on purchases in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "tax_rate", code),
+            )
         if self.reference.tax_rates and code not in self.reference.tax_rates:
             raise MappingError(
                 f"Tax code {code} ({what}) is not an active tax rate in Xero",

@@ -67,6 +67,13 @@ class SaleContext:
                 ReasonCode.gateway_unmapped,
                 Cause("mapping", "gateway", str(self.transaction.gateway_id)),
             )
+        if self.reference.payment_account_codes and account not in self.reference.payment_account_codes:
+            raise MappingError(
+                f"Payment account {account} of gateway {self.transaction.gateway_id} takes no payments in "
+                "Xero; choose a bank account or one with payments enabled",
+                ReasonCode.gateway_unmapped,
+                Cause("mapping", "gateway", str(self.transaction.gateway_id)),
+            )
         if self.reference.account_codes and account not in self.reference.account_codes:
             raise MappingError(
                 f"Payment account {account} of gateway {self.transaction.gateway_id} is not an active account in Xero",

@@ -370,6 +370,13 @@ def _check_reference(result: InvoiceLines, reference: XeroReference) -> None:
                 ReasonCode.xero_code_unknown,
                 Cause("xero", "account", line.account_code),
             )
+        sales = reference.sales_tax_types
+        if sales and line.tax_type and line.tax_type in reference.tax_rates and line.tax_type not in sales:
+            raise MappingError(
+                f"Tax code {line.tax_type} (line '{line.description}') cannot be used on sales in Xero",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "tax_rate", line.tax_type),
+            )
         if reference.tax_rates and line.tax_type and line.tax_type not in reference.tax_rates:
             raise MappingError(
                 f"Tax code {line.tax_type} (line '{line.description}') is not an active tax rate in Xero",

@@ -35,7 +35,9 @@ MAX_BULK_MAPPINGS = 1000
 
 class ReferenceKind(enum.StrEnum):
     account_code = "account_codes"
+    payment_account = "payment_account_codes"
     tax_type = "tax_types"
+    sales_tax_type = "sales_tax_types"
     branding_theme_id = "branding_theme_ids"
     currency_code = "currency_codes"
     contact_id = "contact_ids"
@@ -43,7 +45,9 @@ class ReferenceKind(enum.StrEnum):
 
 _WHERE = {
     ReferenceKind.account_code: "in the organisation's chart of accounts",
+    ReferenceKind.payment_account: "an account Xero takes payments to (a bank account, or one with payments enabled)",
     ReferenceKind.tax_type: "one of the organisation's tax rates",
+    ReferenceKind.sales_tax_type: "one of the organisation's tax rates that apply to sales",
     ReferenceKind.branding_theme_id: "one of the organisation's branding themes",
     ReferenceKind.currency_code: "one of the organisation's currencies",
     ReferenceKind.contact_id: "one of the organisation's contacts",
@@ -92,10 +96,18 @@ def _values(
         if not isinstance(contacts, list):
             return None
         return [str(c["ContactID"]) for c in contacts if isinstance(c, dict) and c.get("ContactID")]
-    if kind == ReferenceKind.account_code:
-        return data.reference.account_codes if isinstance(raw.get("accounts"), list) else None
-    if kind == ReferenceKind.tax_type:
-        return data.reference.tax_rates.keys() if isinstance(raw.get("tax_rates"), list) else None
+    known = data.reference
+    if kind in (ReferenceKind.account_code, ReferenceKind.payment_account):
+        if not isinstance(raw.get("accounts"), list):
+            return None
+        # Without Xero's account types (an old cache), any active account is all that can be checked.
+        paying = kind is ReferenceKind.payment_account and known.payment_account_codes
+        return known.payment_account_codes if paying else known.account_codes
+    if kind in (ReferenceKind.tax_type, ReferenceKind.sales_tax_type):
+        if not isinstance(raw.get("tax_rates"), list):
+            return None
+        sales = kind is ReferenceKind.sales_tax_type and known.sales_tax_types
+        return known.sales_tax_types if sales else known.tax_rates.keys()
     if kind == ReferenceKind.branding_theme_id:
         return data.reference.branding_theme_ids if isinstance(raw.get("branding_themes"), list) else None
     return data.reference.currencies if isinstance(raw.get("currencies"), list) else None
@@ -144,8 +156,8 @@ async def check_references(reference: ReferenceData, references: Iterable[Refere
 # Which target fields name something in Xero, and what.
 _REFERENCED_FIELDS = {
     "account_code": ReferenceKind.account_code,
-    "payment_account_code": ReferenceKind.account_code,
-    "tax_type": ReferenceKind.tax_type,
+    "payment_account_code": ReferenceKind.payment_account,
+    "tax_type": ReferenceKind.sales_tax_type,  # only ONTRAPORT taxes map to a tax type: sales
     "branding_theme_id": ReferenceKind.branding_theme_id,
     "currency_code": ReferenceKind.currency_code,
     "contact_id": ReferenceKind.contact_id,

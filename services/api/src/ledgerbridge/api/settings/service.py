@@ -118,7 +118,7 @@ def _changed_references(before: AccountOptions, after: AccountOptions) -> list[R
         ("default_sales_account", ReferenceKind.account_code),
         ("default_coupon_account", ReferenceKind.account_code),
         ("default_shipping_account", ReferenceKind.account_code),
-        ("tax_free_code", ReferenceKind.tax_type),
+        ("tax_free_code", ReferenceKind.sales_tax_type),
     ):
         value = getattr(after.ontraport, name)
         if value is not None and value != getattr(before.ontraport, name):

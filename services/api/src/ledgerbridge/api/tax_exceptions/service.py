@@ -26,7 +26,7 @@ async def _saved(session: AsyncSession, rule: TaxExceptionRule, warnings: list[s
 
 async def _check(reference: ReferenceData, data: TaxExceptionIn) -> list[str]:
     return await check_references(
-        reference, [Reference(("body", "tax_type"), "tax_type", ReferenceKind.tax_type, data.tax_type)]
+        reference, [Reference(("body", "tax_type"), "tax_type", ReferenceKind.sales_tax_type, data.tax_type)]
     )
 
 
