@@ -181,3 +181,55 @@ async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_refer
     assert stored.reason is not None
     assert stored.reason.startswith("Xero rejected the invoice:")
     assert list(messages) == ["xero.reference.refresh"]
+
+
+async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sent(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        for n in (1, 2):
+            record = SourceRecord(
+                account_id=account_id,
+                connection_id=connection_id,
+                source="ontraport",
+                kind="transaction",
+                external_id=str(n),
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.mapped,
+            )
+            session.add(record)
+            await session.flush()
+            body = {"Name": "Jane Smith", "ContactNumber": f"OP-{n}", "EmailAddress": f"jane{n}@example.com"}
+            session.add(
+                Document(
+                    account_id=account_id,
+                    record_id=record.id,
+                    xero_connection_id=connection_id,
+                    kind=DocumentKind.contact,
+                    mapping_version="test",
+                    request_body=body,
+                    fingerprint=f"{n}" * 64,
+                    idempotency_key=f"lb:test:{uuid.uuid4()}",
+                )
+            )
+    limiter = RateLimiter(redis, settings.queue.prefix)
+
+    def client_for(connection: Connection) -> XeroClient:
+        return XeroClient(
+            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
+        )
+
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    names = sorted(
+        str(c["Name"])
+        for c in organisation.contacts.values()
+        if str(c.get("ContactNumber", "")).startswith("OP-")
+    )
+    assert names[0] == "Jane Smith"
+    assert names[1] in ("Jane Smith (jane1@example.com)", "Jane Smith (jane2@example.com)")
+    calls = dict(organisation.counters.by_endpoint)
+    assert (calls.get("PUT Contacts"), calls.get("GET Contacts", 0)) == (1, 0)

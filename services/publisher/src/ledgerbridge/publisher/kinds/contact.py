@@ -31,7 +31,7 @@ class ContactSpec(KindSpec):
         errors: dict[str, str] = {}
         missing = [number for number in by_number if number not in links]
         if missing:
-            bodies = [by_number[number][0].body for number in missing]
+            bodies = _told_apart([by_number[number][0].body for number in missing])
             results = await destination.client.put_contacts(bodies, idempotency_key=batch_key(batch))
             clashes: list[dict[str, Any]] = []
             for number, body, result in zip(missing, bodies, results, strict=True):
@@ -74,6 +74,18 @@ def _clash_name(body: dict[str, Any]) -> str:
     email = body.get("EmailAddress")
     name = str(body.get("Name", ""))
     return f"{name} ({email})" if email else f"{name} ({body.get('ContactNumber')})"
+
+
+def _told_apart(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two different people of one name in a batch: Xero would refuse the second (names are unique), so
+    it gets its distinguishing name before the batch is sent (SPEC §4 item 2)."""
+    seen: set[str] = set()
+    told: list[dict[str, Any]] = []
+    for body in bodies:
+        name = str(body.get("Name", "")).casefold()
+        told.append({**body, "Name": _clash_name(body)} if name in seen else body)
+        seen.add(name)
+    return told
 
 
 async def _known_contacts(destination: Destination, numbers: list[str]) -> dict[str, str]:
