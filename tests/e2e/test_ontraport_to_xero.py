@@ -122,7 +122,10 @@ async def test_every_paid_transaction_becomes_one_paid_invoice_and_refunds_becom
     counters = organisation.counters
     print(f"xero calls: {counters.calls} for {len(paid)} paid transactions: {dict(counters.by_endpoint)}")
     # Refunded before the first sync: charge and refund are both booked; what never moved money is not.
-    assert expected_problems(transactions, organisation) == []
+    problems = expected_problems(transactions, organisation)
+    assert problems == [], [
+        (problem, records[problem.split(":")[0].removeprefix("OP-")].reason) for problem in problems
+    ]
     for transaction_id, transaction in transactions.items():
         if transaction["status"] != PAID:
             assert records[str(transaction_id)].reason
