@@ -35,10 +35,15 @@ from ledgerbridge.common.clients.ontraport.models import (
     Webhook,
 )
 from ledgerbridge.common.clients.partner import (
+    AccountBudget,
     PartnerError,
+    PartnerPolicy,
     PartnerRequests,
+    RateLimit,
     RetryPolicy,
+    StaticCredentials,
     limiter_key,
+    refusal,
     snippet,
 )
 from ledgerbridge.common.clients.ratelimit import RollingWindowLimiter, Sleep
@@ -112,6 +117,11 @@ def _header_number(response: httpx.Response, name: str) -> float | None:
         return None
 
 
+def _rate_limit(response: httpx.Response) -> RateLimit:
+    # ONTRAPORT sends no Retry-After, only when its window resets.
+    return RateLimit(_header_number(response, "X-Rate-Limit-Reset") or 60.0)
+
+
 def _unix(moment: datetime | int) -> int:
     return moment if isinstance(moment, int) else int(moment.timestamp())
 
@@ -137,23 +147,25 @@ class OntraportClient:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._limiter = limiter
-        self._requests = PartnerRequests(
+        policy = PartnerPolicy(
             name="ONTRAPORT",
-            http=http,
-            base_url=self._base_url,
-            headers={"Api-Appid": app_id, "Api-Key": api_key, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout_seconds),
-            policy=RetryPolicy(
+            retry=RetryPolicy(
                 max_attempts, rate_limit_retries, max_rate_limit_wait_seconds, backoff_base_seconds, sleep
             ),
-            auth_message="ONTRAPORT rejected the API credentials",
-            error=OntraportError,
-            not_found=OntraportNotFoundError,
-            acquire=lambda _method: limiter.acquire(),
-            pause=limiter.pause,
-            # ONTRAPORT sends no Retry-After, only when its window resets.
-            rate_limit_wait=lambda response: _header_number(response, "X-Rate-Limit-Reset") or 60.0,
-            observe=self._observe_budget,
+            rate_limit=_rate_limit,
+            refuse=refusal(
+                "ONTRAPORT", "ONTRAPORT rejected the API credentials", OntraportError, OntraportNotFoundError
+            ),
+            timeout_seconds=timeout_seconds,
+        )
+        self._requests = PartnerRequests(
+            policy,
+            http,
+            self._base_url,
+            StaticCredentials({"Api-Appid": app_id, "Api-Key": api_key, "Accept": "application/json"}),
+            AccountBudget(
+                acquire=lambda _method: limiter.acquire(), pause=limiter.pause, watch=self._observe_budget
+            ),
         )
         self.account_id: str | None = None
         """The account id from the last envelope (ONTRAPORT tells us whose data we read)."""
