@@ -15,7 +15,8 @@ import structlog
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.common.clients.xero import LimiterConfig, RateLimiter, TokenService, XeroClient, XeroOAuth
+from ledgerbridge.common.clients.factory import xero_client
+from ledgerbridge.common.clients.xero import LimiterConfig, TokenService, XeroClient, XeroOAuth
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.consumer import Handler
 from ledgerbridge.common.messaging.messages import HandleWebhookEvent, PublishPending, RefreshXeroReference
@@ -65,22 +66,14 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
     async with httpx.AsyncClient() as http:
         # A run never waits long for a slot: the batch goes back to pending and the message is retried
         # later, instead of the job sleeping into its timeout.
-        limiter = RateLimiter(
-            platform.transport.redis,
-            settings.queue.prefix,
-            LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3)),
-        )
+        limits = LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3))
         tokens = TokenService(XeroOAuth(http, settings.xero), platform.cipher)
 
         def client_for(connection: Connection) -> XeroClient:
             assert connection.xero_tenant_id
-            return XeroClient(
-                http,
-                settings.xero,
-                limiter,
-                tokens.provider(platform.sessions, connection.id),
-                connection.xero_tenant_id,
-            )
+            provider = tokens.provider(platform.sessions, connection.id)
+            redis = platform.transport.redis
+            return xero_client(settings, http, redis, provider, connection.xero_tenant_id, limits=limits)
 
         publisher = Publisher(
             platform.sessions,
