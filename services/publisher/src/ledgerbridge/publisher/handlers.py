@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -60,21 +60,29 @@ async def queue_waiting_organisations(session: AsyncSession, now: datetime, wait
     return queued
 
 
+def _xero_clients(
+    platform: Platform, http: httpx.AsyncClient, tokens: TokenService
+) -> Callable[[Connection], XeroClient]:
+    settings = platform.settings
+    # A run never waits long for a slot: the batch goes back to pending and the message is retried
+    # later, instead of the job sleeping into its timeout.
+    limits = LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3))
+
+    def client_for(connection: Connection) -> XeroClient:
+        assert connection.xero_tenant_id
+        provider = tokens.provider(platform.sessions, connection.id)
+        redis = platform.transport.redis
+        return xero_client(settings, http, redis, provider, connection.xero_tenant_id, limits=limits)
+
+    return client_for
+
+
 @asynccontextmanager
 async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
     settings = platform.settings
     async with httpx.AsyncClient() as http:
-        # A run never waits long for a slot: the batch goes back to pending and the message is retried
-        # later, instead of the job sleeping into its timeout.
-        limits = LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3))
         tokens = TokenService(XeroOAuth(http, settings.xero), platform.cipher)
-
-        def client_for(connection: Connection) -> XeroClient:
-            assert connection.xero_tenant_id
-            provider = tokens.provider(platform.sessions, connection.id)
-            redis = platform.transport.redis
-            return xero_client(settings, http, redis, provider, connection.xero_tenant_id, limits=limits)
-
+        client_for = _xero_clients(platform, http, tokens)
         publisher = Publisher(
             platform.sessions,
             client_for,
