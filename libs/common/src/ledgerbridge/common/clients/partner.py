@@ -178,6 +178,10 @@ def refusal(name: str, auth_message: str, error: type[PartnerError], not_found: 
     return refuse
 
 
+class _NoAnswer(Exception):
+    """The request got no answer (network failure or deadline); ``__cause__`` says which."""
+
+
 @dataclass(frozen=True)
 class PartnerRequests:
     """The one request loop of every partner client (see the module's docstring)."""
@@ -210,7 +214,8 @@ class PartnerRequests:
         while True:
             try:
                 response = await self._attempt(method, path, {**signed, **(headers or {})}, request)
-            except (httpx.TransportError, TimeoutError) as error:
+            except _NoAnswer as unanswered:
+                error = unanswered.__cause__
                 failures += 1
                 # The count is named only when there was more than one attempt (Xero makes one).
                 problem = f"failed {failures} times" if failures > 1 else "failed on the wire"
@@ -241,14 +246,18 @@ class PartnerRequests:
     ) -> httpx.Response:
         policy = self.policy
         async with self.limiter.admit(method):
-            async with asyncio.timeout(policy.timeout_seconds if policy.total_deadline else None):
-                response = await self.http.request(
-                    method,
-                    f"{self.base_url}{path}",
-                    headers=headers,
-                    timeout=policy.timeout_seconds,
-                    **request,
-                )
+            try:
+                async with asyncio.timeout(policy.timeout_seconds if policy.total_deadline else None):
+                    response = await self.http.request(
+                        method,
+                        f"{self.base_url}{path}",
+                        headers=headers,
+                        timeout=policy.timeout_seconds,
+                        **request,
+                    )
+            except (httpx.TransportError, TimeoutError) as error:
+                # Only the request itself: a limiter failing is not a call whose outcome is in doubt.
+                raise _NoAnswer from error
             await self.limiter.observe(response)
         return response
 
