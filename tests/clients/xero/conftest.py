@@ -110,34 +110,39 @@ async def refreshes(sandbox: SandboxClient) -> int:
 MakeConnection = Callable[..., Awaitable[uuid.UUID]]
 
 
+async def connect_organisation(
+    sessions: Sessions, sandbox: SandboxClient, tokens: TokenService, tenant_id: str, *, expired: bool = False
+) -> uuid.UUID:
+    """A committed Xero connection row holding a real sandbox token set (expired when asked)."""
+    issued = await sandbox.login()
+    token_set = TokenSet.from_response(issued, time.time())
+    if expired:
+        token_set = TokenSet(
+            token_set.access_token, token_set.refresh_token, time.time() - 5, token_set.scope
+        )
+    async with sessions() as session, session.begin():
+        account = Account(company=f"Acme {uuid.uuid4().hex[:6]}")
+        session.add(account)
+        await session.flush()
+        connection = Connection(
+            account_id=account.id,
+            kind=ConnectionKind.xero,
+            status=ConnectionStatus.active,
+            credentials=tokens.seal(token_set),
+            xero_tenant_id=tenant_id,
+            token_expires_at=token_set.expires_at_datetime,
+        )
+        session.add(connection)
+        await session.flush()
+        return connection.id
+
+
 @pytest.fixture
 def make_connection(
     committing: Sessions, sandbox: SandboxClient, tokens: TokenService, tenant_id: str
 ) -> MakeConnection:
-    """A committed Xero connection row holding a real sandbox token set (expired when asked)."""
-
     async def make(*, expired: bool = False) -> uuid.UUID:
-        issued = await sandbox.login()
-        token_set = TokenSet.from_response(issued, time.time())
-        if expired:
-            token_set = TokenSet(
-                token_set.access_token, token_set.refresh_token, time.time() - 5, token_set.scope
-            )
-        async with committing() as session, session.begin():
-            account = Account(company=f"Acme {uuid.uuid4().hex[:6]}")
-            session.add(account)
-            await session.flush()
-            connection = Connection(
-                account_id=account.id,
-                kind=ConnectionKind.xero,
-                status=ConnectionStatus.active,
-                credentials=tokens.seal(token_set),
-                xero_tenant_id=tenant_id,
-                token_expires_at=token_set.expires_at_datetime,
-            )
-            session.add(connection)
-            await session.flush()
-            return connection.id
+        return await connect_organisation(committing, sandbox, tokens, tenant_id, expired=expired)
 
     return make
 

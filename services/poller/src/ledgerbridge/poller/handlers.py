@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.common.clients.ontraport.client import OntraportClient, ontraport_limiter
+from ledgerbridge.common.clients.factory import ontraport_client
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.consumer import Handler
 from ledgerbridge.common.messaging.messages import PollConnection, RunImport
@@ -46,15 +46,11 @@ class Poller:
         self.http = http
 
     def source_for(self, connection: Connection) -> OntraportSource:
-        credentials = self.platform.cipher.decrypt_json(connection.credentials)
-        settings = self.platform.settings
-        limiter = ontraport_limiter(
-            self.platform.transport.redis, credentials["app_id"], prefix=settings.queue.prefix
+        platform = self.platform
+        credentials = platform.cipher.decrypt_json(connection.credentials)
+        return OntraportSource(
+            ontraport_client(platform.settings, self.http, platform.transport.redis, credentials)
         )
-        client = OntraportClient(
-            self.http, settings.ontraport.api_url, credentials["app_id"], credentials["api_key"], limiter
-        )
-        return OntraportSource(client)
 
     async def poll_connection(self, session: AsyncSession, message: PollConnection) -> None:
         connection = await session.get(Connection, message.connection_id)

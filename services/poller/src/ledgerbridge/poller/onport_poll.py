@@ -17,7 +17,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.common.clients.onport import OnportClient, OnportNotFoundError, onport_limiter
+from ledgerbridge.common.clients.factory import onport_client
+from ledgerbridge.common.clients.onport import OnportNotFoundError
 from ledgerbridge.common.clients.onport.stamps import CLOCK_SKEW, onport_stamp
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.messaging.outbox import add_message
@@ -44,10 +45,7 @@ def onport_source_for(platform: Platform, http: httpx.AsyncClient, connection: C
     """The connection's Onport account as a :class:`PurchaseInvoiceSource` (credentials decrypted here,
     never stored elsewhere; the limiter is the account's shared Redis bucket)."""
     credentials = platform.cipher.decrypt_json(connection.credentials)
-    token = str(credentials["api_token"])
-    settings = platform.settings
-    limiter = onport_limiter(platform.transport.redis, token, prefix=settings.queue.prefix)
-    return OnportSource(OnportClient(http, settings.onport.api_url, token, limiter))
+    return OnportSource(onport_client(platform.settings, http, platform.transport.redis, credentials))
 
 
 async def lock_onport_cursor(session: AsyncSession, connection_id: object) -> PollCursor | None:

@@ -15,7 +15,8 @@ import structlog
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.common.clients.xero import LimiterConfig, RateLimiter, TokenService, XeroClient, XeroOAuth
+from ledgerbridge.common.clients.factory import xero_client
+from ledgerbridge.common.clients.xero import LimiterConfig, TokenService, XeroClient, XeroOAuth
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.consumer import Handler
 from ledgerbridge.common.messaging.messages import HandleWebhookEvent, PublishPending, RefreshXeroReference
@@ -59,29 +60,19 @@ async def queue_waiting_organisations(session: AsyncSession, now: datetime, wait
     return queued
 
 
-def _client_factory(
+def _xero_clients(
     platform: Platform, http: httpx.AsyncClient, tokens: TokenService
 ) -> Callable[[Connection], XeroClient]:
-    """Clients for any organisation, sharing one HTTP pool, one token service and one Redis limiter:
-    the limiter counts every replica's calls to an organisation, so all of them must go through it."""
     settings = platform.settings
     # A run never waits long for a slot: the batch goes back to pending and the message is retried
     # later, instead of the job sleeping into its timeout.
-    limiter = RateLimiter(
-        platform.transport.redis,
-        settings.queue.prefix,
-        LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3)),
-    )
+    limits = LimiterConfig(max_wait_seconds=min(20.0, settings.queue.job_timeout_seconds / 3))
 
     def client_for(connection: Connection) -> XeroClient:
         assert connection.xero_tenant_id
-        return XeroClient(
-            http,
-            settings.xero,
-            limiter,
-            tokens.provider(platform.sessions, connection.id),
-            connection.xero_tenant_id,
-        )
+        provider = tokens.provider(platform.sessions, connection.id)
+        redis = platform.transport.redis
+        return xero_client(settings, http, redis, provider, connection.xero_tenant_id, limits=limits)
 
     return client_for
 
@@ -134,7 +125,7 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
     settings = platform.settings
     async with httpx.AsyncClient() as http:
         tokens = TokenService(XeroOAuth(http, settings.xero), platform.cipher)
-        client_for = _client_factory(platform, http, tokens)
+        client_for = _xero_clients(platform, http, tokens)
         runs = PublishingRuns(
             platform.sessions,
             client_for,

@@ -16,16 +16,16 @@ from fastapi import Depends
 
 from ledgerbridge.api.dependencies import PlatformDep
 from ledgerbridge.api.problems import ProblemError
-from ledgerbridge.common.clients.onport import OnportClient, onport_limiter
-from ledgerbridge.common.clients.ontraport import OntraportClient, ontraport_limiter
-from ledgerbridge.common.clients.xero import RateLimiter, TokenService, XeroClient, XeroOAuth
+from ledgerbridge.common.clients.factory import INTERACTIVE, onport_client, ontraport_client, xero_client
+from ledgerbridge.common.clients.onport import OnportClient
+from ledgerbridge.common.clients.ontraport import OntraportClient
+from ledgerbridge.common.clients.xero import TokenService, XeroClient, XeroOAuth
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
 from ledgerbridge.common.models import Connection
 from ledgerbridge.common.platform import Platform
 
 # Someone is waiting for the answer: fail sooner than a worker would.
-_TIMEOUT_SECONDS = 20.0
-_ATTEMPTS = 2
+_TIMEOUT_SECONDS = INTERACTIVE.timeout_seconds
 
 
 class Partners:
@@ -33,6 +33,7 @@ class Partners:
         self.platform = platform
         self.http = http
         self.settings = platform.settings
+        self.redis = platform.transport.redis
         self.oauth = XeroOAuth(http, self.settings.xero, timeout=_TIMEOUT_SECONDS)
         self.tokens = TokenService(self.oauth, platform.cipher)
 
@@ -42,48 +43,20 @@ class Partners:
     def xero(self, connection_id: uuid.UUID, tenant_id: str) -> XeroClient:
         """Tokens come through ``TokenService`` in sessions of its own (refresh under a row lock), so
         the caller must not hold a write lock on the connection row while using this client."""
-        return XeroClient(
-            self.http,
-            self.settings.xero,
-            RateLimiter(self.platform.transport.redis, self.settings.queue.prefix),
-            self.tokens.provider(self.platform.sessions, connection_id),
-            tenant_id,
-            timeout=_TIMEOUT_SECONDS,
-        )
+        tokens = self.tokens.provider(self.platform.sessions, connection_id)
+        return xero_client(self.settings, self.http, self.redis, tokens, tenant_id, patience=INTERACTIVE)
 
     def ontraport(self, app_id: str, api_key: str) -> OntraportClient:
-        limiter = ontraport_limiter(
-            self.platform.transport.redis, app_id, prefix=self.settings.queue.prefix, max_wait_seconds=10.0
-        )
-        return OntraportClient(
-            self.http,
-            self.settings.ontraport.api_url,
-            app_id,
-            api_key,
-            limiter,
-            timeout_seconds=_TIMEOUT_SECONDS,
-            max_attempts=_ATTEMPTS,
-            max_rate_limit_wait_seconds=10.0,
-            rate_limit_retries=1,
-        )
+        credentials = {"app_id": app_id, "api_key": api_key}
+        return ontraport_client(self.settings, self.http, self.redis, credentials, patience=INTERACTIVE)
 
     def ontraport_of(self, connection: Connection) -> OntraportClient:
         credentials = self.credentials(connection)
         return self.ontraport(str(credentials["app_id"]), str(credentials["api_key"]))
 
     def onport(self, api_token: str) -> OnportClient:
-        limiter = onport_limiter(
-            self.platform.transport.redis, api_token, prefix=self.settings.queue.prefix, max_wait_seconds=10.0
-        )
-        return OnportClient(
-            self.http,
-            self.settings.onport.api_url,
-            api_token,
-            limiter,
-            timeout_seconds=_TIMEOUT_SECONDS,
-            max_attempts=_ATTEMPTS,
-            rate_limit_retries=1,
-        )
+        credentials = {"api_token": api_token}
+        return onport_client(self.settings, self.http, self.redis, credentials, patience=INTERACTIVE)
 
 
 async def get_partners(platform: PlatformDep) -> AsyncIterator[Partners]:

@@ -32,10 +32,15 @@ from ledgerbridge.common.clients.onport.models import (
     PurchaseItem,
 )
 from ledgerbridge.common.clients.partner import (
+    AccountBudget,
     PartnerError,
+    PartnerPolicy,
     PartnerRequests,
+    RateLimit,
     RetryPolicy,
+    StaticCredentials,
     limiter_key,
+    refusal,
     snippet,
 )
 from ledgerbridge.common.clients.ratelimit import LeakyBucketLimiter, Sleep
@@ -118,21 +123,25 @@ class OnportClient:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._page_size = page_size
-        self._requests = PartnerRequests(
+        policy = PartnerPolicy(
             name="Onport",
-            http=http,
-            base_url=self._base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout_seconds),
-            policy=RetryPolicy(
+            retry=RetryPolicy(
                 max_attempts, rate_limit_retries, max_rate_limit_wait_seconds, backoff_base_seconds, sleep
             ),
-            auth_message="Onport rejected the API token",
-            error=OnportError,
-            not_found=OnportNotFoundError,
-            acquire=lambda method: limiter.acquire(READ if method == "GET" else WRITE),
-            pause=limiter.pause,
-            rate_limit_wait=_retry_after,
+            rate_limit=_rate_limit,
+            refuse=refusal("Onport", "Onport rejected the API token", OnportError, OnportNotFoundError),
+            timeout_seconds=timeout_seconds,
+        )
+        self._requests = PartnerRequests(
+            policy,
+            http,
+            self._base_url,
+            StaticCredentials({"Authorization": f"Bearer {token}", "Accept": "application/json"}),
+            # Reads and writes drain the same bucket at different costs, as Onport counts them.
+            AccountBudget(
+                acquire=lambda method: limiter.acquire(READ if method == "GET" else WRITE),
+                pause=limiter.pause,
+            ),
         )
 
     def __repr__(self) -> str:
@@ -328,8 +337,8 @@ def _chunks(values: Sequence[int], size: int) -> list[Sequence[int]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _rate_limit(response: httpx.Response) -> RateLimit:
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
+        return RateLimit(max(0.0, float(response.headers.get("Retry-After", "1"))))
     except ValueError:
-        return 1.0
+        return RateLimit(1.0)

@@ -1,16 +1,18 @@
 """ONTRAPORT API client (SPEC.md §3.2)."""
 
 from ledgerbridge.common.clients.ontraport.client import (
-    DEFAULT_CALLS_PER_MINUTE,
     MAX_RANGE,
     ObjectType,
     OntraportClient,
     OntraportError,
     OntraportNotFoundError,
+)
+from ledgerbridge.common.clients.ontraport.criteria import Criteria, Field, field
+from ledgerbridge.common.clients.ontraport.limits import (
+    DEFAULT_CALLS_PER_MINUTE,
     account_limiter_key,
     ontraport_limiter,
 )
-from ledgerbridge.common.clients.ontraport.criteria import Criteria, Field, field
 from ledgerbridge.common.clients.ontraport.models import (
     AccountCheck,
     Contact,

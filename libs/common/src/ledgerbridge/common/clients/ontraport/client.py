@@ -1,7 +1,8 @@
-"""The ONTRAPORT REST client (SPEC.md §3.2): credentials, envelope, limits and retries in one place.
+"""The ONTRAPORT REST client (SPEC.md §3.2): credentials, envelope and paging.
 
-Every request goes through :meth:`OntraportClient._call`, which takes a slot from the account's shared
-limiter, sends ``Api-Appid``/``Api-Key``, retries what is worth retrying and unwraps
+Every request goes through :meth:`OntraportClient._call`: the shared request loop (``partner.py``) takes a
+slot from the account's limiter (``limits.py``), sends ``Api-Appid``/``Api-Key`` and retries what is worth
+retrying under ONTRAPORT's policy; ``_call`` then unwraps
 ``{"code":0,"data":…,"account_id":…}``. Collections are read in pages of at most 50 (ONTRAPORT serves
 no more, silently) and walked by ``id`` ("id > last seen") rather than by offset, so records added while
 we page neither shift nor repeat.
@@ -16,9 +17,9 @@ from typing import Any, TypeVar
 
 import httpx
 import structlog
-from redis.asyncio import Redis
 
 from ledgerbridge.common.clients.ontraport.criteria import Criteria, condition_param, field
+from ledgerbridge.common.clients.ontraport.limits import account_budget, rate_limit
 from ledgerbridge.common.clients.ontraport.models import (
     AccountCheck,
     Contact,
@@ -36,9 +37,11 @@ from ledgerbridge.common.clients.ontraport.models import (
 )
 from ledgerbridge.common.clients.partner import (
     PartnerError,
+    PartnerPolicy,
     PartnerRequests,
     RetryPolicy,
-    limiter_key,
+    StaticCredentials,
+    refusal,
     snippet,
 )
 from ledgerbridge.common.clients.ratelimit import RollingWindowLimiter, Sleep
@@ -47,9 +50,6 @@ log = structlog.get_logger(__name__)
 
 MAX_RANGE = 50
 """ONTRAPORT serves at most 50 records per request, whatever ``range`` asks for."""
-
-DEFAULT_CALLS_PER_MINUTE = 170
-"""ONTRAPORT allows 180/minute per account; the rest is headroom for clock skew between us and them."""
 
 
 class ObjectType:
@@ -73,43 +73,7 @@ class OntraportNotFoundError(OntraportError):
     pass
 
 
-def account_limiter_key(app_id: str, prefix: str = "ledgerbridge") -> str:
-    """The Redis key of one ONTRAPORT account's budget. The app id names the account (each account has
-    its own); hashed so the key does not spell out an identifier of the customer's credentials."""
-    return limiter_key("ontraport", app_id, prefix)
-
-
-def ontraport_limiter(
-    redis: Redis,
-    app_id: str,
-    *,
-    prefix: str = "ledgerbridge",
-    calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
-    window_seconds: float = 60.0,
-    max_wait_seconds: float | None = None,
-    sleep: Sleep = asyncio.sleep,
-) -> RollingWindowLimiter:
-    return RollingWindowLimiter(
-        redis,
-        account_limiter_key(app_id, prefix),
-        limit=calls_per_minute,
-        window_seconds=window_seconds,
-        max_wait_seconds=max_wait_seconds,
-        sleep=sleep,
-    )
-
-
 R = TypeVar("R", bound=OntraportRecord)
-
-
-def _header_number(response: httpx.Response, name: str) -> float | None:
-    value = response.headers.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
 
 
 def _unix(moment: datetime | int) -> int:
@@ -136,24 +100,23 @@ class OntraportClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._limiter = limiter
-        self._requests = PartnerRequests(
+        policy = PartnerPolicy(
             name="ONTRAPORT",
-            http=http,
-            base_url=self._base_url,
-            headers={"Api-Appid": app_id, "Api-Key": api_key, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout_seconds),
-            policy=RetryPolicy(
+            retry=RetryPolicy(
                 max_attempts, rate_limit_retries, max_rate_limit_wait_seconds, backoff_base_seconds, sleep
             ),
-            auth_message="ONTRAPORT rejected the API credentials",
-            error=OntraportError,
-            not_found=OntraportNotFoundError,
-            acquire=lambda _method: limiter.acquire(),
-            pause=limiter.pause,
-            # ONTRAPORT sends no Retry-After, only when its window resets.
-            rate_limit_wait=lambda response: _header_number(response, "X-Rate-Limit-Reset") or 60.0,
-            observe=self._observe_budget,
+            rate_limit=rate_limit,
+            refuse=refusal(
+                "ONTRAPORT", "ONTRAPORT rejected the API credentials", OntraportError, OntraportNotFoundError
+            ),
+            timeout_seconds=timeout_seconds,
+        )
+        self._requests = PartnerRequests(
+            policy,
+            http,
+            self._base_url,
+            StaticCredentials({"Api-Appid": app_id, "Api-Key": api_key, "Accept": "application/json"}),
+            account_budget(limiter),
         )
         self.account_id: str | None = None
         """The account id from the last envelope (ONTRAPORT tells us whose data we read)."""
@@ -174,14 +137,6 @@ class OntraportClient:
     ) -> Any:
         response = await self._requests.send(method, path, params=params, data=form)
         return self._unwrap(f"{method} {path}", response)
-
-    async def _observe_budget(self, response: httpx.Response) -> None:
-        """ONTRAPORT counts every call on the account, including other apps the customer uses with the
-        same key: when it says none are left, everybody on this account waits for its reset."""
-        remaining = _header_number(response, "X-Rate-Limit-Remaining")
-        reset = _header_number(response, "X-Rate-Limit-Reset")
-        if remaining is not None and remaining <= 0 and reset is not None and response.status_code != 429:
-            await self._limiter.pause(reset)
 
     def _unwrap(self, what: str, response: httpx.Response) -> Any:
         try:

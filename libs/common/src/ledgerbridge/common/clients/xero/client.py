@@ -8,25 +8,34 @@ Batches always use ``summarizeErrors=false`` so one bad document cannot fail the
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-import structlog
 
-from ledgerbridge.common.clients.xero.limiter import OrganisationParkedError, RateLimiter
+from ledgerbridge.common.clients.partner import PartnerRequests, UnknownOutcomeError
+from ledgerbridge.common.clients.xero.limiter import OrganisationLimits, RateLimiter
 from ledgerbridge.common.clients.xero.tokens import AccessTokenProvider
-from ledgerbridge.common.messaging.errors import PermanentError, TransientError
+from ledgerbridge.common.clients.xero.wire import BearerToken, XeroNotFoundError, error_message, xero_policy
+from ledgerbridge.common.messaging.errors import PermanentError
 from ledgerbridge.common.settings import XeroSettings
+
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "MAX_BATCH",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "ElementResult",
+    "UnknownOutcomeError",
+    "XeroClient",
+    "XeroNotFoundError",
+    "element_result",
+    "parse_batch",
+]
 
 MAX_BATCH = 50
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 DEFAULT_TIMEOUT_SECONDS = 30.0
-
-log = structlog.get_logger(__name__)
 
 # Per batch resource: the element's id field and its number field (payments have no number).
 _FIELDS: dict[str, tuple[str, str | None]] = {
@@ -35,15 +44,6 @@ _FIELDS: dict[str, tuple[str, str | None]] = {
     "Payments": ("PaymentID", None),
     "CreditNotes": ("CreditNoteID", "CreditNoteNumber"),
 }
-
-
-class UnknownOutcomeError(TransientError):
-    """A create may or may not have happened (5xx, timeout, dropped connection): look the document up
-    before creating it again, because bills (ACCPAY) have no unique number to stop a duplicate."""
-
-
-class XeroNotFoundError(PermanentError):
-    """The addressed document does not exist in this organisation."""
 
 
 @dataclass(frozen=True)
@@ -93,39 +93,10 @@ def parse_batch(response: httpx.Response, resource: str, sent: int) -> list[Elem
     ):
         elements = body["Elements"]
     else:
-        raise PermanentError(f"Xero rejected the {resource} batch: {_message(response)}")
+        raise PermanentError(f"Xero rejected the {resource} batch: {error_message(response)}")
     if not isinstance(elements, list) or len(elements) != sent:
         raise PermanentError(f"Xero answered a {resource} batch of {sent} with an unexpected body")
     return [element_result(index, element, resource) for index, element in enumerate(elements)]
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        for key in ("Message", "Detail", "Title"):
-            if body.get(key):
-                return str(body[key])
-    return f"HTTP {response.status_code}"
-
-
-def _retry_after(response: httpx.Response) -> float:
-    raw = response.headers.get("retry-after", "").strip()
-    if not raw:
-        return 60.0
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return 60.0
-    date_header = response.headers.get("date")
-    now = parsedate_to_datetime(date_header) if date_header else None
-    return max((moment - now).total_seconds(), 0.0) if now else 60.0
 
 
 def _quote(value: str) -> str:
@@ -161,12 +132,14 @@ class XeroClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        self._http = http
-        self._api_url = settings.api_url.rstrip("/")
-        self._limiter = limiter
-        self._tokens = tokens
         self.tenant_id = tenant_id
-        self._timeout = timeout
+        self._requests = PartnerRequests(
+            xero_policy(timeout),
+            http,
+            f"{settings.api_url.rstrip('/')}/",
+            BearerToken(tokens, tenant_id),
+            OrganisationLimits(limiter, tenant_id),
+        )
 
     # --- batched creates ----------------------------------------------------------------------------
 
@@ -311,7 +284,7 @@ class XeroClient:
     ) -> list[dict[str, Any]]:
         response = await self._request("GET", path, params=params)
         if response.status_code != 200:
-            raise PermanentError(f"Xero refused GET {path}: {_message(response)}")
+            raise PermanentError(f"Xero refused GET {path}: {error_message(response)}")
         records = response.json().get(key or path)
         if not isinstance(records, list):
             raise PermanentError(f"Xero's GET {path} answer has no {key or path} list")
@@ -330,74 +303,7 @@ class XeroClient:
         creates: bool = False,
     ) -> httpx.Response:
         """One logical call; answers 200 or 400 (the caller reads those), raises for the rest."""
-        token = await self._tokens()
-        response = await self._send(method, path, params, body, token, idempotency_key, creates)
-        if response.status_code == 401:
-            # The token may have been revoked or expired early: refresh once (unless someone already
-            # did) and try again. A 401 is answered before Xero does anything, so a create is safe.
-            token = await self._tokens(rejected=token)
-            response = await self._send(method, path, params, body, token, idempotency_key, creates)
-            if response.status_code == 401:
-                raise PermanentError("Xero rejected a freshly refreshed access token: reconnect Xero")
-        status = response.status_code
-        if status == 429:
-            await self._rate_limited(response, method, path)
-        if status >= 500:
-            error = UnknownOutcomeError if creates else TransientError
-            raise error(f"Xero {method} {path} answered {status}")
-        if status == 403:
-            raise PermanentError("Xero refused access to this organisation (403): is it still connected?")
-        if status == 404:
-            raise XeroNotFoundError(f"Xero has no {path}")
-        if status not in (200, 400):
-            raise PermanentError(f"Xero {method} {path} answered {status}: {_message(response)}")
-        return response
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        body: dict[str, Any] | None,
-        token: str,
-        idempotency_key: str | None,
-        creates: bool,
-    ) -> httpx.Response:
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "xero-tenant-id": self.tenant_id,
-            "Accept": "application/json",
-        }
-        if idempotency_key is not None:
-            headers["Idempotency-Key"] = idempotency_key
-        async with self._limiter.slot(self.tenant_id):
-            try:
-                # A total deadline: httpx's own timeouts are per read, so a trickling answer escapes them.
-                async with asyncio.timeout(self._timeout):
-                    response = await self._http.request(
-                        method,
-                        f"{self._api_url}/{path}",
-                        params=params,
-                        json=body,
-                        headers=headers,
-                        timeout=self._timeout,
-                    )
-            except (httpx.TransportError, TimeoutError) as exc:
-                error = UnknownOutcomeError if creates else TransientError
-                raise error(f"Xero {method} {path} failed on the wire: {type(exc).__name__}") from exc
-            await self._limiter.record(self.tenant_id, response.headers)
-        return response
-
-    async def _rate_limited(self, response: httpx.Response, method: str, path: str) -> None:
-        retry_after = _retry_after(response)
-        problem = response.headers.get("x-rate-limit-problem", "").lower()
-        if problem == "day":
-            parked_until = await self._limiter.park(self.tenant_id, retry_after)
-            log.warning(
-                "xero.day_limit_reached", tenant_id=self.tenant_id, parked_until=parked_until.isoformat()
-            )
-            raise OrganisationParkedError(
-                f"Xero day limit reached; parked until {parked_until.isoformat()}", parked_until, retry_after
-            )
-        await self._limiter.cool_down(self.tenant_id, retry_after)
-        raise TransientError(f"Xero rate limit ({problem or 'unknown'}) on {method} {path}", retry_after)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        return await self._requests.send(
+            method, path, params=params, json=body, headers=headers, creates=creates
+        )

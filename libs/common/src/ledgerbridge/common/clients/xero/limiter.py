@@ -22,13 +22,18 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
+import structlog
 from redis.asyncio import Redis
 
+from ledgerbridge.common.clients.partner import RateLimit
 from ledgerbridge.common.messaging.errors import TransientError
+
+log = structlog.get_logger(__name__)
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -212,3 +217,30 @@ class RateLimiter:
     async def _now(self) -> float:
         seconds, microseconds = await self._redis.time()
         return float(seconds) + float(microseconds) / 1_000_000
+
+
+@dataclass(frozen=True)
+class OrganisationLimits:
+    """One organisation's limits as the request loop's limiter (``partner.CallLimiter``)."""
+
+    limiter: RateLimiter
+    tenant_id: str
+
+    def admit(self, method: str) -> AbstractAsyncContextManager[None]:
+        # Every method costs one call of each budget; the slot is held until the answer is in.
+        return self.limiter.slot(self.tenant_id)
+
+    async def observe(self, response: httpx.Response) -> None:
+        await self.limiter.record(self.tenant_id, response.headers)
+
+    async def throttled(self, limit: RateLimit) -> None:
+        """A day-limit 429 parks the organisation (and raises); any other cools every replica down."""
+        if limit.problem == "day":
+            parked_until = await self.limiter.park(self.tenant_id, limit.wait)
+            log.warning(
+                "xero.day_limit_reached", tenant_id=self.tenant_id, parked_until=parked_until.isoformat()
+            )
+            raise OrganisationParkedError(
+                f"Xero day limit reached; parked until {parked_until.isoformat()}", parked_until, limit.wait
+            )
+        await self.limiter.cool_down(self.tenant_id, limit.wait)
