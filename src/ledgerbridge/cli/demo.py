@@ -274,7 +274,8 @@ def expected_problems(transactions: dict[int, dict[str, str]], organisation: Any
     for transaction_id, transaction in sorted(transactions.items()):
         number = f"OP-{transaction_id}"
         status = transaction["status"]
-        if status not in ("1", "2", "3"):
+        moved = status in ("1", "3") or (status == "2" and Decimal(transaction["total"]) != 0)
+        if not moved:
             if number in invoices:
                 problems.append(f"{number}: status {status} should not be in Xero")
             continue

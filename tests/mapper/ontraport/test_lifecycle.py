@@ -221,6 +221,15 @@ def test_partially_refunded_before_sync_credits_the_refunded_part(
     assert documents[DocumentKind.refund_payment].body["Amount"] == Decimal("55.00")
 
 
+def test_a_free_sale_refunded_before_sync_moved_no_money(
+    make_record: Any, mappings: Mappings, settings: MappingSettings
+) -> None:
+    offer = {"products": [{"id": "1", "name": "Webinar", "quantity": "1", "price": "0.00", "total": "0.00"}]}
+    free = make_record(offer, status="2", subtotal="0.00", tax="0.00", shipping="0.00", total="0.00")
+    decision = _decide(free, mappings, settings)
+    assert isinstance(decision, Skip) and "no money moved" in decision.reason
+
+
 def test_refunded_before_sync_is_skipped_when_the_setting_says_so(
     worked_record: dict[str, Any], mappings: Mappings, settings: MappingSettings
 ) -> None:

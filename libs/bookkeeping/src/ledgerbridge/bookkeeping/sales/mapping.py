@@ -337,6 +337,10 @@ def _refunded_before_sync(context: SaleContext, trial: TrialState, observed_on: 
     discount = transaction.offer.coupon.discount if transaction.offer.coupon is not None else Decimal(0)
     # A partial refund lowers the total only; the other amounts still describe the charge.
     charged = transaction.subtotal - discount + transaction.shipping + transaction.tax
+    if not charged:
+        return Skip(
+            f"Transaction {transaction.id} was for 0.00 and refunded before it was synced: no money moved"
+        )
     as_charged = replace(transaction, status=TransactionStatus.PAID, total=charged)
     sale = _new_invoice(replace(context, transaction=as_charged), trial)
     if not isinstance(sale, Publish):
