@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ledgerbridge.common import templates
 from ledgerbridge.mapper.ontraport.models import Contact, TaxException
 from ledgerbridge.mapper.ontraport.transaction import Transaction, TransactionStatus
 
@@ -70,7 +71,7 @@ def template_values(transaction: Transaction, contact: Contact | None) -> dict[s
 
 
 def render(template: str, values: dict[str, str]) -> str:
-    return template.format_map(values).strip()
+    return templates.render(template, values)
 
 
 def local_date(unix_seconds: int, time_zone: str) -> str:
