@@ -30,9 +30,14 @@ ONPORT_CONSUMER = "onport-push"
 PING_BUCKET_SECONDS = 60
 
 
-def _bad_request(detail: str) -> ProblemError:
+def _bad_request(detail: str, errors: list[dict[str, Any]] | None = None) -> ProblemError:
+    """A 400 whose ``errors[].loc`` says where, like every other input error of the API."""
     return ProblemError(
-        400, "Malformed webhook body", detail, type_="https://ledgerbridge.dev/problems/webhook-body"
+        400,
+        "Malformed webhook body",
+        detail,
+        type_="https://ledgerbridge.dev/problems/webhook-body",
+        errors=errors or [{"loc": ["body"], "msg": detail, "type": "value_error"}],
     )
 
 
@@ -71,7 +76,10 @@ async def receive_xero(session: AsyncSession, body: bytes) -> int:
     try:
         delivery = XeroDelivery.model_validate_json(body)
     except ValidationError as error:
-        raise _bad_request(f"Not a Xero webhook delivery: {error.errors()[0]['msg']}") from None
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()[:20]
+        ]
+        raise _bad_request(f"Not a Xero webhook delivery: {error.errors()[0]['msg']}", errors) from None
     tenants = await repository.accounts_by_tenant(session, {event.tenantId for event in delivery.events})
     new = 0
     for event in delivery.events:
@@ -154,7 +162,10 @@ async def receive_onport(session: AsyncSession, token: str, purchase_type: str, 
         raise _bad_request("The body is not a JSON object")
     invoice_id = invoice.get("id")
     if not isinstance(invoice_id, int | str) or isinstance(invoice_id, bool) or str(invoice_id) == "":
-        raise _bad_request("The purchase invoice has no id")
+        raise _bad_request(
+            "The purchase invoice has no id",
+            [{"loc": ["body", "id"], "msg": "an id is required", "type": "missing"}],
+        )
     updated_at = invoice.get("updatedAt")
     # The connection is part of the key: invoice ids are only unique within one Onport account.
     key = _key(str(connection.id), str(invoice_id), str(updated_at or ""))
