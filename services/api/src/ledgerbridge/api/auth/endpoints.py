@@ -9,11 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from ledgerbridge.api.auth import repository, service
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
-from ledgerbridge.api.auth.rate_limit import (
-    LOGIN_ATTEMPTS_PER_WINDOW,
-    LOGIN_WINDOW_SECONDS,
-    FixedWindowLimiter,
-)
+from ledgerbridge.api.auth.rate_limit import FixedWindowLimiter, SignInLimits
 from ledgerbridge.api.auth.schemas import (
     AccountOut,
     InviteIn,
@@ -25,10 +21,15 @@ from ledgerbridge.api.auth.schemas import (
     UserOut,
 )
 from ledgerbridge.api.dependencies import PlatformDep, Session
-from ledgerbridge.api.problems import problem_responses
+from ledgerbridge.api.problems import ProblemError, problem_responses
 from ledgerbridge.common.database import unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["auth"])
+
+
+def client_address(request: Request) -> str:
+    """The peer's address; a forwarded one only from API_TRUSTED_PROXIES (resolved by the app's middleware)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -36,9 +37,19 @@ router = APIRouter(prefix="/v1", tags=["auth"])
     summary="Create an account (on the trial plan) and its owner",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429),
 )
-async def signup(body: SignupIn, session: Session) -> UserOut:
+async def signup(body: SignupIn, request: Request, session: Session, platform: PlatformDep) -> UserOut:
+    limits = platform.settings.api
+    # Each sign-up costs an argon2 hash and makes an account: a few an hour from one address.
+    await FixedWindowLimiter(
+        platform.transport.redis,
+        platform.settings.queue.prefix,
+        "signup",
+        limits.signups_per_address,
+        3600,
+        what="sign-ups from this address",
+    ).hit(address=client_address(request))
     return UserOut.model_validate(await service.signup(session, body))
 
 
@@ -54,18 +65,23 @@ async def token(
     session: Session,
     platform: PlatformDep,
 ) -> TokenPair:
-    limiter = FixedWindowLimiter(
+    limits = platform.settings.api
+    sign_in = SignInLimits(
         platform.transport.redis,
         platform.settings.queue.prefix,
-        "login",
-        LOGIN_ATTEMPTS_PER_WINDOW,
-        LOGIN_WINDOW_SECONDS,
+        failures_per_address=limits.login_failures_per_address,
+        failures_per_email=limits.login_failures_per_email,
+        attempts_per_address=limits.login_attempts_per_address,
+        window_seconds=limits.login_window_seconds,
     )
-    # Per IP stops one client guessing many accounts; per e-mail stops many clients guessing one.
-    await limiter.hit(
-        ip=request.client.host if request.client else "unknown", email=form.username.strip().lower()
-    )
-    user = await service.authenticate(session, form.username, form.password)
+    email, address = form.username.strip().lower(), client_address(request)
+    await sign_in.before_attempt(email, address)  # a locked attempt is a 429, whatever the password
+    try:
+        user = await service.authenticate(session, form.username, form.password)
+    except ProblemError:
+        await sign_in.failed(email, address)
+        raise
+    await sign_in.succeeded(email, address)
     return await service.issue_tokens(session, platform.secret_key, user)
 
 
