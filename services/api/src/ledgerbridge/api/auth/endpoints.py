@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ledgerbridge.api.auth import repository, service
@@ -14,7 +15,10 @@ from ledgerbridge.api.auth.schemas import (
     AccountOut,
     InviteIn,
     Me,
+    PasswordChangeIn,
+    PasswordResetIn,
     RefreshIn,
+    RoleIn,
     SignupIn,
     TokenPair,
     UserList,
@@ -126,3 +130,49 @@ async def list_users(user: CurrentUser, session: Session) -> UserList:
 )
 async def invite_user(body: InviteIn, owner: OwnerUser, session: Session) -> UserOut:
     return UserOut.model_validate(await service.invite(session, owner, body))
+
+
+@router.put(
+    "/me/password",
+    summary="Change your password; every other session of yours ends, a new token pair is returned",
+    response_model=TokenPair,
+    responses=problem_responses(401, 422),
+)
+async def change_password(
+    body: PasswordChangeIn, user: CurrentUser, session: Session, platform: PlatformDep
+) -> TokenPair:
+    return await service.change_own_password(session, platform.secret_key, user, body)
+
+
+@router.patch(
+    "/users/{user_id}",
+    summary="Change a user's role; owners only (the account keeps at least one owner)",
+    response_model=UserOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def change_role(user_id: uuid.UUID, body: RoleIn, owner: OwnerUser, session: Session) -> UserOut:
+    return UserOut.model_validate(await service.change_role(session, owner, user_id, body))
+
+
+@router.delete(
+    "/users/{user_id}",
+    summary="Remove a user; owners only. Their sessions end at once, access tokens included",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def remove_user(user_id: uuid.UUID, owner: OwnerUser, session: Session) -> None:
+    await service.remove_user(session, owner, user_id)
+
+
+@router.put(
+    "/users/{user_id}/password",
+    summary="Set a new password for a user; owners only. Their sessions end at once",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def reset_password(
+    user_id: uuid.UUID, body: PasswordResetIn, owner: OwnerUser, session: Session
+) -> None:
+    await service.reset_password(session, owner, user_id, body)
