@@ -553,3 +553,29 @@ async def test_another_account_gets_404_from_every_connection_endpoint(
     async with committing() as session:
         cached = await session.get(ConnectionReferenceCache, uuid.UUID(source["id"]))
     assert cached is not None and cached.data["products"]
+
+
+async def test_disconnecting_one_account_does_not_cut_off_another_sharing_the_xero_connection(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, sandboxes: Sandboxes
+) -> None:
+    """Finding 9 of issue 10: Xero keeps one connection per user, app and organisation; two accounts
+    connected by the same Xero user share it, so the first to disconnect removes only its own row."""
+    first, second = await make_tenant(), await make_tenant()
+    first_id, tenant_id = await connect_xero(api, first)
+    second_id, second_tenant = await connect_xero(api, second)
+    assert second_tenant == tenant_id
+    state = sandboxes.xero_state
+    shared = [c for c in state.connections.values() if c.tenant_id == tenant_id]
+    assert len(shared) == 1, "the sandbox keeps one connection per client and organisation, like Xero"
+
+    assert (await api.delete(f"/v1/connections/{first_id}", headers=first.headers)).status_code == 204
+    assert tenant_id in {c.tenant_id for c in state.connections.values()}, "Xero's connection is kept"
+    assert not all(token.revoked for token in state.refresh_tokens.values())
+    still = await api.get(f"/v1/xero/{second_id}/accounts?refresh=true", headers=second.headers)
+    assert still.status_code == 200, still.text
+    mine = (await api.get("/v1/connections", headers=first.headers)).json()["items"]
+    assert [(c["id"], c["status"]) for c in mine] == [(first_id, "disconnected")]
+
+    # The last row holding it disconnects at Xero as before.
+    assert (await api.delete(f"/v1/connections/{second_id}", headers=second.headers)).status_code == 204
+    assert tenant_id not in {c.tenant_id for c in state.connections.values()}

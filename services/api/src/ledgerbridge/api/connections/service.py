@@ -376,9 +376,14 @@ async def disconnect(session: AsyncSession, partners: Partners, user: User, conn
     if connection.status == ConnectionStatus.disconnected:
         return
     if connection.kind == ConnectionKind.xero:
-        # Each Xero connection row holds its own consent, so revoking it touches no other row.
+        # Xero keeps one connection per user, app and organisation: when another live row (another
+        # account connected by the same Xero user) holds it too, only our row goes; deleting the
+        # connection or revoking the grant at Xero would cut that account off as well.
+        shared = await repository.shares_xero_connection(session, connection)
         with partner_errors("Xero"):
-            await partners.tokens.disconnect(partners.platform.sessions, connection.id, revoke=True)
+            await partners.tokens.disconnect(
+                partners.platform.sessions, connection.id, revoke=not shared, at_xero=not shared
+            )
         await session.refresh(connection)
         await repository.unlink_sources(session, user.account_id, connection.id)
         return
