@@ -4,6 +4,7 @@ partner, live vendor lists and imports answer 429 with Retry-After past the limi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -41,7 +42,7 @@ async def test_costly_calls_are_limited_per_account(
     async with committing() as session, session.begin():
         row = await session.get_one(Connection, uuid.UUID(xero_id))
         row.credentials = cipher.encrypt_json(expired)  # a refresh reaches the (unreachable) partner
-    calls = {
+    calls: dict[str, Callable[[dict[str, str]], Awaitable[httpx.Response]]] = {
         "sync run": lambda headers: api.post("/v1/sync/run", headers=headers),
         "import": lambda headers: api.post(
             "/v1/imports", json={"connection_id": str(uuid.uuid4()), "last_n": 5}, headers=headers
