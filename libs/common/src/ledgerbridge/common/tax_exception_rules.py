@@ -73,7 +73,9 @@ class TaxExceptionRuleData(BaseModel):
     name: RuleName
     filters: TaxExceptionFilters
     tax_type: TaxCode
-    priority: int = Field(default=100, ge=0, le=1_000_000, description="Lower runs first; the first match wins")
+    priority: int = Field(
+        default=100, ge=0, le=1_000_000, description="Lower runs first; the first match wins"
+    )
     enabled: bool = True
 
 
