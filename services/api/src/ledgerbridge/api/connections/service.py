@@ -33,7 +33,8 @@ from ledgerbridge.api.reference import cache
 from ledgerbridge.api.reference.service import fetch_all_xero
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.onport import OnportError
-from ledgerbridge.common.clients.ontraport import OntraportError
+from ledgerbridge.common.clients.ontraport import OntraportClient, OntraportError
+from ledgerbridge.common.crypto import webhook_token_hash
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
 from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus, PollCursor, Role, User
 from ledgerbridge.common.platform import Platform
@@ -252,6 +253,7 @@ async def _new_source(
     credentials: dict[str, str],
     xero_connection_id: uuid.UUID | None,
     stream: str,
+    webhook_token: str,
 ) -> Connection:
     now = datetime.now(UTC)
     connection = Connection(
@@ -262,7 +264,7 @@ async def _new_source(
         status=ConnectionStatus.active,
         credentials=partners.platform.cipher.encrypt_json(credentials),
         xero_connection_id=xero_connection_id,
-        webhook_token=secrets.token_urlsafe(32),
+        webhook_token=webhook_token_hash(webhook_token),  # the token itself is shown once, in the answer
     )
     session.add(connection)
     await session.flush()
@@ -289,6 +291,7 @@ async def connect_ontraport(
         raise ProblemError(503, "ONTRAPORT is not answering", f"{exc}; try again shortly") from exc
     with partner_errors("ONTRAPORT"):
         products = await client.products()
+    webhook_token = secrets.token_urlsafe(32)
     connection = await _new_source(
         session,
         partners,
@@ -298,17 +301,10 @@ async def connect_ontraport(
         {"app_id": body.app_id, "api_key": body.api_key.get_secret_value()},
         target,
         ONTRAPORT_STREAM,
+        webhook_token,
     )
-    assert connection.webhook_token is not None
-    url = f"{_webhook_base(partners)}/webhooks/ontraport/{connection.webhook_token}"
-    subscribed: list[int] = []
-    try:
-        for product in products:
-            webhook = await client.subscribe_webhook(url, f"transaction_created_with_product({product.id})")
-            subscribed.append(webhook.id)
-    except (PermanentError, TransientError) as exc:
-        # Webhooks only make syncing sooner; polling finds every transaction anyway.
-        connection.last_error = f"Webhooks could not all be subscribed ({exc}); polling still syncs"[:2000]
+    url = _ontraport_url(partners, webhook_token)
+    subscribed = await _subscribe_ontraport(client, connection, url, [product.id for product in products])
     await cache.merge(
         session,
         connection.id,
@@ -319,6 +315,24 @@ async def connect_ontraport(
         webhook_urls={"transactions": url},
         webhooks_subscribed=len(subscribed),
     )
+
+
+def _ontraport_url(partners: Partners, token: str) -> str:
+    return f"{_webhook_base(partners)}/webhooks/ontraport/{token}"
+
+
+async def _subscribe_ontraport(
+    client: OntraportClient, connection: Connection, url: str, product_ids: list[int]
+) -> list[int]:
+    subscribed: list[int] = []
+    try:
+        for product_id in product_ids:
+            webhook = await client.subscribe_webhook(url, f"transaction_created_with_product({product_id})")
+            subscribed.append(webhook.id)
+    except (PermanentError, TransientError) as exc:
+        # Webhooks only make syncing sooner; polling finds every transaction anyway.
+        connection.last_error = f"Webhooks could not all be subscribed ({exc}); polling still syncs"[:2000]
+    return subscribed
 
 
 def _onport_urls(partners: Partners, token: str) -> dict[str, str]:
@@ -339,13 +353,28 @@ async def connect_onport(
         raise ProblemError(502, "Onport refused the request", str(exc)) from exc
     except TransientError as exc:
         raise ProblemError(503, "Onport is not answering", f"{exc}; try again shortly") from exc
+    webhook_token = secrets.token_urlsafe(32)
     connection = await _new_source(
-        session, partners, user, ConnectionKind.onport, "Onport", {"api_token": token}, target, ONPORT_STREAM
+        session,
+        partners,
+        user,
+        ConnectionKind.onport,
+        "Onport",
+        {"api_token": token},
+        target,
+        ONPORT_STREAM,
+        webhook_token,
     )
-    assert connection.webhook_token is not None
-    urls = _onport_urls(partners, connection.webhook_token)
+    urls = _onport_urls(partners, webhook_token)
+    await _register_onport(partners, connection, token, urls)
+    return SourceConnected(**(await _out(session, connection)).model_dump(), webhook_urls=urls)
+
+
+async def _register_onport(
+    partners: Partners, connection: Connection, api_token: str, urls: dict[str, str]
+) -> None:
     try:
-        await partners.onport(token).register_accounting_integration(
+        await partners.onport(api_token).register_accounting_integration(
             "ledgerbridge", dropship_url=urls["dropship"], replenishment_url=urls["replenishment"]
         )
     except (PermanentError, TransientError) as exc:
@@ -353,10 +382,36 @@ async def connect_onport(
         connection.last_error = f"Onport push URLs could not be registered ({exc}); polling still syncs"[
             :2000
         ]
-    return SourceConnected(
-        **(await _out(session, connection)).model_dump(),
-        webhook_urls=_onport_urls(partners, connection.webhook_token),
-    )
+
+
+async def rotate_webhook_token(
+    session: AsyncSession, partners: Partners, user: User, connection_id: uuid.UUID
+) -> SourceConnected:
+    """A new webhook URL token; the old URL stops working at once. ONTRAPORT's subscriptions and Onport's
+    accounting integration are pointed at the new URL (which, like the first, is shown only here)."""
+    connection = await _owned(session, user.account_id, connection_id, *repository.SOURCE_KINDS)
+    if connection.status is ConnectionStatus.disconnected:
+        raise ProblemError(409, "Disconnected", "Connect this account again instead")
+    token = secrets.token_urlsafe(32)
+    connection.webhook_token = webhook_token_hash(token)
+    connection.last_error = None
+    if connection.kind is ConnectionKind.ontraport:
+        await _unsubscribe_ontraport(session, partners, connection)
+        data, _ = await cache.read(session, connection.id)
+        product_ids = [int(p["id"]) for p in data.get("products", []) if str(p.get("id", "")).isdigit()]
+        url = _ontraport_url(partners, token)
+        subscribed = await _subscribe_ontraport(
+            partners.ontraport_of(connection), connection, url, product_ids
+        )
+        await cache.merge(session, connection.id, {WEBHOOK_IDS_KEY: subscribed})
+        return SourceConnected(
+            **(await _out(session, connection)).model_dump(),
+            webhook_urls={"transactions": url},
+            webhooks_subscribed=len(subscribed),
+        )
+    urls = _onport_urls(partners, token)
+    await _register_onport(partners, connection, str(partners.credentials(connection)["api_token"]), urls)
+    return SourceConnected(**(await _out(session, connection)).model_dump(), webhook_urls=urls)
 
 
 async def choose_xero_connection(
