@@ -613,6 +613,10 @@ async def test_owners_rotate_webhook_urls_and_the_old_ones_stop_working(
         await api.post(f"/v1/connections/{onport['id']}/webhook-token", headers=bookkeeper)
     ).status_code == 403
 
+    stranger = await make_tenant()
+    assert (
+        await api.post(f"/v1/connections/{onport['id']}/webhook-token", headers=stranger.headers)
+    ).status_code == 404
     rotated = await api.post(f"/v1/connections/{onport['id']}/webhook-token", headers=tenant.headers)
     assert rotated.status_code == 200, rotated.text
     urls = rotated.json()["webhook_urls"]

@@ -10,6 +10,7 @@ operations tried, the cases run and the failures.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,7 +70,8 @@ def module_settings(
     configured.xero.redirect_uri = "http://127.0.0.1:8000/v1/connections/xero/callback"
     configured.database.url = database_url
     configured.redis.url = redis_url
-    configured.queue.prefix = "lbtest-fuzz"
+    # A namespace per run: the rate-limit counters of an earlier run (same address) must not carry over.
+    configured.queue.prefix = f"lbtest-fuzz-{uuid.uuid4().hex[:8]}"
     configured.runtime.data_dir = tmp_path_factory.mktemp("fuzz-data")
     configured.security.secret_key = SecretStr("fuzz-secret-long-enough-for-hs256-keys")
     return configured
