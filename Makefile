@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run demo test lint typecheck migrate bench clean
+.PHONY: install run demo test fuzz lint typecheck migrate bench clean
 
 # uv itself comes from PyPI into .tools/ when the machine does not have it.
 .tools/bin/uv:
@@ -22,6 +22,12 @@ demo: install
 
 test: install
 	$(BIN)/pytest
+
+# A longer randomized schemathesis run over every operation (FUZZ_EXAMPLES per operation); prints the
+# operations tried, cases run and failures. `make test` runs the same test deterministically.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	LEDGERBRIDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_openapi_fuzz.py -p no:cacheprovider -q --timeout=3600
 
 lint: install
 	$(BIN)/ruff check .

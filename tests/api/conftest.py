@@ -33,6 +33,15 @@ MakeTenant = Callable[..., Awaitable[Tenant]]
 CacheReference = Callable[[uuid.UUID, dict[str, list[str]]], Awaitable[None]]
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """``make fuzz`` reports operations tried, cases run and failures (tests/api/test_openapi_fuzz.py)."""
+    import sys
+
+    fuzz = next((m for name, m in sys.modules.items() if name.endswith("test_openapi_fuzz")), None)
+    for line in fuzz.fuzz_summary() if fuzz is not None else []:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture
 async def api(
     settings: Settings, committing: async_sessionmaker[AsyncSession]

@@ -6,9 +6,11 @@ import uuid
 
 import httpx
 import jwt
+from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.api.app import create_app
 from ledgerbridge.common import local_secrets
 from ledgerbridge.common.models import Account, RefreshToken, User
 from ledgerbridge.common.settings import Settings
@@ -128,27 +130,69 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_sign_in(
     assert (await api.post("/v1/auth/refresh", json={"refresh_token": "made-up"})).status_code == 401
 
 
-async def test_login_is_rate_limited_per_email(api: httpx.AsyncClient, make_tenant: MakeTenant) -> None:
-    tenant = await make_tenant()  # one sign-in already counted
-    statuses = [
-        (await api.post("/v1/auth/token", data={"username": tenant.email, "password": "guess"})).status_code
-        for _ in range(10)
-    ]
-    assert statuses == [401] * 9 + [429]
-    limited = await api.post("/v1/auth/token", data={"username": tenant.email, "password": PASSWORD})
-    assert limited.status_code == 429
-    assert limited.headers["content-type"] == "application/problem+json"
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+async def test_a_strangers_failures_do_not_lock_the_owner_out_of_their_own_address(
+    settings: Settings, make_tenant: MakeTenant
+) -> None:
+    """Finding 6: failures count per e-mail and client address; a locked attempt is 429 whatever the
+    password; a higher per-e-mail ceiling holds across addresses."""
+    settings.api.trusted_proxies = "127.0.0.1"
+    settings.api.login_failures_per_email = 15
+    app = create_app(settings)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        created = await client.post(
+            "/v1/auth/signup", json={"email": "owner@example.com", "password": PASSWORD, "company": "A"}
+        )
+        assert created.status_code == 201
+
+        async def attempt(password: str, address: str) -> httpx.Response:
+            return await client.post(
+                "/v1/auth/token",
+                data={"username": "owner@example.com", "password": password},
+                headers={"X-Forwarded-For": address},
+            )
+
+        stranger = [(await attempt("guess", "203.0.113.9")).status_code for _ in range(11)]
+        assert stranger == [401] * 10 + [429]
+        locked = await attempt(PASSWORD, "203.0.113.9")
+        assert locked.status_code == 429, "the right password does not unlock a locked attempt"
+        assert locked.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(locked.headers["Retry-After"]) <= settings.api.login_window_seconds
+        assert (await attempt(PASSWORD, "198.51.100.7")).status_code == 200, "the owner is not locked out"
+        # Distributed guessing: the per-e-mail ceiling (15 here) across all addresses.
+        spread = [(await attempt("guess", f"192.0.2.{n}")).status_code for n in range(6)]
+        assert spread == [401] * 5 + [429]
+        assert (await attempt(PASSWORD, "198.51.100.7")).status_code == 429
 
 
-async def test_login_is_rate_limited_per_ip(api: httpx.AsyncClient) -> None:
+async def test_forwarded_for_is_ignored_without_trusted_proxies(api: httpx.AsyncClient) -> None:
+    """Finding 6: X-Forwarded-For from anyone used to choose the per-address bucket."""
     statuses = [
         (
-            await api.post("/v1/auth/token", data={"username": f"u{n}@example.com", "password": "guess"})
+            await api.post(
+                "/v1/auth/token",
+                data={"username": f"u{n}@example.com", "password": "guess"},
+                headers={"X-Forwarded-For": f"10.0.0.{n}"},
+            )
         ).status_code
-        for n in range(11)
+        for n in range(31)
     ]
-    assert statuses == [401] * 10 + [429]
+    assert statuses == [401] * 30 + [429]
+
+
+async def test_sign_up_is_limited_per_address(api: httpx.AsyncClient) -> None:
+    statuses = [
+        (
+            await api.post(
+                "/v1/auth/signup",
+                json={"email": f"s{n}@example.com", "password": PASSWORD, "company": "S"},
+            )
+        ).status_code
+        for n in range(6)
+    ]
+    assert statuses == [201] * 5 + [429]
 
 
 async def test_owner_invites_a_bookkeeper_who_cannot_invite(

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common import local_secrets
-from ledgerbridge.common.crypto import Cipher
+from ledgerbridge.common.crypto import Cipher, webhook_token_hash
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.errors import TransientError
 from ledgerbridge.common.messaging.messages import PollConnection
@@ -313,15 +313,15 @@ async def test_ontraport_connect_checks_credentials_and_subscribes_webhooks(
     async with committing() as session:
         connection = await session.get_one(Connection, uuid.UUID(body["id"]))
         cursor = await session.scalar(select(PollCursor).where(PollCursor.connection_id == connection.id))
-    assert connection.webhook_token and url.endswith(connection.webhook_token)
-    assert len(connection.webhook_token) >= 40
+    token = url.rsplit("/", 1)[1]
+    assert len(token) >= 40 and connection.webhook_token == webhook_token_hash(token), "stored hashed"
     assert account["api_key"].encode() not in connection.credentials
     assert cursor is not None and cursor.stream == "transactions"
     # Taken while connecting (SPEC §4.11): the newest transaction ONTRAPORT had at that moment.
     assert cursor.high_water_mark is not None and cursor.high_water_mark.isdigit()
     assert cursor.next_poll_at is not None
     listed = await api.get("/v1/connections", headers=tenant.headers)
-    assert account["api_key"] not in listed.text and connection.webhook_token not in listed.text
+    assert account["api_key"] not in listed.text and token not in listed.text
 
     deleted = await api.delete(f"/v1/connections/{body['id']}", headers=tenant.headers)
     assert deleted.status_code == 204
@@ -614,3 +614,88 @@ async def test_a_sale_made_just_after_connecting_is_synced_even_when_the_first_p
     async with committing() as session:
         stored = list(await session.scalars(select(SourceRecord.external_id)))
     assert stored == [str(sale)]  # the sale after connecting, not the one before
+
+
+async def test_disconnecting_one_account_does_not_cut_off_another_sharing_the_xero_connection(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, sandboxes: Sandboxes
+) -> None:
+    """Finding 9 of issue 10: Xero keeps one connection per user, app and organisation; two accounts
+    connected by the same Xero user share it, so the first to disconnect removes only its own row."""
+    first, second = await make_tenant(), await make_tenant()
+    first_id, tenant_id = await connect_xero(api, first)
+    second_id, second_tenant = await connect_xero(api, second)
+    assert second_tenant == tenant_id
+    state = sandboxes.xero_state
+    shared = [c for c in state.connections.values() if c.tenant_id == tenant_id]
+    assert len(shared) == 1, "the sandbox keeps one connection per client and organisation, like Xero"
+
+    assert (await api.delete(f"/v1/connections/{first_id}", headers=first.headers)).status_code == 204
+    assert tenant_id in {c.tenant_id for c in state.connections.values()}, "Xero's connection is kept"
+    assert not all(token.revoked for token in state.refresh_tokens.values())
+    still = await api.get(f"/v1/xero/{second_id}/accounts?refresh=true", headers=second.headers)
+    assert still.status_code == 200, still.text
+    mine = (await api.get("/v1/connections", headers=first.headers)).json()["items"]
+    assert [(c["id"], c["status"]) for c in mine] == [(first_id, "disconnected")]
+
+    # The last row holding it disconnects at Xero as before.
+    assert (await api.delete(f"/v1/connections/{second_id}", headers=second.headers)).status_code == 204
+    assert tenant_id not in {c.tenant_id for c in state.connections.values()}
+
+
+async def test_owners_rotate_webhook_urls_and_the_old_ones_stop_working(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, sandboxes: Sandboxes
+) -> None:
+    """Finding 2 of issue 10: the push URL token is kept (hashed) and the owner can rotate it."""
+    tenant = await make_tenant()
+    onport_account = await new_onport_account(sandboxes)
+    onport = (
+        await api.post(
+            "/v1/connections/onport", json={"api_token": onport_account["token"]}, headers=tenant.headers
+        )
+    ).json()
+    ontraport_account = await new_ontraport_account(sandboxes)
+    ontraport = (
+        await api.post(
+            "/v1/connections/ontraport",
+            json={"app_id": ontraport_account["app_id"], "api_key": ontraport_account["api_key"]},
+            headers=tenant.headers,
+        )
+    ).json()
+    old_push = onport["webhook_urls"]["dropship"].removeprefix(HOOKS)
+    old_ping = ontraport["webhook_urls"]["transactions"].removeprefix(HOOKS)
+    assert (await api.post(old_push, json={"id": 1})).status_code == 202
+
+    bookkeeper_email = f"bk-{uuid.uuid4().hex[:6]}@example.com"
+    await api.post(
+        "/v1/users", json={"email": bookkeeper_email, "password": PASSWORD}, headers=tenant.headers
+    )
+    bookkeeper = {"Authorization": f"Bearer {(await sign_in(api, bookkeeper_email))['access_token']}"}
+    assert (
+        await api.post(f"/v1/connections/{onport['id']}/webhook-token", headers=bookkeeper)
+    ).status_code == 403
+
+    stranger = await make_tenant()
+    assert (
+        await api.post(f"/v1/connections/{onport['id']}/webhook-token", headers=stranger.headers)
+    ).status_code == 404
+    rotated = await api.post(f"/v1/connections/{onport['id']}/webhook-token", headers=tenant.headers)
+    assert rotated.status_code == 200, rotated.text
+    urls = rotated.json()["webhook_urls"]
+    assert urls["dropship"] != onport["webhook_urls"]["dropship"]
+    assert (await api.post(old_push, json={"id": 2})).status_code == 404
+    assert (await api.post(urls["dropship"].removeprefix(HOOKS), json={"id": 2})).status_code == 202
+    async with httpx.AsyncClient(base_url=sandboxes.onport) as onport_sandbox:
+        registered = (await onport_sandbox.get(f"/_sandbox/accounts/{onport_account['account_id']}")).json()
+    assert registered["accounting_integration"]["dropship_url"] == urls["dropship"]
+
+    again = await api.post(f"/v1/connections/{ontraport['id']}/webhook-token", headers=tenant.headers)
+    assert again.status_code == 200 and again.json()["webhooks_subscribed"] == 12
+    new_ping = again.json()["webhook_urls"]["transactions"]
+    assert (await api.post(old_ping, data={"id": "1"})).status_code == 404
+    assert (await api.post(new_ping.removeprefix(HOOKS), data={"id": "1"})).status_code == 202
+    async with httpx.AsyncClient(base_url=sandboxes.ontraport) as client:
+        hooks = await client.get(
+            "/Webhooks",
+            headers={"Api-Appid": ontraport_account["app_id"], "Api-Key": ontraport_account["api_key"]},
+        )
+    assert {hook["url"] for hook in hooks.json()["data"]} == {new_ping}

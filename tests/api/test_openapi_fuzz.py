@@ -1,10 +1,16 @@
 """Schemathesis over our own OpenAPI: generated requests to every operation, as a signed-in owner.
 
 No input may produce a 5xx, and every response must match the schema the docs publish for it.
+
+In ``make test`` the run is deterministic (derandomized, no example database): the same cases every
+time. ``make fuzz`` sets ``LEDGERBRIDGE_FUZZ_EXAMPLES`` for a longer randomized run and prints the
+operations tried, the cases run and the failures.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,7 +70,8 @@ def module_settings(
     configured.xero.redirect_uri = "http://127.0.0.1:8000/v1/connections/xero/callback"
     configured.database.url = database_url
     configured.redis.url = redis_url
-    configured.queue.prefix = "lbtest-fuzz"
+    # A namespace per run: the rate-limit counters of an earlier run (same address) must not carry over.
+    configured.queue.prefix = f"lbtest-fuzz-{uuid.uuid4().hex[:8]}"
     configured.runtime.data_dir = tmp_path_factory.mktemp("fuzz-data")
     configured.security.secret_key = SecretStr("fuzz-secret-long-enough-for-hs256-keys")
     return configured
@@ -73,11 +80,32 @@ def module_settings(
 # The published schema needs no running app; the calls go to the instance served above.
 schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 
+FUZZ_EXAMPLES = int(os.environ.get("LEDGERBRIDGE_FUZZ_EXAMPLES") or 0)
+"""0: the deterministic run of ``make test``; more: ``make fuzz``'s randomized run of this many per operation."""
+
+_operations: set[str] = set()
+_failures: list[str] = []
+_cases = 0
+
+
+def fuzz_summary() -> list[str]:
+    """What the run did; printed at the end of the run by ``tests/api/conftest.py``."""
+    if not _cases:
+        return []
+    mode = f"randomized, {FUZZ_EXAMPLES} examples per operation" if FUZZ_EXAMPLES else "deterministic"
+    return [
+        f"fuzz ({mode}): {len(_operations)} operations tried, {_cases} cases run, {len(_failures)} failures",
+        *(f"  failure: {failure}" for failure in _failures),
+    ]
+
 
 @schema.parametrize()
 @hypothesis_settings(
-    max_examples=8,
+    max_examples=FUZZ_EXAMPLES or 8,
     deadline=None,
+    derandomize=not FUZZ_EXAMPLES,
+    database=None,
+    print_blob=True,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
@@ -87,7 +115,19 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 def test_no_input_breaks_the_api_or_its_published_schema(
     case: Any, served_api: tuple[str, dict[str, str]]
 ) -> None:
+    global _cases
     url, headers = served_api
-    case.call_and_validate(
-        base_url=url, headers=headers, checks=[not_a_server_error, response_schema_conformance], timeout=30
-    )
+    operation = f"{case.operation.method.upper()} {case.operation.path}"
+    _operations.add(operation)
+    _cases += 1
+    try:
+        case.call_and_validate(
+            base_url=url,
+            headers=headers,
+            checks=[not_a_server_error, response_schema_conformance],
+            timeout=30,
+        )
+    except Exception as failure:
+        if operation not in {item.split(": ")[0] for item in _failures}:
+            _failures.append(f"{operation}: {str(failure).splitlines()[0][:200]}")
+        raise

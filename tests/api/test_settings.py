@@ -128,3 +128,51 @@ async def test_bookkeepers_edit_settings_too(api: httpx.AsyncClient, make_tenant
     mapped = await api.put("/v1/mappings/tax/1", json={"tax_type": "OUTPUT"}, headers=bookkeeper)
     assert mapped.status_code == 200
     assert (await api.get("/v1/settings", headers=owner.headers)).json()["ontraport"]["sync_unpaid"] is True
+
+
+async def test_templates_allow_only_documented_placeholders_without_spec(
+    api: httpx.AsyncClient, make_tenant: MakeTenant
+) -> None:
+    """Finding 1: a format spec made every invoice body weigh megabytes; such templates are refused."""
+    tenant = await make_tenant()
+    for field in ("invoice_number_template", "reference_template"):
+        for template in (
+            "{transaction_id:x>5000000}",
+            "{transaction_id!r}",
+            "{transaction_id.__class__}",
+            "{transaction_id[0]}",
+            "OP-{secret}",
+            "OP-{",
+            "OP-}",
+            "   ",
+            "x" * 256,
+        ):
+            response = await api.patch(
+                "/v1/settings", json={"ontraport": {field: template}}, headers=tenant.headers
+            )
+            assert response.status_code == 422, (field, template)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["errors"][0]["loc"] == ["body", "ontraport", field]
+    ok = await api.patch(
+        "/v1/settings",
+        json={"ontraport": {"invoice_number_template": "{{OP}}-{gateway_id}-{transaction_id}"}},
+        headers=tenant.headers,
+    )
+    assert ok.status_code == 200, ok.text
+
+
+async def test_free_text_options_have_maximum_lengths(
+    api: httpx.AsyncClient, make_tenant: MakeTenant
+) -> None:
+    tenant = await make_tenant()
+    cases: dict[tuple[str, ...], object] = {
+        ("ontraport", "tax_free_code"): {"ontraport": {"tax_free_code": "X" * 51}},
+        ("ontraport", "time_zone"): {"ontraport": {"time_zone": "Z" * 65}},
+        ("onport", "default_tax_code"): {"onport": {"default_tax_code": "X" * 51}},
+        ("onport", "shipping_account"): {"onport": {"shipping_account": "4" * 11}},
+        ("onport", "tax_codes"): {"onport": {"tax_codes": {str(n): "INPUT" for n in range(201)}}},
+    }
+    for field, body in cases.items():
+        response = await api.patch("/v1/settings", json=body, headers=tenant.headers)
+        assert response.status_code == 422, field
+        assert response.json()["errors"][0]["loc"][: len(field) + 1] == ["body", *field], response.json()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.common.models import TaxExceptionRule
+from ledgerbridge.common.records.core_inputs import ontraport_mappings
 from tests.api.conftest import CacheReference, MakeTenant
 
 RULE = {
@@ -81,3 +84,48 @@ async def test_a_rule_needs_a_filter_and_a_known_tax_type(
         f"/v1/tax-exceptions/{uuid.uuid4()}", json={**RULE, "tax_type": "OUTPUT"}, headers=tenant.headers
     )
     assert missing.status_code == 404
+
+
+async def test_one_schema_for_api_and_mapper_and_a_bad_stored_rule_fails_alone(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, committing: async_sessionmaker[AsyncSession]
+) -> None:
+    """Finding 4 of issue 10: the API accepted gateway_ids ["abc"], the mapper required integers, and
+    every record of the account failed."""
+    tenant = await make_tenant()
+    refused = await api.post(
+        "/v1/tax-exceptions",
+        json={"name": "Bad", "filters": {"gateway_ids": ["abc"]}, "tax_type": "OUTPUT"},
+        headers=tenant.headers,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "filters", "gateway_ids", 0]
+    good = await api.post(
+        "/v1/tax-exceptions",
+        json={
+            "name": "Gateway 3",
+            "filters": {"gateway_ids": ["3"], "product_ids": [7]},
+            "tax_type": "OUTPUT",
+        },
+        headers=tenant.headers,
+    )
+    assert good.status_code == 201 and good.json()["filters"]["gateway_ids"] == [3]
+    # A rule stored before the model was shared: shown with its error, skipped by the mapper, by name.
+    async with committing() as session, session.begin():
+        session.add(
+            TaxExceptionRule(
+                account_id=tenant.account_id,
+                name="Legacy",
+                filters={"gateway_ids": ["abc"]},
+                tax_type="OUTPUT",
+                priority=1,
+                enabled=True,
+            )
+        )
+    listed = (await api.get("/v1/tax-exceptions", headers=tenant.headers)).json()["items"]
+    legacy = next(item for item in listed if item["name"] == "Legacy")
+    assert legacy["error"].startswith("filters.gateway_ids.0:")
+    assert next(item for item in listed if item["name"] == "Gateway 3")["error"] is None
+    async with committing() as session:
+        mappings = await ontraport_mappings(session, tenant.account_id)
+    assert [rule.name for rule in mappings.tax_exceptions] == ["Gateway 3"]
+    assert mappings.tax_exceptions[0].gateway_ids == frozenset({3})

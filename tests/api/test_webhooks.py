@@ -22,6 +22,7 @@ from ledgerbridge.common.models import (
     InboxMessage,
     RecordEvent,
     RecordStatus,
+    SourceRecord,
 )
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher.webhook_events import CHANGED_IN_XERO, handle_xero_event
@@ -152,34 +153,51 @@ async def test_ontraport_ping_queues_one_poll_per_burst(
     assert len(await outbox(committing, "poll.connection")) == 2
 
 
-async def test_onport_push_is_stored_once_per_version(
+async def test_an_onport_push_is_a_ping_that_queues_a_re_read(
     api: httpx.AsyncClient, make_tenant: MakeTenant, committing: Sessions
 ) -> None:
+    """Finding 2 of issue 10: the push is kept in the inbox and, in the same transaction, a message asks
+    the poller to re-read that invoice from Onport; nothing scans the inbox for pushes."""
     tenant = await make_tenant()
     token = "on-" + uuid.uuid4().hex
-    await add_connection(committing, tenant.account_id, ConnectionKind.onport, webhook_token=token)
-    invoice = {"id": 501, "reference": "PI-501", "updatedAt": "2024-06-02T10:00:00Z", "purchaseId": 9}
+    connection = await add_connection(
+        committing, tenant.account_id, ConnectionKind.onport, webhook_token=token
+    )
+    invoice = {"id": 501, "reference": "PI-501", "updatedAt": "2099-06-02T10:00:00Z", "purchaseId": 9}
 
     first = await api.post(f"/webhooks/onport/{token}/dropship", json=invoice)
     assert (first.status_code, first.json()) == (202, {"stored": True})
-    assert (await api.post(f"/webhooks/onport/{token}/dropship", json=invoice)).json() == {"stored": False}
-    changed = {**invoice, "updatedAt": "2024-06-03T10:00:00Z"}
-    assert (await api.post(f"/webhooks/onport/{token}/replenishment", json=changed)).json() == {
-        "stored": True
+    # The same invoice again (a forged updatedAt included) within the minute: one re-read is enough.
+    forged = {**invoice, "updatedAt": "2199-01-01T00:00:00Z"}
+    assert (await api.post(f"/webhooks/onport/{token}/replenishment", json=forged)).json() == {
+        "stored": False
     }
+    other = await api.post(f"/webhooks/onport/{token}/replenishment", json={"id": "502"})
+    assert other.json() == {"stored": True}
 
     rows = await _inbox(committing, "onport-push")
     assert len(rows) == 2 and {row.account_id for row in rows} == {tenant.account_id}
-    assert sorted(row.payload["purchase_type"] for row in rows if row.payload) == [
-        "dropship",
-        "replenishment",
+    assert all(row.processed_at is not None for row in rows), "its effect (the message) commits with it"
+    refreshes = await outbox(committing, "onport.invoice.refresh")
+    assert sorted((r["connection_id"], r["invoice_id"]) for r in refreshes) == [
+        (str(connection), 501),
+        (str(connection), 502),
     ]
+    assert not await _records_of(committing, tenant.account_id), "nothing pushed is stored as a record"
+
     assert (await api.post(f"/webhooks/onport/{token}/other", json=invoice)).status_code == 422
-    assert (await api.post(f"/webhooks/onport/{token}/dropship", json={"reference": "x"})).status_code == 400
+    no_id = await api.post(f"/webhooks/onport/{token}/dropship", json={"reference": "x"})
+    assert no_id.status_code == 400 and no_id.json()["errors"][0]["loc"] == ["body", "id"]
+    assert (await api.post(f"/webhooks/onport/{token}/dropship", json={"id": "abc"})).status_code == 400
     assert (await api.post(f"/webhooks/onport/{token}/dropship", content=b"{oops")).status_code == 400
     assert (await api.post(f"/webhooks/onport/{uuid.uuid4().hex}/dropship", json=invoice)).status_code == 404
     huge = {"id": 502, "notes": "x" * (300 * 1024)}
     assert (await api.post(f"/webhooks/onport/{token}/dropship", json=huge)).status_code == 413
+
+
+async def _records_of(sessions: Sessions, account_id: uuid.UUID) -> list[SourceRecord]:
+    async with sessions() as session:
+        return list(await session.scalars(select(SourceRecord).where(SourceRecord.account_id == account_id)))
 
 
 async def test_handler_records_xero_changes_on_the_record_history(

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
 from ledgerbridge.common.clients.xero import TokenSet
-from ledgerbridge.common.crypto import Cipher
+from ledgerbridge.common.crypto import Cipher, webhook_token_hash
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.messaging.outbox import add_message
@@ -181,7 +181,7 @@ async def provision(
             status=ConnectionStatus.active,
             credentials=cipher.encrypt_json({"app_id": ontraport["app_id"], "api_key": ontraport["api_key"]}),
             xero_connection_id=xero.id,
-            webhook_token=secrets.token_urlsafe(32),
+            webhook_token=webhook_token_hash(secrets.token_urlsafe(32)),
         )
         session.add(source)
         await session.flush()

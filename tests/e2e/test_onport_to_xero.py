@@ -21,7 +21,7 @@ from ledgerbridge.api.app import create_app
 from ledgerbridge.cli.sandboxes import sandbox_environment
 from ledgerbridge.common.account_settings import AccountOptions, OnportOptions
 from ledgerbridge.common.clients.xero import TokenSet
-from ledgerbridge.common.crypto import Cipher
+from ledgerbridge.common.crypto import Cipher, webhook_token_hash
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.messaging.outbox import add_message
@@ -132,7 +132,7 @@ async def provision(
             status=ConnectionStatus.active,
             credentials=cipher.encrypt_json({"api_token": onport["token"]}),
             xero_connection_id=connections[1].id,
-            webhook_token=webhook_token,
+            webhook_token=webhook_token_hash(webhook_token),
         )
         session.add(source)
         await session.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -56,10 +58,28 @@ async def test_unknown_route_is_a_problem_document_with_a_request_id(api: httpx.
     assert response.headers["X-Request-ID"] == "abc-123"
 
 
-async def test_metrics_and_docs_are_served(api: httpx.AsyncClient) -> None:
-    await api.get("/healthz")
-    metrics = (await api.get("/metrics")).text
-    assert 'ledgerbridge_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
-    assert (await api.get("/docs")).status_code == 200
-    schema = (await api.get("/openapi.json")).json()
-    assert {"/healthz", "/readyz", "/metrics"} <= set(schema["paths"])
+async def test_metrics_are_on_their_own_port_not_beside_the_api(settings: Settings) -> None:
+    """Finding 8 of issue 10: /metrics is not public next to the API; API_METRICS_PORT serves it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.api.metrics_port = port
+    app = create_app(settings)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        await client.get("/healthz")
+        assert (await client.get("/metrics")).status_code == 404
+        schema = (await client.get("/openapi.json")).json()
+        assert "/metrics" not in schema["paths"]
+        assert {"/healthz", "/readyz"} <= set(schema["paths"])
+        assert (await client.get("/docs")).status_code == 200
+        async with httpx.AsyncClient() as scraper:
+            for _ in range(50):
+                try:
+                    metrics = await scraper.get(f"http://127.0.0.1:{port}/metrics")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+        assert 'ledgerbridge_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics.text

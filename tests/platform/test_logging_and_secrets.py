@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 import structlog
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledgerbridge.common import local_secrets
 from ledgerbridge.common.logging import configure_logging
@@ -75,3 +78,30 @@ def test_external_urls_use_the_documented_variable_names(monkeypatch: pytest.Mon
     for name, (group, field) in names.items():
         assert getattr(getattr(settings, group), field) == f"http://set.test/{name}"
     assert settings.polling.poll_interval_seconds == 60
+
+
+async def test_database_errors_show_the_statement_never_the_parameters(
+    engine: AsyncEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 11 of issue 10: error logs printed whole parameter tuples (tenants' data, secrets)."""
+    configure_logging("INFO", "json", "test")
+    secret = "owner@example.com-and-a-secret-value"
+    with pytest.raises(DBAPIError) as caught:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT CAST(:value AS integer)"), {"value": secret})
+    message = str(caught.value)
+    assert "SELECT CAST" in message
+    assert "[SQL parameters hidden due to hide_parameters=True]" in message
+    # The driver still quotes the value in its own message: the log scrubs that too.
+    structlog.get_logger("test").error("db.failed", error=message)
+    try:
+        raise caught.value
+    except DBAPIError:
+        structlog.get_logger("test").exception("db.failed.traceback")
+    with pytest.raises(DBAPIError) as server_side:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT CAST(CAST(:value AS text) AS integer)"), {"value": secret})
+    structlog.get_logger("test").error("db.failed", error=str(server_side.value))
+    logged = capsys.readouterr().err
+    assert logged.count("SELECT CAST") >= 3 and "invalid input" in logged
+    assert secret not in logged and secret[:20] not in logged

@@ -1,4 +1,6 @@
-"""Invoices Onport pushes become the same records polling makes, once per version."""
+"""An Onport push is a ping (issue 10, finding 2): the invoice is re-read from Onport by id and only
+what Onport returns is stored, so a forged push can neither create a bill, overwrite a synced invoice
+nor push a future ``updatedAt`` that would hide later genuine versions."""
 
 from __future__ import annotations
 
@@ -10,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.models import RecordStatus
 from ledgerbridge.common.settings import PollingSettings
-from ledgerbridge.poller.onport_poll import poll_onport
-from ledgerbridge.poller.onport_records import payload_from_push, store_pushed_invoice
+from ledgerbridge.poller.onport_poll import poll_onport, refresh_invoice
 from ledgerbridge.poller.onport_source import OnportSource
 from tests.poller.conftest import (
     DEMO,
@@ -37,71 +38,64 @@ async def _new_invoice(http: httpx.AsyncClient) -> int:
     return invoice_id
 
 
-async def test_a_push_is_stored_once(db: AsyncSession, sandbox: FastAPI, http: httpx.AsyncClient) -> None:
+async def test_a_push_stores_what_onport_returns_once(
+    db: AsyncSession, sandbox: FastAPI, source: OnportSource, http: httpx.AsyncClient
+) -> None:
     tenant = await make_tenant(db, auto_sync=True)
     invoice_id = await _new_invoice(http)
     body = pushed(sandbox, invoice_id)
 
-    assert await store_pushed_invoice(db, tenant.connection, body) is True
-    assert await store_pushed_invoice(db, tenant.connection, body) is False
-    # The inbox row's payload (the push wrapped with its connection and purchase type) works as well.
-    wrapped = {"connection_id": str(tenant.connection.id), "purchase_type": "dropship", "invoice": body}
-    assert await store_pushed_invoice(db, tenant.connection, wrapped) is False
+    assert await refresh_invoice(db, tenant.connection, source, invoice_id) is True
+    assert await refresh_invoice(db, tenant.connection, source, invoice_id) is False
 
     stored = await records(db, tenant.account_id)
     assert list(stored) == [str(invoice_id)]
     record = stored[str(invoice_id)]
     assert record.status is RecordStatus.received
     assert set(record.payload) == {"invoice", "items", "purchase", "vendor", "payments"}
-    assert "purchaseInvoiceItems" not in record.payload["invoice"]
-    assert record.payload["items"] == body["purchaseInvoiceItems"]
-    assert record.payload["vendor"] == body["dropshipProvider"]
-    assert record.payload["payments"] == []
+    assert record.payload["invoice"]["reference"] == body["reference"]
+    assert [item["id"] for item in record.payload["items"]] == [i["id"] for i in body["purchaseInvoiceItems"]]
     assert await map_messages(db, tenant.account_id) == [str(record.id)]
 
 
-async def test_push_and_poll_of_the_same_version_make_one_piece_of_work(
+async def test_a_forged_push_changes_nothing(
     db: AsyncSession,
-    source: OnportSource,
     sandbox: FastAPI,
+    source: OnportSource,
     http: httpx.AsyncClient,
     polling: PollingSettings,
 ) -> None:
+    """Before: the pushed body was stored as the invoice, so a forged one made a bill or overwrote one."""
     tenant = await make_tenant(db, auto_sync=True)
     await poll_onport(db, tenant.connection, tenant.cursor, source, polling)
     invoice_id = await _new_invoice(http)
-    assert await store_pushed_invoice(db, tenant.connection, pushed(sandbox, invoice_id)) is True
-
-    reset_calls(sandbox)
-    assert await poll_onport(db, tenant.connection, tenant.cursor, source, polling) == 0
-    assert calls(sandbox) == 1  # the pushed version is recognised without fetching its details
+    assert await poll_onport(db, tenant.connection, tenant.cursor, source, polling) == 1
+    genuine = (await records(db, tenant.account_id))[str(invoice_id)].payload
+    # An id Onport does not have: nothing is stored.
+    assert await refresh_invoice(db, tenant.connection, source, 999_999) is False
+    # A push of a real id is re-read: whatever the forger claimed (amounts, a future updatedAt) is unused.
+    assert await refresh_invoice(db, tenant.connection, source, invoice_id) is False
+    assert (await records(db, tenant.account_id))[str(invoice_id)].payload == genuine
+    assert list(await records(db, tenant.account_id)) == [str(invoice_id)]
     assert len(await map_messages(db, tenant.account_id)) == 1
 
-    # A payout later: polling brings it in, and a late push of the older version does not undo it.
-    stale = pushed(sandbox, invoice_id)
+    # A genuine later change (a payout) still comes through, by push and by poll alike.
     await control(http, f"/purchase-invoices/{invoice_id}/payments")
-    assert await poll_onport(db, tenant.connection, tenant.cursor, source, polling) == 1
-    assert await store_pushed_invoice(db, tenant.connection, stale) is False
+    assert await refresh_invoice(db, tenant.connection, source, invoice_id) is True
     record = (await records(db, tenant.account_id))[str(invoice_id)]
     assert len(record.payload["payments"]) == 1
-    # A push of the paid version (which carries no payouts) keeps the payouts polling found.
-    assert await store_pushed_invoice(db, tenant.connection, pushed(sandbox, invoice_id)) is False
-    assert len(record.payload["payments"]) == 1
+    reset_calls(sandbox)
+    assert await poll_onport(db, tenant.connection, tenant.cursor, source, polling) == 0
+    assert calls(sandbox) == 1  # the re-read version is recognised without fetching its details
     assert len(await map_messages(db, tenant.account_id)) == 2
 
 
 async def test_push_with_automatic_sync_off_waits(
-    db: AsyncSession, sandbox: FastAPI, http: httpx.AsyncClient
+    db: AsyncSession, source: OnportSource, http: httpx.AsyncClient
 ) -> None:
     tenant = await make_tenant(db, auto_sync=False)
     invoice_id = await _new_invoice(http)
-    assert await store_pushed_invoice(db, tenant.connection, pushed(sandbox, invoice_id)) is True
+    assert await refresh_invoice(db, tenant.connection, source, invoice_id) is True
     record = (await records(db, tenant.account_id))[str(invoice_id)]
     assert (record.status, record.reason_code) == (RecordStatus.waiting, "manual_sync")
     assert await map_messages(db, tenant.account_id) == []
-
-
-async def test_a_push_without_an_id_is_ignored(db: AsyncSession) -> None:
-    tenant = await make_tenant(db, auto_sync=True)
-    assert await store_pushed_invoice(db, tenant.connection, {"reference": "INV-1"}) is False
-    assert payload_from_push({"id": 5, "purchaseInvoiceItems": "junk"})["items"] == []

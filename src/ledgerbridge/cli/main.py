@@ -58,7 +58,9 @@ def api(
 
     prepare_servers()
     _logging("api")
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_config=None, proxy_headers=True)
+    # Forwarded headers are read by the app itself, and only from API_TRUSTED_PROXIES: uvicorn's own
+    # handling (FORWARDED_ALLOW_IPS) stays off so a stray environment variable cannot widen it.
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_config=None, proxy_headers=False)
 
 
 @app.command()

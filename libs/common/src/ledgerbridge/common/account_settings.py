@@ -6,10 +6,19 @@ their defaults from it, so a value the API accepts is a value the mapper underst
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from ledgerbridge.bookkeeping.templates import Template
+
+# Every free-text option has a documented maximum (README, "Limits"): Xero account codes are at most 10
+# characters, tax types are short codes, time zones are IANA names.
+AccountCode = Annotated[str, StringConstraints(max_length=10)]
+TaxCode = Annotated[str, StringConstraints(max_length=50)]
+ShortKey = Annotated[str, StringConstraints(max_length=20)]
+MAX_MAP_ENTRIES = 200
 
 
 class _Options(BaseModel):
@@ -17,17 +26,23 @@ class _Options(BaseModel):
 
 
 class OntraportOptions(_Options):
-    default_sales_account: str | None = Field(default=None, examples=["200"])
-    default_coupon_account: str | None = Field(default=None, examples=["260"])
-    default_shipping_account: str | None = Field(default=None, examples=["250"])
-    tax_free_code: str | None = Field(default=None, examples=["EXEMPTOUTPUT"])
+    default_sales_account: AccountCode | None = Field(default=None, examples=["200"])
+    default_coupon_account: AccountCode | None = Field(default=None, examples=["260"])
+    default_shipping_account: AccountCode | None = Field(default=None, examples=["250"])
+    tax_free_code: TaxCode | None = Field(default=None, examples=["EXEMPTOUTPUT"])
     untaxed_mode: Literal["NoTax", "TaxFreeCode"] = "NoTax"
     invoice_status: Literal["AUTHORISED", "DRAFT"] = "AUTHORISED"
-    invoice_number_template: str = "OP-{transaction_id}"
-    reference_template: str = "{last_name}-{invoice_id}"
+    invoice_number_template: Template = Field(
+        default="OP-{transaction_id}",
+        description="Placeholders {transaction_id} {invoice_id} {order_id} {external_order_id} {contact_id} "
+        "{first_name} {last_name} {gateway_id}, no format spec; rendered text cut to 255 characters",
+    )
+    reference_template: Template = Field(
+        default="{last_name}-{invoice_id}", description="Same placeholders as invoice_number_template"
+    )
     contact_match_by_email: bool = True
     coupon_mode: Literal["separate_line", "discount_amount"] = "separate_line"
-    time_zone: str = "UTC"
+    time_zone: str = Field(default="UTC", max_length=64)
     sync_unpaid: bool = False
     skip_refunded_before_sync: bool = False
 
@@ -48,18 +63,21 @@ class OnportOptions(_Options):
     commission_lines: bool = False
     create_missing_suppliers: bool = False
     bill_status: Literal["AUTHORISED", "DRAFT"] = "AUTHORISED"
-    payout_accounts: dict[str, str] = Field(default_factory=dict, examples=[{"AUD": "090"}])
-    default_purchases_account: str | None = Field(default=None, examples=["300"])
-    shipping_account: str | None = Field(default=None, examples=["425"])
-    adjustment_account: str | None = Field(default=None, examples=["429"])
-    commission_account: str | None = Field(default=None, examples=["260"])
-    tax_codes: dict[str, str] = Field(
+    payout_accounts: dict[ShortKey, AccountCode] = Field(
+        default_factory=dict, max_length=MAX_MAP_ENTRIES, examples=[{"AUD": "090"}]
+    )
+    default_purchases_account: AccountCode | None = Field(default=None, examples=["300"])
+    shipping_account: AccountCode | None = Field(default=None, examples=["425"])
+    adjustment_account: AccountCode | None = Field(default=None, examples=["429"])
+    commission_account: AccountCode | None = Field(default=None, examples=["260"])
+    tax_codes: dict[ShortKey, TaxCode] = Field(
         default_factory=dict,
+        max_length=MAX_MAP_ENTRIES,
         description="Onport tax rate (a fraction) → Xero TaxType",
         examples=[{"0.1": "INPUT"}],
     )
-    default_tax_code: str | None = Field(default=None, examples=["INPUT"])
-    tax_free_code: str | None = Field(default=None, examples=["EXEMPTEXPENSES"])
+    default_tax_code: TaxCode | None = Field(default=None, examples=["INPUT"])
+    tax_free_code: TaxCode | None = Field(default=None, examples=["EXEMPTEXPENSES"])
 
 
 class AccountOptions(_Options):

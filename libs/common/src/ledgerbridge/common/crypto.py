@@ -6,6 +6,7 @@ and running ``ledgerbridge rotate-keys`` before the old one is dropped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -39,3 +40,10 @@ class Cipher:
             return self._fernet.rotate(token)
         except InvalidToken as exc:
             raise DecryptionError("stored credentials cannot be decrypted with ENCRYPTION_KEYS") from exc
+
+
+def webhook_token_hash(token: str) -> str:
+    """What is stored of a webhook URL's token (``connections.webhook_token``): its SHA-256, so a
+    database leak does not hand out working push URLs. The token itself is shown once, when the
+    connection is made or its token rotated."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

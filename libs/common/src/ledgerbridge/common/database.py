@@ -26,6 +26,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         max_overflow=pool_size,
         pool_pre_ping=True,
         echo=echo,
+        # Errors and echo show the statement, never the values bound to it: those are tenants' data
+        # (names, e-mails, payloads) and sometimes secrets.
+        hide_parameters=True,
         # Lock waits must surface as errors the task wrapper can classify as transient, not hang a worker.
         connect_args={"server_settings": {"lock_timeout": "10000", "application_name": "ledgerbridge"}},
     )

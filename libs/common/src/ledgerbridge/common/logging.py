@@ -18,8 +18,19 @@ _SECRET_KEYS = re.compile(
 _SECRET_TEXT = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+|(://[^:/@\s]+:)[^@\s]+(@)", re.I)
 
 
+# Values bound to SQL statements (tenants' data) that drivers and PostgreSQL quote in their messages:
+# asyncpg's "invalid input for query argument $1: 'value' (...)", PostgreSQL's "invalid input syntax for
+# type integer: "value"" and a constraint's "Key (email)=(value)". Engines hide the parameter tuples
+# (``hide_parameters``); these are what is left in the error text.
+_BOUND_VALUES = re.compile(
+    r"(query argument \$\d+: )[^\n]*|(invalid input [^:\n]{0,80}: )\"[^\"\n]*\"|(Key \([^)\n]*\)=\()[^\n]*?(?=\) )",
+    re.I,
+)
+
+
 def _scrub_text(text: str) -> str:
-    return _SECRET_TEXT.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED + (m.group(3) or ""), text)
+    text = _SECRET_TEXT.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED + (m.group(3) or ""), text)
+    return _BOUND_VALUES.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + REDACTED, text)
 
 
 def _scrub(value: Any) -> Any:

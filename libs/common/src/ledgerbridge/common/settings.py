@@ -93,6 +93,43 @@ class SecuritySettings(_Settings):
     cors_origins: str = Field(default="", validation_alias="CORS_ORIGINS", description="Comma-separated")
 
 
+class ApiSettings(_Settings):
+    """The API gateway's limits and where it is reachable from (README, Operations)."""
+
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
+
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Every request body is refused with 413 above this"
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-For/-Proto are believed; "
+        "empty: none, the client address is the peer's",
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        description="/metrics (with /healthz, /readyz) on this port, never the API's; 0 = off",
+    )
+    login_failures_per_address: int = Field(
+        default=10, ge=1, description="Failed sign-ins per e-mail from one address before it is locked"
+    )
+    login_failures_per_email: int = Field(
+        default=100, ge=1, description="Failed sign-ins per e-mail from all addresses before it is locked"
+    )
+    login_attempts_per_address: int = Field(
+        default=30, ge=1, description="Sign-in attempts per client address, any e-mail"
+    )
+    login_window_seconds: int = Field(default=900, ge=1, description="Window of the sign-in counters")
+    signups_per_address: int = Field(default=5, ge=1, description="Sign-ups per client address per hour")
+    costly_calls_per_account: int = Field(
+        default=6,
+        ge=1,
+        description="Sync runs, reference refreshes, live vendor lists and imports per account per minute, "
+        "each kind counted on its own",
+    )
+
+
 class PollingSettings(_Settings):
     poll_interval_seconds: int = Field(default=300, ge=5)
     poll_jitter_seconds: int = Field(default=30, ge=0)
@@ -147,6 +184,7 @@ class Settings:
         self.ontraport = OntraportSettings()
         self.onport = OnportSettings()
         self.security = SecuritySettings()
+        self.api = ApiSettings()
         self.polling = PollingSettings()
         self.queue = QueueSettings()
         self.publisher = PublisherSettings()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ledgerbridge.api import problems
 from ledgerbridge.api.auth.endpoints import router as auth_router
 from ledgerbridge.api.connections.endpoints import router as connections_router
+from ledgerbridge.api.guards import RequestGuard, SecurityHeaders
 from ledgerbridge.api.health.endpoints import router as health_router
 from ledgerbridge.api.imports.endpoints import router as imports_router
 from ledgerbridge.api.mappings.endpoints import router as mappings_router
@@ -24,6 +28,7 @@ from ledgerbridge.api.setup.endpoints import router as setup_router
 from ledgerbridge.api.sync.endpoints import router as sync_router
 from ledgerbridge.api.tax_exceptions.endpoints import router as tax_exceptions_router
 from ledgerbridge.api.webhooks.endpoints import router as webhooks_router
+from ledgerbridge.common.health_server import start_health_server
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import Settings, get_settings
 
@@ -36,7 +41,7 @@ Sign in at `POST /v1/auth/token` and send the access token as `Authorization: Be
 """
 
 OPENAPI_TAGS = [
-    {"name": "operations", "description": "Health, readiness and metrics"},
+    {"name": "operations", "description": "Health and readiness (metrics: API_METRICS_PORT)"},
     {
         "name": "auth",
         "description": "Sign-up, sign-in (15-minute access tokens, single-use refresh tokens), the signed-in "
@@ -81,15 +86,30 @@ OPENAPI_TAGS = [
 ]
 
 
+def trusted_proxies(settings: Settings) -> list[str]:
+    """Addresses whose X-Forwarded-For/-Proto are believed (``API_TRUSTED_PROXIES``); none by default."""
+    return [item.strip() for item in settings.api.trusted_proxies.split(",") if item.strip()]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     configured = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.platform = await Platform.start(configured)
+        # Prometheus scrapes its own port, never the public API's (API_METRICS_PORT, off by default).
+        metrics = (
+            start_health_server(app.state.platform, "api", configured.api.metrics_port)
+            if configured.api.metrics_port
+            else None
+        )
         try:
             yield
         finally:
+            if metrics is not None:
+                metrics.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await metrics
             await app.state.platform.close()
 
     app = FastAPI(
@@ -101,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = configured
     problems.install(app)
+    # Added innermost first: the proxy headers decide the client address and scheme for everything
+    # inside; every answer, the guard's 413/422 included, gets the security headers and a request id.
+    app.add_middleware(RequestGuard, max_body_bytes=configured.api.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     origins = [origin.strip() for origin in configured.security.cors_origins.split(",") if origin.strip()]
     if origins:
@@ -111,6 +134,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             allow_credentials=True,
         )
+    app.add_middleware(SecurityHeaders)
+    proxies = trusted_proxies(configured)
+    if proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.include_router(health_router)
     for router in (auth_router, mappings_router, settings_router, tax_exceptions_router, plan_router):
         app.include_router(router)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,32 +11,33 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common.clients.factory import ontraport_client
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.consumer import Handler
-from ledgerbridge.common.messaging.messages import PollConnection, RunImport
+from ledgerbridge.common.messaging.messages import PollConnection, RefreshOnportInvoice, RunImport
 from ledgerbridge.common.models import (
     Connection,
     ConnectionKind,
     ConnectionStatus,
     Import,
     ImportStatus,
-    InboxMessage,
 )
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.poller.imports import run_import_page
-from ledgerbridge.poller.onport_poll import lock_onport_cursor, onport_source_for, poll_onport
-from ledgerbridge.poller.onport_records import store_pushed_invoice
+from ledgerbridge.poller.onport_poll import (
+    lock_onport_cursor,
+    onport_source_for,
+    poll_onport,
+    refresh_invoice,
+)
 from ledgerbridge.poller.ontraport_poll import lock_cursor, poll
 from ledgerbridge.poller.ontraport_source import OntraportSource
 from ledgerbridge.poller.schedule import schedule_due
 
 log = structlog.get_logger(__name__)
 SCHEDULER_TICK_SECONDS = 5.0
-ONPORT_PUSH = "onport-push"  # the inbox consumer the API files pushes under
 
 
 class Poller:
@@ -72,6 +72,24 @@ class Poller:
             return
         log.info("poll.done", connection_id=str(connection.id), reason=message.reason, changed=changed)
 
+    async def refresh_onport_invoice(self, session: AsyncSession, message: RefreshOnportInvoice) -> None:
+        """An Onport push (queued by the API with the inbox row): re-read that invoice from Onport."""
+        connection = await session.get(Connection, message.connection_id)
+        if (
+            connection is None
+            or connection.kind is not ConnectionKind.onport
+            or connection.status is not ConnectionStatus.active
+        ):
+            return
+        source = onport_source_for(self.platform, self.http, connection)
+        changed = await refresh_invoice(session, connection, source, message.invoice_id)
+        log.info(
+            "onport.push_refreshed",
+            connection_id=str(connection.id),
+            invoice_id=message.invoice_id,
+            changed=changed,
+        )
+
     async def run_import(self, session: AsyncSession, message: RunImport) -> None:
         job = await session.get(Import, message.import_id, with_for_update={"key_share": True})
         if job is None or job.status in (ImportStatus.done, ImportStatus.failed):
@@ -105,38 +123,11 @@ class Poller:
                 async with unit_of_work(self.platform.sessions) as session:
                     now = datetime.now(UTC)
                     await schedule_due(session, now)
-                async with unit_of_work(self.platform.sessions) as session:
-                    await store_pushes(session)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("poll.schedule_error", error=str(exc))
             await asyncio.sleep(SCHEDULER_TICK_SECONDS)
-
-
-async def store_pushes(session: AsyncSession, limit: int = 50) -> int:
-    """Turn purchase invoices Onport pushed to us (kept in the inbox by the API) into records."""
-    rows = (
-        await session.scalars(
-            select(InboxMessage)
-            .where(InboxMessage.consumer == ONPORT_PUSH, InboxMessage.processed_at.is_(None))
-            .order_by(InboxMessage.received_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True, key_share=True)
-        )
-    ).all()
-    for row in rows:
-        payload = row.payload or {}
-        connection = await session.get(Connection, uuid.UUID(str(payload.get("connection_id"))))
-        if (
-            connection is not None
-            and connection.kind is ConnectionKind.onport
-            and connection.status is ConnectionStatus.active
-            and connection.account_id == row.account_id
-        ):
-            await store_pushed_invoice(session, connection, payload)
-        row.processed_at = datetime.now(UTC)
-    return len(rows)
 
 
 @asynccontextmanager
@@ -148,6 +139,7 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
             yield [
                 Handler(PollConnection, poller.poll_connection, poller.poll_failed),
                 Handler(RunImport, poller.run_import, poller.import_failed),
+                Handler(RefreshOnportInvoice, poller.refresh_onport_invoice),
             ]
         finally:
             scheduler.cancel()

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,7 @@ from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller.onport_records import (
     FETCHED,
+    PUSHED,
     existing_records,
     onport_options,
     parse_stamp,
@@ -34,6 +36,8 @@ from ledgerbridge.poller.onport_records import (
 )
 from ledgerbridge.poller.onport_source import OnportSource, PurchaseInvoiceSource
 from ledgerbridge.poller.schedule import next_poll_at
+
+log = structlog.get_logger(__name__)
 
 MAX_INVOICES_PER_POLL = 100  # one listing page; each changed invoice costs a few more calls at ~2 GET/s
 
@@ -172,3 +176,23 @@ async def poll_onport(
             session, PollConnection(connection_id=connection.id, reason="backlog"), connection.account_id
         )
     return changed
+
+
+async def refresh_invoice(
+    session: AsyncSession, connection: Connection, source: PurchaseInvoiceSource, invoice_id: int
+) -> bool:
+    """Onport pushed this invoice: read it (and what a bill is built from) from Onport by id and store
+    that, exactly as a poll would. The pushed body is never used: whoever holds the push URL could have
+    forged it. True when the invoice became new work; False when Onport has no such invoice (a forged
+    id) or nothing changed."""
+    try:
+        invoice = await source.invoice(invoice_id)
+    except OnportNotFoundError:
+        log.info("onport.push_unknown_invoice", connection_id=str(connection.id), invoice_id=invoice_id)
+        return False
+    external_id = str(invoice["id"])
+    existing = (await existing_records(session, connection.account_id, [external_id])).get(external_id)
+    options = await onport_options(session, connection.account_id)
+    payload = await _Details(source).payload(invoice)
+    outcome = await store_invoice(session, connection, payload, options, existing, via=PUSHED)
+    return outcome.stored

@@ -1,4 +1,5 @@
-"""Storing Onport purchase invoices as source records, whether polled or pushed.
+"""Storing Onport purchase invoices as source records, polled or re-read after a push (always as Onport
+returns them, never as a push claims them).
 
 One record per purchase invoice (an order invoiced in parts is several invoices, so several bills),
 with everything the mapper needs stored alongside, so mapping needs no network::
@@ -10,7 +11,7 @@ Whether anything changed is decided on a projection of that payload (``content_h
 what moves without the bill changing: timestamps, fields an accounting integration writes back
 (``xeroId``…), a purchase's running totals as its other invoices come in, the vendor's profile. So a
 payout or an adjustment is new work, while our own write-back, a sibling invoice or a renamed vendor is
-not, and a push and a poll of the same invoice version store one record once.
+not, and a push re-read and a poll of the same invoice version store one record once.
 """
 
 from __future__ import annotations
@@ -69,8 +70,6 @@ _PURCHASE_FIELDS = (
     "combinedTaxRate",
     "taxCalculation",
 )
-# Keys of a pushed invoice that embed related records rather than being fields of the invoice.
-_EMBEDDED = ("purchaseInvoiceItems", "purchase", "dropshipProvider", "purchaseInvoicePayments", "payments")
 
 
 @dataclass(frozen=True)
@@ -252,58 +251,3 @@ async def store_invoice(
             detail={"kind": kind, "changed": existing is not None},
         )
     return Outcome(stored=True, queued=queue)
-
-
-def payload_from_push(push: dict[str, Any]) -> dict[str, Any]:
-    """A pushed invoice (items, purchase and vendor embedded) in the stored payload shape.
-
-    Accepts the inbox row's payload too (``{"connection_id", "purchase_type", "invoice": push}``)."""
-    body = push
-    inner = push.get("invoice")
-    if "id" not in push and isinstance(inner, dict):
-        body = inner
-    items = body.get("purchaseInvoiceItems")
-    payments = body.get("purchaseInvoicePayments", body.get("payments"))
-    return {
-        "invoice": {key: value for key, value in body.items() if key not in _EMBEDDED},
-        "items": [dict(item) for item in items if isinstance(item, dict)] if isinstance(items, list) else [],
-        "purchase": dict(body["purchase"]) if isinstance(body.get("purchase"), dict) else {},
-        "vendor": dict(body["dropshipProvider"]) if isinstance(body.get("dropshipProvider"), dict) else {},
-        # None: the push did not say (Onport pushes carry no payouts); the stored ones are kept.
-        "payments": [dict(p) for p in payments if isinstance(p, dict)]
-        if isinstance(payments, list)
-        else None,
-    }
-
-
-def _newer(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
-    before = parse_stamp((stored.get("invoice") or {}).get("updatedAt"))
-    after = parse_stamp((incoming.get("invoice") or {}).get("updatedAt"))
-    return before is not None and after is not None and before > after
-
-
-async def store_pushed_invoice(
-    session: AsyncSession, connection: Connection, payload: dict[str, Any]
-) -> bool:
-    """Store an invoice Onport pushed; True when it was new work (stored or queued), False for a
-    duplicate, an older version than the one stored, or a body without an invoice id.
-
-    The push embeds what polling fetches separately, so both make the same record; a duplicate push
-    (or a push of a version already polled) changes nothing through the content hash."""
-    normalised = payload_from_push(payload)
-    invoice_id = normalised["invoice"].get("id")
-    if invoice_id is None or isinstance(invoice_id, bool) or str(invoice_id) == "":
-        return False
-    existing = (await existing_records(session, connection.account_id, [str(invoice_id)])).get(
-        str(invoice_id)
-    )
-    if normalised["payments"] is None:
-        normalised["payments"] = list(existing.payload.get("payments") or []) if existing else []
-    if existing is not None:
-        if _newer(existing.payload, normalised):
-            return False  # a late delivery of a version polling already replaced
-        if not normalised["vendor"]:
-            normalised["vendor"] = existing.payload.get("vendor") or {}
-    options = await onport_options(session, connection.account_id)
-    outcome = await store_invoice(session, connection, normalised, options, existing, via=PUSHED)
-    return outcome.stored

@@ -19,6 +19,10 @@ class PurchaseInvoiceSource(Protocol):
         """
         ...
 
+    async def invoice(self, invoice_id: int) -> dict[str, Any]:
+        """One purchase invoice by id (a push asked for it); ``OnportNotFoundError`` when Onport has none."""
+        ...
+
     async def invoice_items(self, invoice_id: int) -> list[dict[str, Any]]: ...
 
     async def purchase(self, purchase_id: int) -> dict[str, Any]: ...
@@ -46,6 +50,9 @@ class OnportSource:
             if len(found) >= limit:
                 break
         return found
+
+    async def invoice(self, invoice_id: int) -> dict[str, Any]:
+        return (await self.client.purchase_invoice(invoice_id)).raw
 
     async def invoice_items(self, invoice_id: int) -> list[dict[str, Any]]:
         return [item.raw for item in await self.client.purchase_invoice_items(invoice_id)]

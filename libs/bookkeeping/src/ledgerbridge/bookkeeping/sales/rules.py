@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ledgerbridge.bookkeeping import templates
 from ledgerbridge.bookkeeping.sales.inputs import Contact, TaxException
 from ledgerbridge.bookkeeping.sales.transaction import Transaction, TransactionStatus
 
@@ -61,7 +62,7 @@ def template_values(transaction: Transaction, contact: Contact | None) -> dict[s
 
 
 def render(template: str, values: dict[str, str]) -> str:
-    return template.format_map(values).strip()
+    return templates.render(template, values)
 
 
 def local_date(unix_seconds: int, time_zone: str) -> str:

@@ -115,3 +115,16 @@ def decode(envelope: Envelope, types: dict[str, type[Message]] = MESSAGE_TYPES) 
             f"message {envelope.type!r} has version {envelope.version}, this code reads version {cls.VERSION}"
         )
     return cls.model_validate(envelope.body)
+
+
+class RefreshOnportInvoice(Message):
+    """Onport pushed this purchase invoice: read it from Onport by id and store what Onport returns.
+
+    A push is only a ping; its body is never trusted (whoever holds the URL could forge it)."""
+
+    TYPE = "onport.invoice.refresh"
+    QUEUE = Queue.poller
+
+    connection_id: uuid.UUID
+    invoice_id: int
+    purchase_type: str | None = None

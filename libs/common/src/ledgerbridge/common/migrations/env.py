@@ -23,7 +23,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_async_engine(async_database_url(url), poolclass=NullPool)
+    engine = create_async_engine(async_database_url(url), poolclass=NullPool, hide_parameters=True)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

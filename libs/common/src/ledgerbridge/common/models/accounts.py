@@ -44,6 +44,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(Enum(Role, name="role"), default=Role.owner)
+    # Carried by every access token and compared on each request: bumping it (the user removed, their
+    # password reset) ends every session of the user at once, access tokens included.
+    session_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     account: Mapped[Account] = relationship(back_populates="users", lazy="raise")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import structlog
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +38,9 @@ from ledgerbridge.common.models import (
     TaxExceptionRule,
 )
 from ledgerbridge.common.models.accounts import TRIAL_DAYS
+from ledgerbridge.common.tax_exception_rules import read_stored_filters
+
+log = structlog.get_logger(__name__)
 
 
 async def account_options(session: AsyncSession, account_id: uuid.UUID) -> AccountOptions:
@@ -80,8 +86,8 @@ async def ontraport_mappings(session: AsyncSession, account_id: uuid.UUID) -> Ma
         )
     ).all()
     exceptions = tuple(
-        TaxException.model_validate({"name": rule.name, "tax_type": rule.tax_type, **rule.filters})
-        for rule in rules
+        TaxException.model_validate({"name": rule.name, "tax_type": rule.tax_type, **filters})
+        for rule, filters in readable_rules(rules)
     )
     return Mappings(
         products=products,
@@ -91,6 +97,16 @@ async def ontraport_mappings(session: AsyncSession, account_id: uuid.UUID) -> Ma
         gateways=gateways,
         tax_exceptions=exceptions,
     )
+
+
+def readable_rules(rules: Sequence[TaxExceptionRule]) -> Iterator[tuple[TaxExceptionRule, dict[str, Any]]]:
+    """The rules with their filters read by the API's own model; one stored before that model was shared
+    is skipped, named in the log (and shown with its error by the API), instead of failing every record."""
+    for rule in rules:
+        try:
+            yield rule, read_stored_filters(rule.filters)
+        except ValidationError as exc:
+            log.warning("tax_exception.unreadable", rule_id=str(rule.id), rule=rule.name, error=str(exc))
 
 
 def ontraport_contact(raw: dict[str, Any] | None) -> Contact | None:

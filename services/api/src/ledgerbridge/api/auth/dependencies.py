@@ -32,6 +32,9 @@ async def current_user(
     user = await repository.user_in_account(session, claims.account_id, claims.user_id)
     if user is None:
         raise unauthorized("The access token's user no longer exists")
+    if user.session_version != claims.session_version:
+        # The user's password was reset (or changed) since: every earlier session ends at once.
+        raise unauthorized("This session has ended; sign in again")
     return user
 
 

@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ledgerbridge.api.auth import repository, service
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
-from ledgerbridge.api.auth.rate_limit import (
-    LOGIN_ATTEMPTS_PER_WINDOW,
-    LOGIN_WINDOW_SECONDS,
-    FixedWindowLimiter,
-)
+from ledgerbridge.api.auth.rate_limit import FixedWindowLimiter, SignInLimits
 from ledgerbridge.api.auth.schemas import (
     AccountOut,
     InviteIn,
     Me,
+    PasswordChangeIn,
+    PasswordResetIn,
     RefreshIn,
+    RoleIn,
     SignupIn,
     TokenPair,
     UserList,
     UserOut,
 )
 from ledgerbridge.api.dependencies import PlatformDep, Session
-from ledgerbridge.api.problems import problem_responses
+from ledgerbridge.api.problems import ProblemError, problem_responses
 from ledgerbridge.common.database import unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["auth"])
+
+
+def client_address(request: Request) -> str:
+    """The peer's address; a forwarded one only from API_TRUSTED_PROXIES (resolved by the app's middleware)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -36,9 +41,19 @@ router = APIRouter(prefix="/v1", tags=["auth"])
     summary="Create an account (on the trial plan) and its owner",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429),
 )
-async def signup(body: SignupIn, session: Session) -> UserOut:
+async def signup(body: SignupIn, request: Request, session: Session, platform: PlatformDep) -> UserOut:
+    limits = platform.settings.api
+    # Each sign-up costs an argon2 hash and makes an account: a few an hour from one address.
+    await FixedWindowLimiter(
+        platform.transport.redis,
+        platform.settings.queue.prefix,
+        "signup",
+        limits.signups_per_address,
+        3600,
+        what="sign-ups from this address",
+    ).hit(address=client_address(request))
     return UserOut.model_validate(await service.signup(session, body))
 
 
@@ -54,18 +69,23 @@ async def token(
     session: Session,
     platform: PlatformDep,
 ) -> TokenPair:
-    limiter = FixedWindowLimiter(
+    limits = platform.settings.api
+    sign_in = SignInLimits(
         platform.transport.redis,
         platform.settings.queue.prefix,
-        "login",
-        LOGIN_ATTEMPTS_PER_WINDOW,
-        LOGIN_WINDOW_SECONDS,
+        failures_per_address=limits.login_failures_per_address,
+        failures_per_email=limits.login_failures_per_email,
+        attempts_per_address=limits.login_attempts_per_address,
+        window_seconds=limits.login_window_seconds,
     )
-    # Per IP stops one client guessing many accounts; per e-mail stops many clients guessing one.
-    await limiter.hit(
-        ip=request.client.host if request.client else "unknown", email=form.username.strip().lower()
-    )
-    user = await service.authenticate(session, form.username, form.password)
+    email, address = form.username.strip().lower(), client_address(request)
+    await sign_in.before_attempt(email, address)  # a locked attempt is a 429, whatever the password
+    try:
+        user = await service.authenticate(session, form.username, form.password)
+    except ProblemError:
+        await sign_in.failed(email, address)
+        raise
+    await sign_in.succeeded(email, address)
     return await service.issue_tokens(session, platform.secret_key, user)
 
 
@@ -110,3 +130,49 @@ async def list_users(user: CurrentUser, session: Session) -> UserList:
 )
 async def invite_user(body: InviteIn, owner: OwnerUser, session: Session) -> UserOut:
     return UserOut.model_validate(await service.invite(session, owner, body))
+
+
+@router.put(
+    "/me/password",
+    summary="Change your password; every other session of yours ends, a new token pair is returned",
+    response_model=TokenPair,
+    responses=problem_responses(401, 422),
+)
+async def change_password(
+    body: PasswordChangeIn, user: CurrentUser, session: Session, platform: PlatformDep
+) -> TokenPair:
+    return await service.change_own_password(session, platform.secret_key, user, body)
+
+
+@router.patch(
+    "/users/{user_id}",
+    summary="Change a user's role; owners only (the account keeps at least one owner)",
+    response_model=UserOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def change_role(user_id: uuid.UUID, body: RoleIn, owner: OwnerUser, session: Session) -> UserOut:
+    return UserOut.model_validate(await service.change_role(session, owner, user_id, body))
+
+
+@router.delete(
+    "/users/{user_id}",
+    summary="Remove a user; owners only. Their sessions end at once, access tokens included",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def remove_user(user_id: uuid.UUID, owner: OwnerUser, session: Session) -> None:
+    await service.remove_user(session, owner, user_id)
+
+
+@router.put(
+    "/users/{user_id}/password",
+    summary="Set a new password for a user; owners only. Their sessions end at once",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def reset_password(
+    user_id: uuid.UUID, body: PasswordResetIn, owner: OwnerUser, session: Session
+) -> None:
+    await service.reset_password(session, owner, user_id, body)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.common.models import Account, RefreshToken, User
+from ledgerbridge.common.models import Account, RefreshToken, Role, User
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -51,5 +51,32 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: dateti
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def user_in_account_for_update(
+    session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID
+) -> User | None:
+    result: User | None = await session.scalar(
+        select(User).where(User.id == user_id, User.account_id == account_id).with_for_update()
+    )
+    return result
+
+
+async def owners_for_update(session: AsyncSession, account_id: uuid.UUID) -> list[User]:
+    rows = await session.scalars(
+        select(User)
+        .where(User.account_id == account_id, User.role == Role.owner)
+        .order_by(User.id)
+        .with_for_update()
+    )
+    return list(rows)
+
+
+async def revoke_user_tokens(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )

@@ -53,6 +53,34 @@ class InviteIn(BaseModel):
     _email = field_validator("email")(_normalise_email)
 
 
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "owner"}]})
+
+    role: Role
+
+
+class PasswordResetIn(BaseModel):
+    """An owner sets a new password for a user of the account; that user's sessions end at once."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"password": "a new long secret"}]}
+    )
+
+    password: str = Password
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"current_password": "correct horse battery", "new_password": "a new long secret"}]
+        },
+    )
+
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Password
+
+
 class RefreshIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

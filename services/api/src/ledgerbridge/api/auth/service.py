@@ -14,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.api.auth import repository
-from ledgerbridge.api.auth.schemas import InviteIn, SignupIn, TokenPair
+from ledgerbridge.api.auth.schemas import (
+    InviteIn,
+    PasswordChangeIn,
+    PasswordResetIn,
+    RoleIn,
+    SignupIn,
+    TokenPair,
+)
 from ledgerbridge.api.auth.tokens import (
     ACCESS_TOKEN_TTL,
     REFRESH_TOKEN_TTL,
@@ -122,7 +129,9 @@ async def issue_tokens(
         )
     )
     await session.flush()
-    access_token = issue_access_token(key, AccessClaims(user.id, user.account_id, user.role), now)
+    access_token = issue_access_token(
+        key, AccessClaims(user.id, user.account_id, user.role, user.session_version), now
+    )
     return TokenPair(
         access_token=access_token,
         expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
@@ -153,3 +162,71 @@ async def rotate(session: AsyncSession, key: str, refresh_token: str) -> TokenPa
     if user is None:
         return RefreshRefused("The refresh token is not valid; sign in again")
     return await issue_tokens(session, key, user, stored.family_id)
+
+
+def _no_user(user_id: uuid.UUID) -> ProblemError:
+    return ProblemError(404, "Not found", f"No user {user_id} in this account")
+
+
+async def _member(session: AsyncSession, owner: User, user_id: uuid.UUID) -> User:
+    user = await repository.user_in_account_for_update(session, owner.account_id, user_id)
+    if user is None:
+        raise _no_user(user_id)
+    return user
+
+
+async def _keep_an_owner(session: AsyncSession, user: User) -> None:
+    """An account always keeps at least one owner (owners are locked, so two owners removing each other
+    at once cannot both succeed)."""
+    owners = await repository.owners_for_update(session, user.account_id)
+    if user.role is Role.owner and [o.id for o in owners] == [user.id]:
+        raise ProblemError(
+            409, "Conflict", "This is the account's last owner; make another user an owner first"
+        )
+
+
+async def end_sessions(session: AsyncSession, user: User) -> None:
+    """Every session of the user ends now: access tokens by the version they carry, refresh tokens
+    revoked."""
+    user.session_version += 1
+    await repository.revoke_user_tokens(session, user.id, datetime.now(UTC))
+
+
+async def change_role(session: AsyncSession, owner: User, user_id: uuid.UUID, data: RoleIn) -> User:
+    user = await _member(session, owner, user_id)
+    if data.role is not Role.owner:
+        await _keep_an_owner(session, user)
+    user.role = data.role
+    await session.flush()
+    return user
+
+
+async def remove_user(session: AsyncSession, owner: User, user_id: uuid.UUID) -> None:
+    user = await _member(session, owner, user_id)
+    await _keep_an_owner(session, user)
+    await repository.revoke_user_tokens(session, user.id, datetime.now(UTC))
+    await session.delete(user)  # its refresh tokens go with it; its access tokens find no user
+
+
+async def reset_password(
+    session: AsyncSession, owner: User, user_id: uuid.UUID, data: PasswordResetIn
+) -> None:
+    user = await _member(session, owner, user_id)
+    user.password_hash = await _hash(data.password)
+    await end_sessions(session, user)
+
+
+async def change_own_password(
+    session: AsyncSession, key: str, user: User, data: PasswordChangeIn
+) -> TokenPair:
+    if not await _verify(user.password_hash, data.current_password):
+        raise ProblemError(
+            422,
+            "Request validation failed",
+            "current_password is wrong",
+            errors=[{"loc": ["body", "current_password"], "msg": "wrong password", "type": "value_error"}],
+        )
+    user.password_hash = await _hash(data.new_password)
+    await end_sessions(session, user)
+    await session.flush()
+    return await issue_tokens(session, key, user)

@@ -24,6 +24,8 @@ class AccessClaims:
     user_id: uuid.UUID
     account_id: uuid.UUID
     role: Role
+    session_version: int = 0
+    """The user's ``session_version`` when the token was issued; a later one ends the token."""
 
 
 def issue_access_token(key: str, claims: AccessClaims, now: datetime) -> str:
@@ -34,6 +36,7 @@ def issue_access_token(key: str, claims: AccessClaims, now: datetime) -> str:
             "sub": str(claims.user_id),
             "acc": str(claims.account_id),
             "role": str(claims.role),
+            "ver": claims.session_version,
             "iat": now,
             "exp": now + ACCESS_TOKEN_TTL,
         },
@@ -50,16 +53,23 @@ def read_access_token(key: str, token: str) -> AccessClaims:
         algorithms=[ALGORITHM],  # pinned: never let the token choose (alg=none, key confusion)
         audience=AUDIENCE,
         issuer=ISSUER,
-        options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        options={"require": ["exp", "iat", "sub", "aud", "iss", "ver"]},
     )
     try:
         return AccessClaims(
             user_id=uuid.UUID(decoded["sub"]),
             account_id=uuid.UUID(decoded["acc"]),
             role=Role(decoded["role"]),
+            session_version=_version(decoded["ver"]),
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise jwt.InvalidTokenError("malformed claims") from exc
+
+
+def _version(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("ver is not an integer")
+    return value
 
 
 def new_refresh_token() -> str:

@@ -159,6 +159,20 @@ async def choose_xero_connection(
     return await service.choose_xero_connection(session, user, connection_id, body.xero_connection_id)
 
 
+@router.post(
+    "/{connection_id}/webhook-token",
+    summary="Rotate an ONTRAPORT or Onport connection's webhook URL; owners only",
+    description="The old URL stops working at once. ONTRAPORT webhooks and Onport's accounting integration "
+    "are pointed at the new URL, which is shown here only (tokens are stored hashed).",
+    response_model=SourceConnected,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def rotate_webhook_token(
+    connection_id: uuid.UUID, user: OwnerUser, session: Session, partners: PartnersDep
+) -> SourceConnected:
+    return await service.rotate_webhook_token(session, partners, user, connection_id)
+
+
 @router.delete(
     "/{connection_id}",
     summary="Disconnect (Xero: disconnect and revoke at Xero; sources: forget the credentials)",

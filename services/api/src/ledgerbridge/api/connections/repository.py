@@ -1,12 +1,13 @@
-"""Connection rows, always within one account."""
+"""Connection rows, always within one account (``shares_xero_connection`` only asks about others)."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.api.reference import cache
 from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus
 
 SOURCE_KINDS = (ConnectionKind.ontraport, ConnectionKind.onport)
@@ -71,3 +72,35 @@ async def unlink_sources(session: AsyncSession, account_id: uuid.UUID, xero_id: 
         .where(Connection.account_id == account_id, Connection.xero_connection_id == xero_id)
         .values(xero_connection_id=None)
     )
+
+
+async def xero_connection_ref(session: AsyncSession, connection: Connection) -> str | None:
+    """Xero's own id of the connection (user, app, organisation) behind one of our rows, as listed by
+    ``GET /connections`` at consent and kept in the row's reference cache."""
+    data, _ = await cache.read(session, connection.id)
+    tenant = (connection.xero_tenant_id or "").lower()
+    for item in data.get("organisations", []):
+        if str(item.get("tenant_id", "")).lower() == tenant and item.get("xero_id"):
+            return str(item["xero_id"]).lower()
+    return None
+
+
+async def shares_xero_connection(session: AsyncSession, connection: Connection) -> bool:
+    """Whether another live row, of any account, holds the same Xero connection as this one: Xero keeps
+    one connection per user, app and organisation, so two accounts connected by one Xero user share it.
+    Deciding this reads other accounts' rows but returns nothing of them."""
+    ours = await xero_connection_ref(session, connection)
+    if ours is None or connection.xero_tenant_id is None:
+        return False
+    others = await session.scalars(
+        select(Connection).where(
+            Connection.kind == ConnectionKind.xero,
+            Connection.id != connection.id,
+            Connection.status != ConnectionStatus.disconnected,
+            func.lower(Connection.xero_tenant_id) == connection.xero_tenant_id.lower(),
+        )
+    )
+    for other in others:
+        if await xero_connection_ref(session, other) == ours:
+            return True
+    return False

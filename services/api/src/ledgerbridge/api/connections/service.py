@@ -34,7 +34,8 @@ from ledgerbridge.api.reference.service import fetch_all_xero
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.onport import OnportError
 from ledgerbridge.common.clients.onport.stamps import CLOCK_SKEW, onport_stamp
-from ledgerbridge.common.clients.ontraport import OntraportError
+from ledgerbridge.common.clients.ontraport import OntraportClient, OntraportError
+from ledgerbridge.common.crypto import webhook_token_hash
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
 from ledgerbridge.common.models import (
     Connection,
@@ -261,6 +262,7 @@ async def _new_source(
     xero_connection_id: uuid.UUID | None,
     stream: PollStream,
     high_water_mark: str,
+    webhook_token: str,
 ) -> Connection:
     now = datetime.now(UTC)
     connection = Connection(
@@ -271,7 +273,7 @@ async def _new_source(
         status=ConnectionStatus.active,
         credentials=partners.platform.cipher.encrypt_json(credentials),
         xero_connection_id=xero_connection_id,
-        webhook_token=secrets.token_urlsafe(32),
+        webhook_token=webhook_token_hash(webhook_token),  # the token itself is shown once, in the answer
     )
     session.add(connection)
     await session.flush()
@@ -302,6 +304,7 @@ async def connect_ontraport(
     with partner_errors("ONTRAPORT"):
         products = await client.products()
         latest = await client.transactions_page(0, 1, descending=True)
+    webhook_token = secrets.token_urlsafe(32)
     connection = await _new_source(
         session,
         partners,
@@ -312,17 +315,10 @@ async def connect_ontraport(
         target,
         PollStream.transactions,
         str(latest[0].id if latest else 0),
+        webhook_token,
     )
-    assert connection.webhook_token is not None
-    url = f"{_webhook_base(partners)}/webhooks/ontraport/{connection.webhook_token}"
-    subscribed: list[int] = []
-    try:
-        for product in products:
-            webhook = await client.subscribe_webhook(url, f"transaction_created_with_product({product.id})")
-            subscribed.append(webhook.id)
-    except (PermanentError, TransientError) as exc:
-        # Webhooks only make syncing sooner; polling finds every transaction anyway.
-        connection.last_error = f"Webhooks could not all be subscribed ({exc}); polling still syncs"[:2000]
+    url = _ontraport_url(partners, webhook_token)
+    subscribed = await _subscribe_ontraport(client, connection, url, [product.id for product in products])
     await cache.merge(
         session,
         connection.id,
@@ -333,6 +329,24 @@ async def connect_ontraport(
         webhook_urls={"transactions": url},
         webhooks_subscribed=len(subscribed),
     )
+
+
+def _ontraport_url(partners: Partners, token: str) -> str:
+    return f"{_webhook_base(partners)}/webhooks/ontraport/{token}"
+
+
+async def _subscribe_ontraport(
+    client: OntraportClient, connection: Connection, url: str, product_ids: list[int]
+) -> list[int]:
+    subscribed: list[int] = []
+    try:
+        for product_id in product_ids:
+            webhook = await client.subscribe_webhook(url, f"transaction_created_with_product({product_id})")
+            subscribed.append(webhook.id)
+    except (PermanentError, TransientError) as exc:
+        # Webhooks only make syncing sooner; polling finds every transaction anyway.
+        connection.last_error = f"Webhooks could not all be subscribed ({exc}); polling still syncs"[:2000]
+    return subscribed
 
 
 def _onport_urls(partners: Partners, token: str) -> dict[str, str]:
@@ -353,6 +367,7 @@ async def connect_onport(
         raise ProblemError(502, "Onport refused the request", str(exc)) from exc
     except TransientError as exc:
         raise ProblemError(503, "Onport is not answering", f"{exc}; try again shortly") from exc
+    webhook_token = secrets.token_urlsafe(32)
     connection = await _new_source(
         session,
         partners,
@@ -363,11 +378,18 @@ async def connect_onport(
         target,
         PollStream.purchase_invoices,
         onport_stamp(datetime.now(UTC) - CLOCK_SKEW),
+        webhook_token,
     )
-    assert connection.webhook_token is not None
-    urls = _onport_urls(partners, connection.webhook_token)
+    urls = _onport_urls(partners, webhook_token)
+    await _register_onport(partners, connection, token, urls)
+    return SourceConnected(**(await _out(session, connection)).model_dump(), webhook_urls=urls)
+
+
+async def _register_onport(
+    partners: Partners, connection: Connection, api_token: str, urls: dict[str, str]
+) -> None:
     try:
-        await partners.onport(token).register_accounting_integration(
+        await partners.onport(api_token).register_accounting_integration(
             "ledgerbridge", dropship_url=urls["dropship"], replenishment_url=urls["replenishment"]
         )
     except (PermanentError, TransientError) as exc:
@@ -375,10 +397,36 @@ async def connect_onport(
         connection.last_error = f"Onport push URLs could not be registered ({exc}); polling still syncs"[
             :2000
         ]
-    return SourceConnected(
-        **(await _out(session, connection)).model_dump(),
-        webhook_urls=_onport_urls(partners, connection.webhook_token),
-    )
+
+
+async def rotate_webhook_token(
+    session: AsyncSession, partners: Partners, user: User, connection_id: uuid.UUID
+) -> SourceConnected:
+    """A new webhook URL token; the old URL stops working at once. ONTRAPORT's subscriptions and Onport's
+    accounting integration are pointed at the new URL (which, like the first, is shown only here)."""
+    connection = await _owned(session, user.account_id, connection_id, *repository.SOURCE_KINDS)
+    if connection.status is ConnectionStatus.disconnected:
+        raise ProblemError(409, "Disconnected", "Connect this account again instead")
+    token = secrets.token_urlsafe(32)
+    connection.webhook_token = webhook_token_hash(token)
+    connection.last_error = None
+    if connection.kind is ConnectionKind.ontraport:
+        await _unsubscribe_ontraport(session, partners, connection)
+        data, _ = await cache.read(session, connection.id)
+        product_ids = [int(p["id"]) for p in data.get("products", []) if str(p.get("id", "")).isdigit()]
+        url = _ontraport_url(partners, token)
+        subscribed = await _subscribe_ontraport(
+            partners.ontraport_of(connection), connection, url, product_ids
+        )
+        await cache.merge(session, connection.id, {WEBHOOK_IDS_KEY: subscribed})
+        return SourceConnected(
+            **(await _out(session, connection)).model_dump(),
+            webhook_urls={"transactions": url},
+            webhooks_subscribed=len(subscribed),
+        )
+    urls = _onport_urls(partners, token)
+    await _register_onport(partners, connection, str(partners.credentials(connection)["api_token"]), urls)
+    return SourceConnected(**(await _out(session, connection)).model_dump(), webhook_urls=urls)
 
 
 async def choose_xero_connection(
@@ -399,9 +447,14 @@ async def disconnect(session: AsyncSession, partners: Partners, user: User, conn
     if connection.status == ConnectionStatus.disconnected:
         return
     if connection.kind == ConnectionKind.xero:
-        # Each Xero connection row holds its own consent, so revoking it touches no other row.
+        # Xero keeps one connection per user, app and organisation: when another live row (another
+        # account connected by the same Xero user) holds it too, only our row goes; deleting the
+        # connection or revoking the grant at Xero would cut that account off as well.
+        shared = await repository.shares_xero_connection(session, connection)
         with partner_errors("Xero"):
-            await partners.tokens.disconnect(partners.platform.sessions, connection.id, revoke=True)
+            await partners.tokens.disconnect(
+                partners.platform.sessions, connection.id, revoke=not shared, at_xero=not shared
+            )
         await session.refresh(connection)
         await repository.unlink_sources(session, user.account_id, connection.id)
         return

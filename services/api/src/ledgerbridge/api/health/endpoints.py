@@ -1,4 +1,4 @@
-"""Health endpoints for Kubernetes probes and Prometheus."""
+"""Health endpoints for Kubernetes probes. Metrics are on their own port (``API_METRICS_PORT``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from ledgerbridge.common.platform import Platform
@@ -40,8 +39,3 @@ async def readyz(request: Request) -> Response:
     ready = all(value == "ok" for value in checks.values())
     body = Readiness(status="ok" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
-
-
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus_metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

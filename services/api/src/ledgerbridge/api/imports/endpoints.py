@@ -7,7 +7,8 @@ import uuid
 from fastapi import APIRouter, status
 
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
-from ledgerbridge.api.dependencies import Session
+from ledgerbridge.api.costly import spend
+from ledgerbridge.api.dependencies import PlatformDep, Session
 from ledgerbridge.api.imports import service
 from ledgerbridge.api.imports.schemas import ImportIn, ImportList, ImportOut
 from ledgerbridge.api.problems import problem_responses
@@ -20,9 +21,10 @@ router = APIRouter(prefix="/v1/imports", tags=["imports"])
     summary="Start a historical import (owners only)",
     status_code=status.HTTP_201_CREATED,
     response_model=ImportOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
-async def start_import(body: ImportIn, user: OwnerUser, session: Session) -> ImportOut:
+async def start_import(body: ImportIn, user: OwnerUser, session: Session, platform: PlatformDep) -> ImportOut:
+    await spend(platform, user.account_id, "import")
     return await service.start(session, user.account_id, body)
 
 

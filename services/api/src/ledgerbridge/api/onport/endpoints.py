@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.connections.partners import PartnersDep
+from ledgerbridge.api.costly import spend
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.onport import service
 from ledgerbridge.api.onport.schemas import OnportInvoice, OnportInvoicePage, OnportVendorList
@@ -65,7 +66,7 @@ async def sync_invoice(
     "/vendors",
     summary="The account's Onport vendors and the Xero contacts they are linked to",
     response_model=OnportVendorList,
-    responses=problem_responses(401, 422, 502, 503),
+    responses=problem_responses(401, 422, 429, 502, 503),
 )
 async def list_vendors(
     user: CurrentUser,
@@ -76,4 +77,6 @@ async def list_vendors(
         Query(description="Read the vendors from Onport now instead of from the invoices stored so far"),
     ] = False,
 ) -> OnportVendorList:
+    if live:
+        await spend(partners.platform, user.account_id, "live-vendors")
     return await service.list_vendors(session, user.account_id, partners if live else None)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.connections import repository
 from ledgerbridge.api.connections.partners import PartnersDep
+from ledgerbridge.api.costly import spend
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.problems import ProblemError, problem_responses
 from ledgerbridge.api.reference import service
@@ -44,7 +45,7 @@ async def _connection(
     "/v1/xero/{connection_id}/{kind}",
     summary="The organisation's accounts, tax rates, branding themes, currencies or contacts",
     response_model=ReferenceItems,
-    responses=problem_responses(401, 404, 409, 502, 503),
+    responses=problem_responses(401, 404, 409, 429, 502, 503),
 )
 async def xero_reference(
     connection_id: uuid.UUID,
@@ -59,6 +60,8 @@ async def xero_reference(
     is_supplier: Annotated[bool | None, Query(description="Contacts: only suppliers, or only others")] = None,
 ) -> ReferenceItems:
     connection = await _connection(session, user.account_id, connection_id, ConnectionKind.xero)
+    if refresh:
+        await spend(partners.platform, user.account_id, f"reference-refresh-{kind}")
     if connection.xero_tenant_id is None:
         raise ProblemError(409, "No organisation chosen", "Choose the organisation for this connection first")
     items, fetched_at = await service.xero_items(session, partners, connection, kind, refresh)
@@ -89,7 +92,7 @@ def _filter_contacts(
     "/v1/ontraport/{connection_id}/{kind}",
     summary="The ONTRAPORT account's products, taxes, coupons, shipping methods or gateways",
     response_model=ReferenceItems,
-    responses=problem_responses(401, 404, 409, 502, 503),
+    responses=problem_responses(401, 404, 409, 429, 502, 503),
 )
 async def ontraport_reference(
     connection_id: uuid.UUID,
@@ -100,5 +103,7 @@ async def ontraport_reference(
     refresh: Refresh = False,
 ) -> ReferenceItems:
     connection = await _connection(session, user.account_id, connection_id, ConnectionKind.ontraport)
+    if refresh:
+        await spend(partners.platform, user.account_id, f"reference-refresh-{kind}")
     items, fetched_at = await service.ontraport_items(session, partners, connection, kind, refresh)
     return ReferenceItems(items=items, fetched_at=fetched_at)

@@ -1,14 +1,13 @@
 """Reading and changing the tenant's options, stored as ``AccountOptions`` in ``AccountSettings.values``.
 
 A PATCH is a JSON merge patch on the stored options; the result is validated whole (``AccountOptions``
-plus what only the API checks: template placeholders, a tax-free code when one is needed, currency codes)
+plus what only the API checks: a tax-free code when one is needed, currency codes)
 and values the Xero organisation must know are checked through the ``ReferenceData`` seam.
 """
 
 from __future__ import annotations
 
 import re
-import string
 import uuid
 from typing import Any
 
@@ -24,10 +23,6 @@ from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.models import AccountSettings
 from ledgerbridge.common.records.healing import heal, setting_changes
 
-# What an invoice number or reference template may use; the mapper fills these from the transaction.
-TEMPLATE_FIELDS = frozenset(
-    {"transaction_id", "invoice_id", "order_id", "external_order_id", "contact_id", "first_name", "last_name"}
-)
 _SECTIONS = ("ontraport", "onport")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _MAX_ACCOUNT_CODE = 10  # Xero account codes are at most 10 characters
@@ -72,29 +67,10 @@ def _normalised(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _template_error(value: str) -> str | None:
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-    except ValueError as exc:
-        return f"not a valid template: {exc}"
-    if not value.strip():
-        return "a template cannot be empty"
-    unknown = sorted({name for name in names if name not in TEMPLATE_FIELDS})
-    if unknown:
-        return f"unknown placeholder {{{unknown[0]}}}; use any of " + ", ".join(
-            f"{{{name}}}" for name in sorted(TEMPLATE_FIELDS)
-        )
-    return None
-
-
 def _api_errors(options: AccountOptions) -> list[dict[str, Any]]:
     """What ``AccountOptions`` leaves to the API: rules that need context the workers do not re-check."""
     errors: list[tuple[Loc, str]] = []
     ontraport = options.ontraport
-    for name in ("invoice_number_template", "reference_template"):
-        problem = _template_error(getattr(ontraport, name))
-        if problem:
-            errors.append((("ontraport", name), problem))
     if ontraport.untaxed_mode == "TaxFreeCode" and not ontraport.tax_free_code:
         errors.append((("ontraport", "tax_free_code"), "untaxed_mode TaxFreeCode needs tax_free_code"))
     for name in ("default_sales_account", "default_coupon_account", "default_shipping_account"):

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from ledgerbridge.api.auth.dependencies import CurrentUser
-from ledgerbridge.api.dependencies import Session
+from ledgerbridge.api.costly import spend
+from ledgerbridge.api.dependencies import PlatformDep, Session
 from ledgerbridge.api.problems import problem_responses
 from ledgerbridge.api.sync import service
 from ledgerbridge.api.sync.schemas import SyncRunIn, SyncRunQueued, SyncStatus
@@ -20,11 +21,15 @@ router = APIRouter(prefix="/v1/sync", tags=["sync"])
     summary="Poll the account's source connections now (or one of them)",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SyncRunQueued,
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 404, 409, 422, 429),
 )
 async def run_sync(
-    user: CurrentUser, session: Session, body: Annotated[SyncRunIn | None, Body()] = None
+    user: CurrentUser,
+    session: Session,
+    platform: PlatformDep,
+    body: Annotated[SyncRunIn | None, Body()] = None,
 ) -> SyncRunQueued:
+    await spend(platform, user.account_id, "sync-run")
     return await service.run(session, user.account_id, body.connection_id if body else None)
 
 

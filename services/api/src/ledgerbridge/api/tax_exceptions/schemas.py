@@ -4,55 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ledgerbridge.api.mappings.schemas import TaxType
+from ledgerbridge.common.tax_exception_rules import FILTER_EXAMPLE, TaxExceptionFilters, TaxExceptionRuleData
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Domain = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, to_lower=True, max_length=253, pattern=r"^(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,63}$"
-    ),
+__all__ = [
+    "TaxExceptionFilters",
+    "TaxExceptionIn",
+    "TaxExceptionList",
+    "TaxExceptionOut",
+    "TaxExceptionSaved",
 ]
-Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
-
-FILTER_EXAMPLE: Any = {"countries": ["NZ"], "email_domains": ["example.org"]}
 
 
-class TaxExceptionFilters(BaseModel):
-    """A transaction matches when it matches every filter that is set (any value within one filter)."""
+class TaxExceptionIn(TaxExceptionRuleData):
+    """The shared rule model (``ledgerbridge.common.tax_exception_rules``): what the API accepts is
+    exactly what the mapper reads."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [FILTER_EXAMPLE]})
-
-    emails: list[Email] = Field(default_factory=list, max_length=500)
-    email_domains: list[Domain] = Field(default_factory=list, max_length=500)
-    countries: list[Country] = Field(default_factory=list, max_length=250, description="ISO 3166-1 alpha-2")
-    tags: list[Id] = Field(default_factory=list, max_length=500)
-    gateway_ids: list[Id] = Field(default_factory=list, max_length=500)
-    product_ids: list[Id] = Field(default_factory=list, max_length=500)
-
-    @model_validator(mode="after")
-    def _at_least_one(self) -> TaxExceptionFilters:
-        if not any(self.model_dump().values()):
-            raise ValueError(
-                "set at least one filter (emails, email_domains, countries, tags, gateway_ids, product_ids)"
-            )
-        return self
-
-
-class TaxExceptionIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -68,21 +38,37 @@ class TaxExceptionIn(BaseModel):
         },
     )
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    filters: TaxExceptionFilters
-    tax_type: TaxType
-    priority: int = Field(
-        default=100, ge=0, le=1_000_000, description="Lower runs first; the first match wins"
-    )
-    enabled: bool = True
 
+class TaxExceptionOut(BaseModel):
+    """A stored rule. One stored before the rule model was shared (an ONTRAPORT id that is not a number)
+    is shown as stored, with ``error`` saying why the mapper skips it, so it can be replaced."""
 
-class TaxExceptionOut(TaxExceptionIn):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
+    name: str
+    filters: TaxExceptionFilters | dict[str, Any] = Field(union_mode="left_to_right")
+    tax_type: str
+    priority: int
+    enabled: bool
     created_at: datetime
     updated_at: datetime
+    error: str | None = Field(
+        default=None, description="Why this rule cannot be used (the mapper skips it); replace it to fix"
+    )
+
+    @model_validator(mode="after")
+    def _explain(self) -> TaxExceptionOut:
+        if isinstance(self.filters, dict) and self.error is None:
+            try:
+                TaxExceptionFilters.model_validate(self.filters)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                self.error = (
+                    f"filters.{where}: {first['msg']}; the mapper skips this rule until it is replaced"
+                )
+        return self
 
 
 class TaxExceptionSaved(TaxExceptionOut):

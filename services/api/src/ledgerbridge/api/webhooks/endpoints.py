@@ -56,8 +56,8 @@ async def ontraport_webhook(token: Token, request: Request, session: Session) ->
 @router.post(
     "/onport/{token}/{purchase_type}",
     summary="Onport purchase invoice push (dropship or replenishment)",
-    description="The invoice is stored in the inbox once per version (id and updatedAt). Turning it into "
-    "a record to map is the Onport sync's work; polling stays the backstop.",
+    description="A ping: the push is kept in the inbox and the invoice is re-read from Onport by its id; "
+    "only what Onport returns is stored, never the pushed body. Polling stays the backstop.",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PushAccepted,
     responses=problem_responses(400, 404, 413, 422),

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.common.crypto import webhook_token_hash
 from ledgerbridge.common.models import Connection, ConnectionKind, InboxMessage
 
 
@@ -40,8 +41,11 @@ async def store(
 
 
 async def connection_by_token(session: AsyncSession, kind: ConnectionKind, token: str) -> Connection | None:
+    """The connection whose stored token hash is this token's (tokens are never stored in clear)."""
     found: Connection | None = await session.scalar(
-        select(Connection).where(Connection.webhook_token == token, Connection.kind == kind)
+        select(Connection).where(
+            Connection.webhook_token == webhook_token_hash(token), Connection.kind == kind
+        )
     )
     return found
 

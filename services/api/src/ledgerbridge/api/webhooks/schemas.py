@@ -33,4 +33,7 @@ class PingAccepted(BaseModel):
 
 
 class PushAccepted(BaseModel):
-    stored: bool = Field(description="False when this version of the invoice was already received")
+    stored: bool = Field(
+        description="True when a re-read of the invoice from Onport was queued; False when the same invoice "
+        "was pushed moments ago (its re-read is already queued)"
+    )

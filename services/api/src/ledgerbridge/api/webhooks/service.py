@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.api.problems import ProblemError
 from ledgerbridge.api.webhooks import repository
 from ledgerbridge.api.webhooks.schemas import XeroDelivery
-from ledgerbridge.common.messaging.messages import HandleWebhookEvent, PollConnection
+from ledgerbridge.common.crypto import webhook_token_hash
+from ledgerbridge.common.messaging.messages import HandleWebhookEvent, PollConnection, RefreshOnportInvoice
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, ConnectionKind, ConnectionStatus
 
@@ -30,9 +31,14 @@ ONPORT_CONSUMER = "onport-push"
 PING_BUCKET_SECONDS = 60
 
 
-def _bad_request(detail: str) -> ProblemError:
+def _bad_request(detail: str, errors: list[dict[str, Any]] | None = None) -> ProblemError:
+    """A 400 whose ``errors[].loc`` says where, like every other input error of the API."""
     return ProblemError(
-        400, "Malformed webhook body", detail, type_="https://ledgerbridge.dev/problems/webhook-body"
+        400,
+        "Malformed webhook body",
+        detail,
+        type_="https://ledgerbridge.dev/problems/webhook-body",
+        errors=errors or [{"loc": ["body"], "msg": detail, "type": "value_error"}],
     )
 
 
@@ -71,7 +77,10 @@ async def receive_xero(session: AsyncSession, body: bytes) -> int:
     try:
         delivery = XeroDelivery.model_validate_json(body)
     except ValidationError as error:
-        raise _bad_request(f"Not a Xero webhook delivery: {error.errors()[0]['msg']}") from None
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()[:20]
+        ]
+        raise _bad_request(f"Not a Xero webhook delivery: {error.errors()[0]['msg']}", errors) from None
     tenants = await repository.accounts_by_tenant(session, {event.tenantId for event in delivery.events})
     new = 0
     for event in delivery.events:
@@ -96,7 +105,7 @@ async def _connection(session: AsyncSession, kind: ConnectionKind, token: str) -
     if (
         connection is None
         or connection.webhook_token is None
-        or not hmac.compare_digest(connection.webhook_token.encode(), token.encode())
+        or not hmac.compare_digest(connection.webhook_token.encode(), webhook_token_hash(token).encode())
         or connection.status is ConnectionStatus.disconnected
     ):
         raise unknown
@@ -143,8 +152,13 @@ async def receive_ontraport(
     return stored
 
 
-async def receive_onport(session: AsyncSession, token: str, purchase_type: str, body: bytes) -> bool:
-    """Store a pushed purchase invoice once per version; the poller keeps polling as the backstop."""
+async def receive_onport(
+    session: AsyncSession, token: str, purchase_type: str, body: bytes, now: float | None = None
+) -> bool:
+    """A push is a ping, like an ONTRAPORT webhook: whoever holds the URL could forge its body, so the
+    invoice is re-read from Onport by id (``RefreshOnportInvoice``, queued in the same transaction as
+    the inbox row) and only what Onport returns is stored. Pushes of one invoice within a minute queue
+    one re-read; polling stays the backstop."""
     connection = await _connection(session, ConnectionKind.onport, token)
     try:
         invoice = json.loads(body)
@@ -152,11 +166,42 @@ async def receive_onport(session: AsyncSession, token: str, purchase_type: str, 
         raise _bad_request("The body is not valid JSON") from None
     if not isinstance(invoice, dict):
         raise _bad_request("The body is not a JSON object")
-    invoice_id = invoice.get("id")
-    if not isinstance(invoice_id, int | str) or isinstance(invoice_id, bool) or str(invoice_id) == "":
-        raise _bad_request("The purchase invoice has no id")
-    updated_at = invoice.get("updatedAt")
-    # The connection is part of the key: invoice ids are only unique within one Onport account.
-    key = _key(str(connection.id), str(invoice_id), str(updated_at or ""))
-    payload = {"connection_id": str(connection.id), "purchase_type": purchase_type, "invoice": invoice}
-    return await repository.store(session, ONPORT_CONSUMER, key, connection.account_id, payload)
+    raw_id = invoice.get("id")
+    invoice_id = (
+        int(raw_id)
+        if isinstance(raw_id, int | str) and str(raw_id).isascii() and str(raw_id).isdigit()
+        else None
+    )
+    if invoice_id is None or isinstance(raw_id, bool) or invoice_id > 2**53:
+        raise _bad_request(
+            "The purchase invoice has no id",
+            [
+                {
+                    "loc": ["body", "id"],
+                    "msg": "an Onport invoice id (a positive integer) is required",
+                    "type": "missing",
+                }
+            ],
+        )
+    bucket = int((now if now is not None else time.time()) // PING_BUCKET_SECONDS)
+    # The connection is part of the key: invoice ids are only unique within one Onport account. The
+    # pushed updatedAt is not: a forged one must not buy extra re-reads.
+    key = _key(str(connection.id), str(invoice_id), str(bucket))
+    payload = {
+        "connection_id": str(connection.id),
+        "purchase_type": purchase_type,
+        "invoice_id": invoice_id,
+        "push": invoice,  # kept for the record; never read as the invoice's content
+    }
+    stored = await repository.store(
+        session, ONPORT_CONSUMER, key, connection.account_id, payload, processed=True
+    )
+    if stored:
+        await add_message(
+            session,
+            RefreshOnportInvoice(
+                connection_id=connection.id, invoice_id=invoice_id, purchase_type=purchase_type
+            ),
+            connection.account_id,
+        )
+    return stored

@@ -302,20 +302,28 @@ class TokenService:
         return TokenSet.from_credentials(self._cipher.decrypt_json(connection.credentials))
 
     async def disconnect(
-        self, sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, *, revoke: bool = True
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        connection_id: uuid.UUID,
+        *,
+        revoke: bool = True,
+        at_xero: bool = True,
     ) -> None:
         """Disconnects the connection's organisation at Xero and forgets the tokens.
 
         ``revoke`` also revokes the grant, which disconnects every organisation consented with it; pass
-        False when another connection row still uses the same consent.
+        False when another connection row still uses the same consent. ``at_xero`` False only forgets
+        the tokens (no ``DELETE /connections``): for a Xero connection another row still holds.
         """
         async with sessions() as session:
             tenant_id = (await _load(session, connection_id, lock=False)).xero_tenant_id
-        try:
-            access: str | None = await self.access_token(sessions, connection_id)
-        except PermanentError:
-            access = None  # Xero already refuses these tokens: there is nothing left to undo there
-        if access is not None and tenant_id is not None:
+        access: str | None = None
+        if at_xero or revoke:
+            try:
+                access = await self.access_token(sessions, connection_id)
+            except PermanentError:
+                access = None  # Xero already refuses these tokens: there is nothing left to undo there
+        if at_xero and access is not None and tenant_id is not None:
             for listed in await self._oauth.fetch_connections(access):
                 if listed.tenant_id.lower() == tenant_id.lower():
                     await self._oauth.disconnect(access, listed.id)
