@@ -143,6 +143,13 @@ async def test_nul_and_lone_surrogates_are_422_naming_the_field_everywhere(
     assert _problem(signed, 422)["errors"][0]["loc"] == ["body", "events", 0, "resourceId"]  # type: ignore[index]
 
 
+async def test_a_body_that_is_only_a_bad_string_is_refused(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/auth/refresh", content=b'"\\u0000"', headers={"content-type": "application/json"}
+    )
+    assert _problem(response, 422)["errors"][0]["loc"] == ["body"]  # type: ignore[index]
+
+
 async def test_deep_json_is_refused_naming_where(api: httpx.AsyncClient, make_tenant: MakeTenant) -> None:
     tenant = await make_tenant()
     deep = "[" * 1000 + "]" * 1000

@@ -68,6 +68,9 @@ def _json_problem(value: Any, loc: Loc) -> tuple[Loc, str] | None:
             index = parent
         return [*loc, *reversed(parts)]
 
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return (loc, problem) if problem else None
     pending = [0]
     while pending:
         current = pending.pop()
