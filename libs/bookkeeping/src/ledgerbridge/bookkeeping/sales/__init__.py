@@ -15,7 +15,8 @@ from ledgerbridge.bookkeeping.sales.inputs import (
     TrialState,
     UntaxedMode,
 )
-from ledgerbridge.bookkeeping.sales.mapping import MAPPING_VERSION, map_transaction
+from ledgerbridge.bookkeeping.sales.invoices import MAPPING_VERSION
+from ledgerbridge.bookkeeping.sales.mapping import map_transaction
 from ledgerbridge.bookkeeping.sales.offer_data import (
     OfferCoupon,
     OfferData,
