@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser, bearer
 from ledgerbridge.api.auth.service import unauthorized
 from ledgerbridge.api.auth.tokens import read_access_token
-from ledgerbridge.api.connections import repository, service
+from ledgerbridge.api.connections import repository, service, sources
 from ledgerbridge.api.connections.partners import PartnersDep
 from ledgerbridge.api.connections.schemas import (
     AuthorizeUrl,
@@ -131,7 +131,7 @@ async def choose_organisation(
 async def connect_ontraport(
     body: OntraportConnect, user: OwnerUser, session: Session, partners: PartnersDep
 ) -> SourceConnected:
-    return await service.connect_ontraport(session, partners, user, body)
+    return await sources.connect_ontraport(session, partners, user, body)
 
 
 @router.post(
@@ -144,7 +144,7 @@ async def connect_ontraport(
 async def connect_onport(
     body: OnportConnect, user: OwnerUser, session: Session, partners: PartnersDep
 ) -> SourceConnected:
-    return await service.connect_onport(session, partners, user, body)
+    return await sources.connect_onport(session, partners, user, body)
 
 
 @router.put(
@@ -156,7 +156,7 @@ async def connect_onport(
 async def choose_xero_connection(
     connection_id: uuid.UUID, body: ChooseXeroConnection, user: OwnerUser, session: Session
 ) -> ConnectionOut:
-    return await service.choose_xero_connection(session, user, connection_id, body.xero_connection_id)
+    return await sources.choose_xero_connection(session, user, connection_id, body.xero_connection_id)
 
 
 @router.post(
@@ -170,7 +170,7 @@ async def choose_xero_connection(
 async def rotate_webhook_token(
     connection_id: uuid.UUID, user: OwnerUser, session: Session, partners: PartnersDep
 ) -> SourceConnected:
-    return await service.rotate_webhook_token(session, partners, user, connection_id)
+    return await sources.rotate_webhook_token(session, partners, user, connection_id)
 
 
 @router.delete(
