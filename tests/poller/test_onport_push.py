@@ -72,10 +72,15 @@ async def test_push_and_poll_of_the_same_version_make_one_piece_of_work(
     invoice_id = await _new_invoice(http)
     assert await store_pushed_invoice(db, tenant.connection, pushed(sandbox, invoice_id)) is True
 
+    # A push carries no shipping rates or landed costs: the next poll reads them once (new work: the
+    # bill needs them), after which the version is recognised without fetching its details.
+    assert await poll_onport(db, tenant.connection, tenant.cursor, source, polling) == 1
+    record = (await records(db, tenant.account_id))[str(invoice_id)]
+    assert "shippingRates" in record.payload and "landedCosts" in record.payload
     reset_calls(sandbox)
     assert await poll_onport(db, tenant.connection, tenant.cursor, source, polling) == 0
-    assert calls(sandbox) == 1  # the pushed version is recognised without fetching its details
-    assert len(await map_messages(db, tenant.account_id)) == 1
+    assert calls(sandbox) == 1
+    assert len(await map_messages(db, tenant.account_id)) == 2
 
     # A payout later: polling brings it in, and a late push of the older version does not undo it.
     stale = pushed(sandbox, invoice_id)
@@ -87,7 +92,8 @@ async def test_push_and_poll_of_the_same_version_make_one_piece_of_work(
     # A push of the paid version (which carries no payouts) keeps the payouts polling found.
     assert await store_pushed_invoice(db, tenant.connection, pushed(sandbox, invoice_id)) is False
     assert len(record.payload["payments"]) == 1
-    assert len(await map_messages(db, tenant.account_id)) == 2
+    assert "shippingRates" in record.payload  # and the charges polling read
+    assert len(await map_messages(db, tenant.account_id)) == 3
 
 
 async def test_push_with_automatic_sync_off_waits(

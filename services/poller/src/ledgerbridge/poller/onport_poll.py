@@ -24,6 +24,7 @@ from ledgerbridge.common.models import Connection, PollCursor, PollStream
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller.onport_records import (
+    CHARGE_KEYS,
     FETCHED,
     existing_records,
     onport_options,
@@ -74,6 +75,7 @@ class _Details:
         self.purchases: dict[int, dict[str, Any]] = {}
         self.purchase_items: dict[int, dict[int, dict[str, Any]]] = {}
         self.vendors: dict[int, dict[str, Any]] = {}
+        self.landed_cost_names: dict[int, dict[str, Any]] = {}
 
     async def purchase(self, purchase_id: int) -> dict[str, Any]:
         if purchase_id not in self.purchases:
@@ -95,6 +97,25 @@ class _Details:
                 self.vendors[vendor_id] = {}
         return self.vendors[vendor_id]
 
+    async def landed_cost(self, landed_cost_id: int | None) -> dict[str, Any]:
+        if landed_cost_id is None:
+            return {}
+        if landed_cost_id not in self.landed_cost_names:
+            try:
+                self.landed_cost_names[landed_cost_id] = await self.source.landed_cost(landed_cost_id)
+            except OnportNotFoundError:
+                self.landed_cost_names[landed_cost_id] = {}
+        return self.landed_cost_names[landed_cost_id]
+
+    async def charges(self, invoice_id: int, item_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+        """Shipping rates and landed costs: Onport keeps them beside the invoice, not on it."""
+        rates = [r for r in await self.source.shipping_rates(invoice_id) if r.get("invoiceShipping")]
+        landed: dict[str, list[dict[str, Any]]] = {"landedCosts": [], "landedCostItems": []}
+        for row in await self.source.landed_costs(invoice_id, item_ids):
+            named = {**row, "landedCost": await self.landed_cost(_int(row.get("landedCostId")))}
+            landed["landedCostItems" if "purchaseInvoiceItemId" in row else "landedCosts"].append(named)
+        return {"shippingRates": rates, **landed}
+
     async def payload(self, invoice: dict[str, Any]) -> dict[str, Any]:
         invoice_id = int(invoice["id"])
         purchase_id = _int(invoice.get("purchaseId"))
@@ -107,12 +128,14 @@ class _Details:
         vendor_id = _int(purchase.get("dropshipProviderId"))
         vendor = await self.vendor(vendor_id) if vendor_id is not None else {}
         payments = await self.source.payments(invoice_id)
+        item_ids = [found for found in (_int(item.get("id")) for item in items) if found is not None]
         return {
             "invoice": invoice,
             "items": items,
             "purchase": purchase,
             "vendor": vendor,
             "payments": payments,
+            **await self.charges(invoice_id, item_ids),
         }
 
 
@@ -163,8 +186,10 @@ async def poll_onport(
             newest, mark = stamp, str(invoice["updatedAt"])
         record = existing.get(str(invoice["id"]))
         stored_stamp = parse_stamp((record.payload.get("invoice") or {}).get("updatedAt")) if record else None
-        if stamp is not None and stored_stamp is not None and stored_stamp >= stamp:
+        complete = record is not None and CHARGE_KEYS[0] in record.payload
+        if complete and stamp is not None and stored_stamp is not None and stored_stamp >= stamp:
             continue  # this version is stored already: no detail calls
+        # (A pushed invoice is stored without its shipping and landed costs: fetched here, once.)
         payload = await details.payload(invoice)
         outcome = await store_invoice(session, connection, payload, options, record, via=FETCHED)
         changed += int(outcome.stored)

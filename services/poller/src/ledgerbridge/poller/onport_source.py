@@ -31,6 +31,16 @@ class PurchaseInvoiceSource(Protocol):
 
     async def payments(self, invoice_id: int) -> list[dict[str, Any]]: ...
 
+    async def shipping_rates(self, invoice_id: int) -> list[dict[str, Any]]:
+        """The invoice's ``/purchase-shipping-rates`` (its shipping is not on the invoice)."""
+        ...
+
+    async def landed_costs(self, invoice_id: int, invoice_item_ids: list[int]) -> list[dict[str, Any]]:
+        """Landed costs on the invoice and on its lines (rows of both collections, in that order)."""
+        ...
+
+    async def landed_cost(self, landed_cost_id: int) -> dict[str, Any]: ...
+
 
 class OnportSource:
     def __init__(self, client: OnportClient) -> None:
@@ -61,3 +71,12 @@ class OnportSource:
 
     async def payments(self, invoice_id: int) -> list[dict[str, Any]]:
         return [payment.raw for payment in await self.client.purchase_invoice_payments(invoice_id=invoice_id)]
+
+    async def shipping_rates(self, invoice_id: int) -> list[dict[str, Any]]:
+        return [rate.raw for rate in await self.client.purchase_shipping_rates(invoice_id)]
+
+    async def landed_costs(self, invoice_id: int, invoice_item_ids: list[int]) -> list[dict[str, Any]]:
+        return [cost.raw for cost in await self.client.landed_cost_charges(invoice_id, invoice_item_ids)]
+
+    async def landed_cost(self, landed_cost_id: int) -> dict[str, Any]:
+        return (await self.client.landed_cost(landed_cost_id)).raw

@@ -303,6 +303,15 @@ def map_purchase_invoice(
             payment_terms_days,
             observed_on,
         )
+        if not parsed.charges_known:
+            # A pushed invoice carries no shipping rates or landed costs: billing it now would leave
+            # them off, so it waits for the poll that reads them (the poller fetches them for it).
+            return Wait(
+                f"Purchase invoice {parsed.reference}: its shipping and landed costs are read from Onport "
+                "on the next poll",
+                ReasonCode.source_incomplete,
+                Cause("source", "onport.charges", str(parsed.id)),
+            )
         return _new_bill(context) if context.state.bill is None else _synced(context)
     except PurchaseInvoiceError as error:
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "purchase_invoice"))

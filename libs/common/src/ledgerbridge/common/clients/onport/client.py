@@ -24,12 +24,15 @@ from ledgerbridge.common.clients.onport.models import (
     AccountingIntegration,
     Currency,
     DropshipProvider,
+    LandedCost,
+    LandedCostCharge,
     OnportRecord,
     Purchase,
     PurchaseInvoice,
     PurchaseInvoiceItem,
     PurchaseInvoicePayment,
     PurchaseItem,
+    PurchaseShippingRate,
 )
 from ledgerbridge.common.clients.partner import (
     PartnerError,
@@ -253,6 +256,32 @@ class OnportClient:
             PurchaseInvoicePayment.from_api(r)
             async for r in self.changed_since("purchase-invoice-payments", updated_since, where)
         ]
+
+    async def purchase_shipping_rates(self, invoice_id: int) -> list[PurchaseShippingRate]:
+        """The shipping rates invoiced on one purchase invoice (Onport keeps shipping off the invoice)."""
+        return await self._all(
+            PurchaseShippingRate, "purchase-shipping-rates", {"purchaseInvoiceId": invoice_id}
+        )
+
+    async def landed_cost_charges(
+        self, invoice_id: int, invoice_item_ids: Sequence[int] = ()
+    ) -> list[LandedCostCharge]:
+        """Landed costs on the invoice, then those on its lines (``invoice_item_ids``)."""
+        found = await self._all(
+            LandedCostCharge, "landed-cost-purchase-invoices", {"purchaseInvoiceId": invoice_id}
+        )
+        for chunk in _chunks(sorted(invoice_item_ids), _IDS_PER_REQUEST):
+            found.extend(
+                await self._all(
+                    LandedCostCharge,
+                    "landed-cost-purchase-invoice-items",
+                    {"purchaseInvoiceItemId][in": ",".join(map(str, chunk))},
+                )
+            )
+        return found
+
+    async def landed_cost(self, landed_cost_id: int) -> LandedCost:
+        return await self._one(LandedCost, "landed-costs", landed_cost_id)
 
     # -- purchases --------------------------------------------------------------------------------
 
