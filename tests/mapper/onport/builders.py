@@ -24,6 +24,7 @@ SCHEMAS = {
     "bill": "Invoices",
     "bill_payment": "Payments",
     "supplier_credit_note": "CreditNotes",
+    "payment_delete": "Payments",
 }
 
 

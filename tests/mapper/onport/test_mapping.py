@@ -360,6 +360,67 @@ def test_payouts_become_bill_payments_once() -> None:
     assert isinstance(map_purchase_invoice(record, mappings=MAPPINGS, options=OPTIONS, state=done), NoChange)
 
 
+def _paid_state(record: dict[str, Any]) -> BillSyncState:
+    """What Xero holds once the bill and every payment the record asks for were published."""
+    bill, *payments = publish(record).documents
+    return BillSyncState(
+        bill=_published_bill(bill.body),
+        payments=tuple(
+            PublishedDocument(xero_id=f"pay-{i}", amount=d.body["Amount"], body=d.body)
+            for i, d in enumerate(payments, 1)
+        ),
+    )
+
+
+def test_a_cancelled_payout_deletes_its_bill_payment() -> None:
+    # Issue 15, point 11: payments cannot be edited in Xero, so a cancelled payout's payment is deleted.
+    paid = payload(payments=[payout(1, 20), payout(2, "16.30")])
+    state = _paid_state(paid)
+    cancelled = payload(payments=[payout(1, 20), payout(2, "16.30", status="cancelled")])
+    decision = publish(cancelled, state=state)
+    [delete] = decision.documents
+    assert (delete.kind, delete.target_id, delete.body) == (
+        DocumentKind.payment_delete,
+        "pay-2",
+        {"PaymentID": "pay-2", "Status": "DELETED"},
+    )
+    assert "1 payment removed" in decision.summary
+    # Once deleted, nothing more is asked; a new payout later is paid against what the bill owes again.
+    gone = state.model_copy(update={"deleted_payments": ("pay-2",)})
+    assert isinstance(
+        map_purchase_invoice(cancelled, mappings=MAPPINGS, options=OPTIONS, state=gone), NoChange
+    )
+    repaid = payload(payments=[*cancelled["payments"], payout(3, "16.30")])
+    [payment] = publish(repaid, state=gone).documents
+    assert (payment.kind, payment.body["Amount"]) == (DocumentKind.bill_payment, Decimal("16.30"))
+
+
+def test_a_refund_deletes_the_payment_and_remakes_what_is_left() -> None:
+    paid = payload(payments=[payout(1, "36.30")])
+    state = _paid_state(paid)
+    refunded = payload(payments=[payout(1, "36.30"), payout(2, 10, type="refund", reference="REFUND-2")])
+    delete, remade = publish(refunded, state=state).documents
+    assert (delete.kind, delete.target_id) == (DocumentKind.payment_delete, "pay-1")
+    assert remade.kind is DocumentKind.bill_payment
+    assert remade.body["Amount"] == Decimal("26.30")
+    assert remade.body["Reference"] == "Onport payout 1 PAYOUT-00001 less refunds: 26.30"
+    assert remade.body["Invoice"] == {"InvoiceID": "bill-xero-id"}
+    # Refunded in full: the payment goes and nothing is re-made.
+    whole = payload(payments=[payout(1, "36.30"), payout(2, "36.30", type="refund")])
+    [only] = publish(whole, state=state).documents
+    assert only.kind is DocumentKind.payment_delete
+    # A refund seen before the payout was ever sent: only what is left is paid, nothing deleted.
+    [fresh_bill, net] = publish(refunded).documents
+    assert fresh_bill.kind is DocumentKind.bill and net.body["Amount"] == Decimal("26.30")
+
+
+def test_a_payment_to_delete_without_its_xero_id_fails_clearly() -> None:
+    state = _paid_state(payload(payments=[payout(1, 20)]))
+    unknown = state.model_copy(update={"payments": (state.payments[0].model_copy(update={"xero_id": None}),)})
+    message = fail(payload(payments=[payout(1, 20, status="cancelled")]), state=unknown)
+    assert "no longer stands in Onport but its Xero id is not known" in message
+
+
 def test_payout_above_what_the_bill_owes_is_capped() -> None:
     # Adjustments off: the 15.00 rush fee is not on the bill, but the vendor was paid for it.
     record = payload(invoice={"adjustment": 15, "total": 51.3}, payments=[payout(1, 51.3)])

@@ -66,7 +66,7 @@ async def lock_onport_cursor(session: AsyncSession, connection_id: object) -> Po
     return cursor
 
 
-class _Details:
+class InvoiceDetails:
     """The related records of one poll's invoices; purchases and vendors are shared by many invoices
     (an order invoiced in parts, a vendor's many orders), so each is fetched once per poll."""
 
@@ -107,16 +107,35 @@ class _Details:
                 self.landed_cost_names[landed_cost_id] = {}
         return self.landed_cost_names[landed_cost_id]
 
-    async def charges(self, invoice_id: int, item_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
-        """Shipping rates and landed costs: Onport keeps them beside the invoice, not on it."""
-        rates = [r for r in await self.source.shipping_rates(invoice_id) if r.get("invoiceShipping")]
-        landed: dict[str, list[dict[str, Any]]] = {"landedCosts": [], "landedCostItems": []}
-        for row in await self.source.landed_costs(invoice_id, item_ids):
+    async def add_charges(self, payloads: list[dict[str, Any]]) -> None:
+        """Shipping rates and landed costs of these payloads' invoices, fetched for all of them at once
+        (Onport keeps them beside the invoice; one request per kind per poll page, not per invoice)."""
+        if not payloads:
+            return
+        invoice_ids = [int(p["invoice"]["id"]) for p in payloads]
+        owner = {
+            item_id: int(p["invoice"]["id"])
+            for p in payloads
+            for item_id in (_int(item.get("id")) for item in p["items"])
+            if item_id is not None
+        }
+        for payload in payloads:
+            payload.update(shippingRates=[], landedCosts=[], landedCostItems=[])
+        by_invoice = {int(p["invoice"]["id"]): p for p in payloads}
+        for rate in await self.source.shipping_rates(invoice_ids):
+            found = by_invoice.get(_int(rate.get("purchaseInvoiceId")) or 0)
+            if found is not None and rate.get("invoiceShipping"):
+                found["shippingRates"].append(rate)
+        for row in await self.source.landed_costs(invoice_ids, list(owner)):
             named = {**row, "landedCost": await self.landed_cost(_int(row.get("landedCostId")))}
-            landed["landedCostItems" if "purchaseInvoiceItemId" in row else "landedCosts"].append(named)
-        return {"shippingRates": rates, **landed}
+            on_item = _int(row.get("purchaseInvoiceItemId"))
+            invoice_id = owner.get(on_item) if on_item is not None else _int(row.get("purchaseInvoiceId"))
+            found = by_invoice.get(invoice_id or 0)
+            if found is not None:
+                found["landedCostItems" if on_item is not None else "landedCosts"].append(named)
 
     async def payload(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        """The stored payload of one invoice, without its charges (:meth:`add_charges` adds them)."""
         invoice_id = int(invoice["id"])
         purchase_id = _int(invoice.get("purchaseId"))
         purchase = await self.purchase(purchase_id) if purchase_id is not None else {}
@@ -128,15 +147,18 @@ class _Details:
         vendor_id = _int(purchase.get("dropshipProviderId"))
         vendor = await self.vendor(vendor_id) if vendor_id is not None else {}
         payments = await self.source.payments(invoice_id)
-        item_ids = [found for found in (_int(item.get("id")) for item in items) if found is not None]
         return {
             "invoice": invoice,
             "items": items,
             "purchase": purchase,
             "vendor": vendor,
             "payments": payments,
-            **await self.charges(invoice_id, item_ids),
         }
+
+    async def payloads(self, invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = [await self.payload(invoice) for invoice in invoices]
+        await self.add_charges(found)
+        return found
 
 
 def _int(value: Any) -> int | None:
@@ -178,8 +200,7 @@ async def poll_onport(
     invoices = _latest_per_invoice(listed)
     existing = await existing_records(session, connection.account_id, [str(i["id"]) for i in invoices])
     options = await onport_options(session, connection.account_id)
-    details = _Details(source)
-    changed = 0
+    fetch = []
     for invoice in invoices:
         stamp = parse_stamp(invoice.get("updatedAt"))
         if stamp is not None and (newest is None or stamp > newest):
@@ -190,7 +211,10 @@ async def poll_onport(
         if complete and stamp is not None and stored_stamp is not None and stored_stamp >= stamp:
             continue  # this version is stored already: no detail calls
         # (A pushed invoice is stored without its shipping and landed costs: fetched here, once.)
-        payload = await details.payload(invoice)
+        fetch.append(invoice)
+    changed = 0
+    for payload in await InvoiceDetails(source).payloads(fetch):
+        record = existing.get(str(payload["invoice"]["id"]))
         outcome = await store_invoice(session, connection, payload, options, record, via=FETCHED)
         changed += int(outcome.stored)
 

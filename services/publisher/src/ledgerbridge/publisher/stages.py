@@ -42,7 +42,14 @@ STAGES = (
         after=(DocumentKind.credit_note,),
     ),
     Stage(DocumentKind.bill, "Invoices", after=(DocumentKind.contact,)),
-    Stage(DocumentKind.bill_payment, "Payments", needs_published=(DocumentKind.bill,)),
+    # A payment re-made after a refund waits for the deletion of the one it replaces (Xero refuses a
+    # payment above the amount due).
+    Stage(
+        DocumentKind.bill_payment,
+        "Payments",
+        needs_published=(DocumentKind.bill,),
+        after=(DocumentKind.payment_delete,),
+    ),
     Stage(
         DocumentKind.supplier_credit_note,
         "CreditNotes",

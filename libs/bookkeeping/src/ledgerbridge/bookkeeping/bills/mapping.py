@@ -28,8 +28,10 @@ from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
 
-MAPPING_VERSION = "onport-xero/1"
+MAPPING_VERSION = "onport-xero/2"
 """Bumped whenever the same inputs would map to different documents."""
+# Onport payment types that send money back from the vendor: each reverses part of the payouts.
+REFUNDS = frozenset({"refund"})
 
 
 def _coded(context: BillContext, lines: tuple[BillLine, ...]) -> tuple[BillLine, ...]:
@@ -127,29 +129,74 @@ def _bill(context: BillContext, contact: dict[str, Any], currency: str) -> tuple
     return XeroDocument(DocumentKind.bill, body), figures.total
 
 
-def payout_reference(payout: Payout) -> str:
-    """The bill payment's ``Reference``: unique per Onport payout, so a published payment is recognised."""
-    return f"Onport payout {payout.id}" + (f" {payout.reference}" if payout.reference else "")
+def payout_reference(payout: Payout, amount: Decimal | None = None) -> str:
+    """The bill payment's ``Reference``: unique per Onport payout (and per what is left of it after
+    refunds), so a published payment is recognised and one that no longer holds is found."""
+    reference = f"Onport payout {payout.id}" + (f" {payout.reference}" if payout.reference else "")
+    if amount is not None and amount != payout.amount:
+        reference += f" less refunds: {money_text(amount)}"
+    return reference
+
+
+def payouts_standing(payouts: tuple[Payout, ...]) -> list[tuple[Payout, Decimal]]:
+    """Each active payout with what is left of it once refunds are taken off, latest payout first
+    (a refund reverses the most recent money out); payouts refunded in full are left out.
+
+    A cancelled payout is no payout at all; overpayments and corrections are not bill payments."""
+    paid = sorted(
+        (p for p in payouts if p.active and p.kind == "payment" and p.amount > 0),
+        key=lambda p: (p.paid_at.timestamp() if p.paid_at else 0.0, p.id),
+    )
+    refunded = sum((p.amount for p in payouts if p.active and p.kind in REFUNDS and p.amount > 0), Decimal(0))
+    standing: list[tuple[Payout, Decimal]] = []
+    for payout in reversed(paid):
+        taken = min(refunded, payout.amount)
+        refunded -= taken
+        if payout.amount - taken > 0:
+            standing.append((payout, payout.amount - taken))
+    return list(reversed(standing))
+
+
+def _reversals(context: BillContext, wanted: set[str]) -> tuple[list[XeroDocument], Decimal]:
+    """Deletions of bill payments whose payout was cancelled or refunded (Xero payments cannot be
+    edited: deleted, and re-made for what is left); returns them and the amount they free."""
+    state = context.state
+    documents = []
+    freed = Decimal(0)
+    for payment in state.payments:
+        reference = str(payment.body.get("Reference"))
+        if payment.xero_id in state.deleted_payments or reference in wanted:
+            continue
+        if not payment.xero_id:
+            raise MappingError(
+                f"The payment '{reference}' on bill {context.record.reference} no longer stands in Onport "
+                "but its Xero id is not known, so it cannot be deleted",
+                ReasonCode.mapping_error,
+            )
+        body = {"PaymentID": payment.xero_id, "Status": "DELETED"}
+        documents.append(XeroDocument(DocumentKind.payment_delete, body, payment.xero_id))
+        freed += payment.amount
+    return documents, freed
 
 
 def _payments(
     context: BillContext, invoice: dict[str, str], currency: str, bill_total: Decimal, draft: bool
 ) -> tuple[list[XeroDocument], str]:
-    """Bill payments for Onport payouts not yet in Xero, and a note on what was held back."""
+    """Bill payments for Onport payouts not yet in Xero, deletions of those that no longer stand, and a
+    note on what was held back."""
     state = context.state
-    published = {payment.body.get("Reference") for payment in state.payments}
-    pending = [
-        payout
-        for payout in context.record.payouts
-        if payout.active
-        and payout.kind == "payment"
-        and payout.amount > 0
-        and payout_reference(payout) not in published
+    standing = [
+        (payout, amount, payout_reference(payout, amount))
+        for payout, amount in payouts_standing(context.record.payouts)
     ]
+    deletes, freed = _reversals(context, {reference for _, _, reference in standing})
+    live = [p for p in state.payments if p.xero_id not in state.deleted_payments]
+    published = {payment.body.get("Reference") for payment in live}
+    pending = [entry for entry in standing if entry[2] not in published]
     if not pending:
-        return [], ""
+        return deletes, ""
     if draft:
-        return [], "; the bill is a draft, so Xero takes no payment on it yet"
+        return deletes, "; the bill is a draft, so Xero takes no payment on it yet"
     account = context.options.payout_accounts.get(currency)
     if not account:
         raise MappingError(
@@ -159,14 +206,14 @@ def _payments(
             Cause("setting", "onport.payout_accounts", currency),
         )
     account = context.account(account, f"payouts in {currency}")
-    due = bill_total - sum((payment.amount for payment in state.payments), Decimal(0))
-    documents = []
+    due = bill_total - sum((payment.amount for payment in live), Decimal(0)) + freed
+    documents = list(deletes)
     note = ""
-    for payout in pending:
-        amount = min(payout.amount, due)
-        if amount < payout.amount:
+    for payout, owed, reference in pending:
+        amount = min(owed, due)
+        if amount < owed:
             # Xero refuses a payment above the amount due (e.g. an adjustment left off the bill).
-            note = f"; payout {payout.id} of {money_text(payout.amount)} exceeds what the bill still owes"
+            note = f"; payout {payout.id} of {money_text(owed)} exceeds what the bill still owes"
         if amount <= 0:
             continue
         day = context.local_date(payout.paid_at) if payout.paid_at else context.date
@@ -175,7 +222,7 @@ def _payments(
             "Account": {"Code": account},
             "Date": day.isoformat(),
             "Amount": amount,
-            "Reference": payout_reference(payout),
+            "Reference": reference,
         }
         documents.append(XeroDocument(DocumentKind.bill_payment, body))
         due -= amount
@@ -185,8 +232,13 @@ def _payments(
 def _paid_text(payments: list[XeroDocument]) -> str:
     if not payments:
         return ""
-    paid = sum((document.body["Amount"] for document in payments), Decimal(0))
-    return f" and {len(payments)} payment{'s' if len(payments) > 1 else ''} of {money_text(paid)}"
+    made = [document for document in payments if document.kind is DocumentKind.bill_payment]
+    removed = len(payments) - len(made)
+    paid = sum((document.body["Amount"] for document in made), Decimal(0))
+    text = f" and {len(made)} payment{'s' if len(made) > 1 else ''} of {money_text(paid)}" if made else ""
+    if removed:
+        text += f" and {removed} payment{'s' if removed > 1 else ''} removed (payout cancelled or refunded)"
+    return text
 
 
 def _new_bill(context: BillContext) -> Decision:

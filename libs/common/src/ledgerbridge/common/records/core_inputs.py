@@ -190,4 +190,7 @@ def bill_sync_state(documents: list[Document]) -> BillSyncState:
         bill=next((_published(d) for d in published if d.kind is DocumentKind.bill), None),
         credit_notes=tuple(_published(d) for d in published if d.kind is DocumentKind.supplier_credit_note),
         payments=tuple(_published(d) for d in published if d.kind is DocumentKind.bill_payment),
+        deleted_payments=tuple(
+            d.target_id for d in published if d.kind is DocumentKind.payment_delete and d.target_id
+        ),
     )

@@ -12,7 +12,7 @@ from ledgerbridge.sandbox.onport.catalog import CURRENCIES
 from ledgerbridge.sandbox.onport.tables import Tables, number
 
 # Payout types that send money back from the vendor (the reverse of a payout).
-REVERSING_TYPES = frozenset({"refund", "refundCommission"})
+REVERSING_TYPES = frozenset({"refund"})
 
 
 class InvoiceLedger(Tables):

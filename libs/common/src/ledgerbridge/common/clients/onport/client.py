@@ -257,27 +257,29 @@ class OnportClient:
             async for r in self.changed_since("purchase-invoice-payments", updated_since, where)
         ]
 
-    async def purchase_shipping_rates(self, invoice_id: int) -> list[PurchaseShippingRate]:
-        """The shipping rates invoiced on one purchase invoice (Onport keeps shipping off the invoice)."""
-        return await self._all(
-            PurchaseShippingRate, "purchase-shipping-rates", {"purchaseInvoiceId": invoice_id}
+    async def purchase_shipping_rates(self, invoice_ids: Sequence[int]) -> list[PurchaseShippingRate]:
+        """The shipping rates invoiced on these purchase invoices (Onport keeps shipping off the
+        invoice), a request per 50 invoices."""
+        return await self._all_in(
+            PurchaseShippingRate, "purchase-shipping-rates", "purchaseInvoiceId", invoice_ids
         )
 
     async def landed_cost_charges(
-        self, invoice_id: int, invoice_item_ids: Sequence[int] = ()
+        self, invoice_ids: Sequence[int], invoice_item_ids: Sequence[int] = ()
     ) -> list[LandedCostCharge]:
-        """Landed costs on the invoice, then those on its lines (``invoice_item_ids``)."""
-        found = await self._all(
-            LandedCostCharge, "landed-cost-purchase-invoices", {"purchaseInvoiceId": invoice_id}
+        """Landed costs on these invoices, then those on their lines (``invoice_item_ids``)."""
+        found = await self._all_in(
+            LandedCostCharge, "landed-cost-purchase-invoices", "purchaseInvoiceId", invoice_ids
         )
-        for chunk in _chunks(sorted(invoice_item_ids), _IDS_PER_REQUEST):
-            found.extend(
-                await self._all(
-                    LandedCostCharge,
-                    "landed-cost-purchase-invoice-items",
-                    {"purchaseInvoiceItemId][in": ",".join(map(str, chunk))},
-                )
-            )
+        found += await self._all_in(
+            LandedCostCharge, "landed-cost-purchase-invoice-items", "purchaseInvoiceItemId", invoice_item_ids
+        )
+        return found
+
+    async def _all_in(self, model: type[R], resource: str, field: str, ids: Sequence[int]) -> list[R]:
+        found: list[R] = []
+        for chunk in _chunks(sorted(set(ids)), _IDS_PER_REQUEST):
+            found.extend(await self._all(model, resource, {f"{field}][in": ",".join(map(str, chunk))}))
         return found
 
     async def landed_cost(self, landed_cost_id: int) -> LandedCost:
