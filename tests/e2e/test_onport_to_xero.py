@@ -85,7 +85,12 @@ async def _organisation(http: httpx.AsyncClient, sandboxes: Sandboxes) -> tuple[
 
 
 async def provision(
-    sessions: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, api_url: str, *, seed: int
+    sessions: async_sessionmaker[AsyncSession],
+    sandboxes: Sandboxes,
+    api_url: str,
+    *,
+    seed: int,
+    mark: str = "2000-01-01T00:00:00.000Z",
 ) -> OnportTenant:
     """Sign up through the API; two Xero organisations; Onport posting to the second; dropship synced automatically."""
     email = f"onport-{uuid.uuid4().hex[:8]}@example.com"
@@ -140,7 +145,7 @@ async def provision(
             PollCursor(
                 connection_id=source.id,
                 stream="purchase_invoices",
-                high_water_mark="2000-01-01T00:00:00.000Z",
+                high_water_mark=mark,
             )
         )
         options = AccountOptions(
@@ -372,86 +377,3 @@ async def test_lost_responses_never_duplicate_a_bill(
             )
         ).all()
     assert sorted(str(xero_id) for xero_id in published) == sorted(str(b["InvoiceID"]) for b in made)
-
-
-async def _poll_until(
-    committing: async_sessionmaker[AsyncSession],
-    tenant: OnportTenant,
-    stack: Stack,
-    what: str,
-    done: Any,
-) -> None:
-    """Ask for a poll on every check (the change is in Onport; the next scheduled poll is minutes away)."""
-
-    async def check() -> bool:
-        async with unit_of_work(committing) as session:
-            await add_message(
-                session,
-                PollConnection(connection_id=tenant.onport_connection_id, reason="sync_now"),
-                tenant.account_id,
-            )
-        return bool(done())
-
-    await wait_for(check, 120, stack, what)
-
-
-async def test_a_cancelled_or_refunded_payout_removes_its_bill_payment(
-    committing: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, stack: Stack, api_url: str
-) -> None:
-    """Issue 15, point 11: Xero payments cannot be edited, so a reversed payout deletes its bill payment,
-    and a partial refund re-makes the payment for what is left."""
-    tenant = await provision(committing, sandboxes, api_url, seed=33)
-    data = onport_data(sandboxes, tenant.onport_account_id)
-    invoices = onport_table(sandboxes, tenant.onport_account_id, "purchase-invoices")
-    purchases = onport_table(sandboxes, tenant.onport_account_id, "purchases")
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle")
-    invoice_id = next(
-        i
-        for i, inv in invoices.items()
-        if purchases[inv["purchaseId"]]["purchaseType"] in DROPSHIP and data.paid_of(i) == 0
-    )
-    org = sandboxes.organisation(tenant.org_for_bills)
-    bill = next(
-        b
-        for b in bills(sandboxes, tenant.org_for_bills)
-        if b["InvoiceNumber"] == invoices[invoice_id]["reference"]
-    )
-
-    def payments_on_bill() -> list[dict[str, Any]]:
-        return [
-            p for p in org.payments.values() if p.get("Invoice", {}).get("InvoiceID") == bill["InvoiceID"]
-        ]
-
-    def standing() -> list[Decimal]:
-        return sorted(money(p["Amount"]) for p in payments_on_bill() if p.get("Status") != "DELETED")
-
-    base = f"/_sandbox/accounts/{tenant.onport_account_id}"
-    owed = data.amounts[invoice_id].total
-    async with httpx.AsyncClient(base_url=sandboxes.onport_url, timeout=30) as http:
-        payout = (await http.post(f"{base}/purchase-invoices/{invoice_id}/payments", json={})).json()[
-            "payment"
-        ]
-        await _poll_until(committing, tenant, stack, "the payout to be paid", lambda: standing() == [owed])
-
-        cancelled = await http.post(f"{base}/purchase-invoice-payments/{payout['id']}/cancel")
-        assert cancelled.status_code == 200, cancelled.text
-        await _poll_until(
-            committing, tenant, stack, "the cancelled payout's payment to go", lambda: standing() == []
-        )
-
-        await http.post(f"{base}/purchase-invoices/{invoice_id}/payments", json={})
-        await _poll_until(
-            committing, tenant, stack, "the new payout to be paid", lambda: standing() == [owed]
-        )
-        refund = await http.post(f"{base}/purchase-invoices/{invoice_id}/refunds", json={"amount": "5.00"})
-        assert refund.status_code == 200, refund.text
-        left = owed - Decimal("5.00")
-        await _poll_until(
-            committing, tenant, stack, "the refund to re-make the payment", lambda: standing() == [left]
-        )
-
-    assert sum(1 for p in payments_on_bill() if p.get("Status") == "DELETED") == 2
-    assert money(org.invoices[bill["InvoiceID"]]["AmountDue"]) == owed - left
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 60, stack, "the records to settle")
-    record = (await _records(committing, tenant))[str(invoice_id)]
-    assert record.status is RecordStatus.synced, (record.status, record.reason)

@@ -55,9 +55,18 @@ async def test_a_date_range_imports_those_invoices_with_progress(
     assert (job.total, job.done, job.status) == (len(wanted), len(wanted), ImportStatus.done)
     assert job.finished_at is not None
     rates = table(sandbox, "purchase-shipping-rates").values()
+    landed = table(sandbox, "landed-cost-purchase-invoices").values()
+    costs = table(sandbox, "landed-costs")
+    assert any(str(row["purchaseInvoiceId"]) in stored for row in landed)
     for external_id, record in stored.items():
         assert record.payload["shippingRates"] == [
             r for r in rates if r["purchaseInvoiceId"] == int(external_id)
+        ]
+        # Landed costs with their name (the /landed-costs record embedded), fetched for the page at once.
+        assert record.payload["landedCosts"] == [
+            {**row, "landedCost": costs[row["landedCostId"]]}
+            for row in landed
+            if row["purchaseInvoiceId"] == int(external_id)
         ]
         # Automatic sync is off here: imported invoices wait for "sync to Xero" like polled ones.
         assert (record.status, record.reason_code) == (RecordStatus.waiting, "manual_sync")

@@ -234,6 +234,15 @@ class Publisher:
             return {d.id: await self._delete_payment(client, d) for d in batch}
         if stage.kind is DocumentKind.invoice_void:
             return {d.id: await self._void(client, d) for d in batch}
+        if stage.kind is DocumentKind.bill and any(d.target_id for d in batch):
+            # A bill updated after an adjustment names its InvoiceID (target_id): POSTed one by one.
+            updates = [d for d in batch if d.target_id]
+            batch = [d for d in batch if not d.target_id]
+            found = {
+                d.id: self._outcome(d.kind, await client.update_invoice(str(d.target_id), d.body))
+                for d in updates
+            }
+            return found | (await self._send_stage(client, stage, batch) if batch else {})
         bodies = await self._with_xero_ids(batch)
         key = batch_key(batch)
         if stage.resource == "Invoices":
@@ -279,7 +288,7 @@ class Publisher:
             if "Contact" in body and contact_id:
                 body["Contact"] = {"ContactID": contact_id}
             bill_id = found.get((document.record_id, DocumentKind.bill))
-            if document.kind is DocumentKind.bill_payment and bill_id:
+            if document.kind is DocumentKind.bill_payment and bill_id and "InvoiceID" not in body["Invoice"]:
                 body["Invoice"] = {"InvoiceID": bill_id}
             bodies.append(body)
         return bodies

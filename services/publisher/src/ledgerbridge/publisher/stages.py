@@ -42,13 +42,13 @@ STAGES = (
         after=(DocumentKind.credit_note,),
     ),
     Stage(DocumentKind.bill, "Invoices", after=(DocumentKind.contact,)),
-    # A payment re-made after a refund waits for the deletion of the one it replaces (Xero refuses a
-    # payment above the amount due).
+    # A payment re-made after a refund waits for the deletion of the one it replaces, and a payment
+    # for an updated bill for the update (Xero refuses a payment above the amount due).
     Stage(
         DocumentKind.bill_payment,
         "Payments",
         needs_published=(DocumentKind.bill,),
-        after=(DocumentKind.payment_delete,),
+        after=(DocumentKind.payment_delete, DocumentKind.bill),
     ),
     Stage(
         DocumentKind.supplier_credit_note,

@@ -60,6 +60,9 @@ class BillSyncState(Frozen):
     """What this purchase invoice already has in Xero."""
 
     bill: PublishedDocument | None = None
+    """The bill, as last published (an update after an adjustment replaces the first version)."""
+    adjustment_bills: tuple[PublishedDocument, ...] = ()
+    """``<reference>-ADJ`` bills for positive adjustments made once the bill was paid."""
     credit_notes: tuple[PublishedDocument, ...] = ()
     payments: tuple[PublishedDocument, ...] = ()
     """Bill payments as sent; each is matched to its Onport payout by the body's ``Reference``."""

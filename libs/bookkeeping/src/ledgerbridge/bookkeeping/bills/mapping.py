@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ledgerbridge.bookkeeping.bills.adjustments import adjustment_bill, credit_note
 from ledgerbridge.bookkeeping.bills.context import BillContext
 from ledgerbridge.bookkeeping.bills.figures import BillLine, bill_figures, onport_tax
 from ledgerbridge.bookkeeping.bills.inputs import BillMappings, BillOptions, BillSyncState
@@ -266,33 +267,44 @@ def _new_bill(context: BillContext) -> Decision:
     return Publish(tuple(documents), summary, mapping_version=MAPPING_VERSION)
 
 
-def _credit_note(
-    context: BillContext, contact: Any, currency: str, amount: Decimal, number: str
-) -> XeroDocument:
-    record = context.record
-    credits = len(context.state.credit_notes)
-    reason = record.adjustment_reason or "Adjustment"
-    body: dict[str, Any] = {
-        "Type": "ACCPAYCREDIT",
-        "Contact": contact,
-        "Date": (context.observed_on or context.date).isoformat(),
-        "CreditNoteNumber": f"CN-{number}" + (f"-{credits + 1}" if credits else ""),
-        "Reference": f"Adjustment to {number}",
-        "CurrencyCode": currency,
-        "Status": context.options.bill_status.value,
-        "LineAmountTypes": "Exclusive",
-        "LineItems": [
-            {
-                "Description": reason,
-                "Quantity": Decimal(1),
-                "UnitAmount": amount,
-                "AccountCode": context.adjustment_account(),
-                "TaxType": context.tax_free_code(f"Adjustment '{reason}'"),
-                "TaxAmount": Decimal(0),
-            }
-        ],
-    }
-    return XeroDocument(DocumentKind.supplier_credit_note, body)
+def _updated_bill(context: BillContext, currency: str) -> tuple[XeroDocument, Decimal]:
+    """The bill again, with its Xero id: Xero updates an approved bill while nothing is paid on it."""
+    bill = context.state.bill
+    assert bill is not None
+    if not bill.xero_id:
+        raise MappingError(
+            f"Bill {bill.number} must be updated for an adjustment but its Xero id is not known",
+            ReasonCode.mapping_error,
+        )
+    document, total = _bill(context, dict(bill.body.get("Contact") or {}), currency)
+    body = {"InvoiceID": bill.xero_id, **document.body}
+    return XeroDocument(DocumentKind.bill, body, bill.xero_id), total
+
+
+def _adjusted(
+    context: BillContext, total: Decimal, in_xero: Decimal, currency: str, number: str
+) -> tuple[list[XeroDocument], str, Decimal | None]:
+    """What an adjustment made after the bill was synced needs (SPEC §5.5; issue 15, point 12): the
+    documents, their summary, and the bill's new total when the bill itself is updated."""
+    record, state, options = context.record, context.state, context.options
+    bill = state.bill
+    assert bill is not None
+    difference = abs(total - in_xero)
+    if options.sync_adjustments and total < in_xero and record.adjustment < 0:
+        note = credit_note(context, bill, currency, difference, number)
+        return [note], f"Supplier credit note for {money_text(difference)} on bill {number}", None
+    if options.sync_adjustments and total > in_xero and record.adjustment > 0:
+        paid = any(p.xero_id not in state.deleted_payments for p in state.payments)
+        if not paid and not state.adjustment_bills:
+            update, new_total = _updated_bill(context, currency)
+            return [update], f"Bill {number} updated to {money_text(new_total)} for an adjustment", new_total
+        extra = adjustment_bill(context, bill, currency, difference, number)
+        return [extra], f"Adjustment bill {extra.body['InvoiceNumber']} for {money_text(difference)}", None
+    raise MappingError(
+        f"Purchase invoice {record.reference} now comes to {money_text(total)} but bill {number} in Xero "
+        f"is for {money_text(in_xero)}; check it by hand",
+        ReasonCode.source_figures,
+    )
 
 
 def _synced(context: BillContext) -> Decision:
@@ -302,22 +314,21 @@ def _synced(context: BillContext) -> Decision:
     number = bill.number or record.reference
     currency = str(bill.body.get("CurrencyCode") or context.currency())
     total = bill_figures(record, context.options).total
-    in_xero = bill.amount - sum((note.amount for note in state.credit_notes), Decimal(0))
+    in_xero = (
+        bill.amount
+        + sum((extra.amount for extra in state.adjustment_bills), Decimal(0))
+        - sum((note.amount for note in state.credit_notes), Decimal(0))
+    )
     documents: list[XeroDocument] = []
     texts = []
-    if total < in_xero and context.options.sync_adjustments and record.adjustment < 0:
-        credit = _credit_note(context, bill.body.get("Contact"), currency, in_xero - total, number)
-        documents.append(credit)
-        texts.append(f"Supplier credit note for {money_text(in_xero - total)} on bill {number}")
-    elif total != in_xero:
-        raise MappingError(
-            f"Purchase invoice {record.reference} now comes to {money_text(total)} but bill {number} in Xero "
-            f"is for {money_text(in_xero)}; check it by hand",
-            ReasonCode.source_figures,
-        )
+    bill_total = bill.amount
+    if total != in_xero:
+        documents, text, updated_total = _adjusted(context, total, in_xero, currency, number)
+        texts.append(text)
+        bill_total = updated_total if updated_total is not None else bill_total
     invoice = {"InvoiceID": bill.xero_id} if bill.xero_id else {"InvoiceNumber": number}
     draft = bill.body.get("Status") == InvoiceStatus.DRAFT.value
-    payments, note = _payments(context, invoice, currency, bill.amount, draft)
+    payments, note = _payments(context, invoice, currency, bill_total, draft)
     documents += payments
     if payments:
         texts.append(f"Bill {number}: {_paid_text(payments).removeprefix(' and ')}")

@@ -228,6 +228,16 @@ class XeroClient:
         )
         return parse_batch(response, "Invoices", 1)[0]
 
+    async def update_invoice(self, invoice_id: str, body: Mapping[str, Any]) -> ElementResult:
+        """Replaces an invoice's or bill's content (Xero allows it while nothing is paid on it)."""
+        response = await self._request(
+            "POST",
+            f"Invoices/{invoice_id}",
+            params={"summarizeErrors": "false"},
+            body={"Invoices": [dict(body)]},
+        )
+        return parse_batch(response, "Invoices", 1)[0]
+
     async def delete_payment(self, payment_id: str) -> ElementResult:
         """Payments cannot be edited in Xero, only deleted (and made again)."""
         response = await self._request(
