@@ -217,3 +217,54 @@ async def test_a_positive_adjustment_after_sync_updates_the_bill_or_adds_an_adju
     assert extra is not None and money(extra["Total"]) == Decimal("7.25")
     assert [b["InvoiceNumber"] for b in bills(sandboxes, tenant.org_for_bills)].count(reference) == 1
     await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 60, stack, "the records to settle")
+
+
+async def test_a_negative_adjustment_after_sync_is_a_credit_note_allocated_to_its_bill(
+    committing: async_sessionmaker[AsyncSession],
+    sandboxes: Sandboxes,
+    stack: Stack,
+    api_url: str,  # noqa: F811
+) -> None:
+    """Issue 15, point 12: the credit note is allocated, so the bill's amount due is what Onport owes and
+    the vendor payout settles it exactly."""
+    tenant = await provision(committing, sandboxes, api_url, seed=36)
+    data = onport_data(sandboxes, tenant.onport_account_id)
+    invoices = onport_table(sandboxes, tenant.onport_account_id, "purchase-invoices")
+    purchases = onport_table(sandboxes, tenant.onport_account_id, "purchases")
+    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle")
+    invoice_id = next(
+        i
+        for i, inv in invoices.items()
+        if purchases[inv["purchaseId"]]["purchaseType"] in DROPSHIP
+        and data.paid_of(i) == 0
+        and not inv["adjustment"]
+        and data.amounts[i].total > 10
+    )
+    reference = invoices[invoice_id]["reference"]
+    org = sandboxes.organisation(tenant.org_for_bills)
+
+    def bill() -> dict[str, Any]:
+        return next(b for b in bills(sandboxes, tenant.org_for_bills) if b["InvoiceNumber"] == reference)
+
+    base = f"/_sandbox/accounts/{tenant.onport_account_id}/purchase-invoices/{invoice_id}"
+    async with httpx.AsyncClient(base_url=sandboxes.onport_url, timeout=30) as http:
+        await http.post(f"{base}/adjustments", json={"amount": "-5.00", "reason": "Damaged item credit"})
+        owed = data.amounts[invoice_id].total
+        await _poll_until(
+            committing,
+            tenant,
+            stack,
+            "the credit note to be allocated",
+            lambda: money(bill()["AmountDue"]) == owed,
+        )
+        notes = [n for n in org.credit_notes.values() if n.get("CreditNoteNumber") == f"CN-{reference}"]
+        assert [(money(n["Total"]), money(n["RemainingCredit"])) for n in notes] == [
+            (Decimal("5.00"), Decimal(0))
+        ]
+        await http.post(f"{base}/payments", json={})
+        await _poll_until(
+            committing, tenant, stack, "the payout to settle the bill", lambda: bill()["Status"] == "PAID"
+        )
+    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 60, stack, "the records to settle")
+    record = (await _records(committing, tenant))[str(invoice_id)]
+    assert record.status is RecordStatus.synced, (record.status, record.reason)

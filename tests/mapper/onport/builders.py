@@ -25,6 +25,7 @@ SCHEMAS = {
     "bill_payment": "Payments",
     "supplier_credit_note": "CreditNotes",
     "payment_delete": "Payments",
+    "credit_allocation": "Allocations",
 }
 
 

@@ -196,8 +196,16 @@ def test_negative_adjustment_after_sync_is_a_supplier_credit_note() -> None:
     record = payload(invoice={"adjustment": -12.5, "adjustmentReason": "Damaged item credit", "total": 23.8})
     options = OPTIONS.model_copy(update={"sync_adjustments": True})
     decision = publish(record, options=options, state=state)
-    [note] = decision.documents
+    note, allocated = decision.documents
     assert note.kind is DocumentKind.supplier_credit_note
+    # Issue 15, point 12: allocated to its bill, so the bill's amount due drops by the credit.
+    assert (allocated.kind, allocated.target_id) == (DocumentKind.credit_allocation, "CN-INV-5001")
+    assert allocated.body == {
+        "Invoice": {"InvoiceID": "bill-xero-id"},
+        "Amount": Decimal("12.50"),
+        "Date": note.body["Date"],
+    }
+    assert "allocated to bill INV-5001" in decision.summary
     body = note.body
     assert (body["Type"], body["CreditNoteNumber"], body["Contact"]) == (
         "ACCPAYCREDIT",
@@ -211,12 +219,15 @@ def test_negative_adjustment_after_sync_is_a_supplier_credit_note() -> None:
         "429",
     )
     assert xero_totals(body, RATES).total == Decimal("12.50")
-    credited = BillSyncState(
-        bill=state.bill, credit_notes=(PublishedDocument(number="CN-INV-5001", amount=Decimal("12.50")),)
-    )
+    published = PublishedDocument(number="CN-INV-5001", amount=Decimal("12.50"), body=body)
+    credited = BillSyncState(bill=state.bill, credit_notes=(published,), allocated=("CN-INV-5001",))
     assert isinstance(
         map_purchase_invoice(record, mappings=MAPPINGS, options=options, state=credited), NoChange
     )
+    # A credit note whose allocation did not go through yet is allocated on its own.
+    unallocated = credited.model_copy(update={"allocated": ()})
+    [again] = publish(record, options=options, state=unallocated).documents
+    assert (again.kind, again.body) == (DocumentKind.credit_allocation, allocated.body)
     # With adjustments off the deduction stays out of Xero; a change to the lines is for a person to look at.
     assert isinstance(map_purchase_invoice(record, mappings=MAPPINGS, options=OPTIONS, state=state), NoChange)
     repriced = payload(

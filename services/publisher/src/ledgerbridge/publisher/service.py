@@ -234,6 +234,8 @@ class Publisher:
             return {d.id: await self._delete_payment(client, d) for d in batch}
         if stage.kind is DocumentKind.invoice_void:
             return {d.id: await self._void(client, d) for d in batch}
+        if stage.kind is DocumentKind.credit_allocation:
+            return {d.id: await self._allocate(client, d) for d in batch}
         if stage.kind is DocumentKind.bill and any(d.target_id for d in batch):
             # A bill updated after an adjustment names its InvoiceID (target_id): POSTed one by one.
             updates = [d for d in batch if d.target_id]
@@ -376,6 +378,35 @@ class Publisher:
         result = await client.delete_payment(document.target_id)
         if result.ok or any("deleted" in error.lower() for error in result.errors):
             return Outcome(True, document.target_id)
+        return Outcome(False, error="; ".join(result.errors))
+
+    async def _allocate(self, client: XeroClient, document: Claimed) -> Outcome:
+        """Allocates the record's supplier credit note numbered ``target_id`` (created in an earlier
+        stage, so its CreditNoteID is known now) to the bill named in the body."""
+        async with self.sessions() as session:
+            note_id = await session.scalar(
+                select(Document.xero_id).where(
+                    Document.record_id == document.record_id,
+                    Document.kind == DocumentKind.supplier_credit_note,
+                    Document.status == DocumentStatus.published,
+                    Document.xero_number == document.target_id,
+                )
+            )
+        if not note_id:
+            return Outcome(False, error=f"credit note {document.target_id} to allocate is not in Xero")
+        result = await client.allocate_credit_note(note_id, document.body)
+        if result.ok:
+            return Outcome(
+                True, result.xero_id or note_id, document.target_id, _money(document.body.get("Amount"))
+            )
+        # An allocation whose answer was lost leaves no credit to allocate: that is this allocation.
+        notes = await client.get_credit_notes(
+            where=_quoted_any("CreditNoteNumber", [str(document.target_id)])
+        )
+        if any(
+            str(n.get("CreditNoteID")) == note_id and _money(n.get("RemainingCredit")) == 0 for n in notes
+        ):
+            return Outcome(True, note_id, document.target_id, _money(document.body.get("Amount")))
         return Outcome(False, error="; ".join(result.errors))
 
     async def _void(self, client: XeroClient, document: Claimed) -> Outcome:

@@ -56,6 +56,7 @@ STAGES = (
         needs_published=(DocumentKind.bill,),
         after=(DocumentKind.contact,),
     ),
+    Stage(DocumentKind.credit_allocation, "", needs_published=(DocumentKind.supplier_credit_note,)),
     Stage(DocumentKind.payment_delete, ""),
     Stage(DocumentKind.invoice_void, "", after=(DocumentKind.payment_delete, DocumentKind.payment)),
 )

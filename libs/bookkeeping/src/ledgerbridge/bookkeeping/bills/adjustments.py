@@ -27,8 +27,7 @@ def _adjustment_line(context: BillContext, amount: Decimal) -> dict[str, Any]:
 def credit_note(
     context: BillContext, bill: PublishedDocument, currency: str, amount: Decimal, number: str
 ) -> XeroDocument:
-    """A supplier credit note for a negative adjustment (not yet allocated to its bill: see the
-    report of issue 15, point 12)."""
+    """A supplier credit note for a negative adjustment (:func:`allocation` allocates it to the bill)."""
     credits = len(context.state.credit_notes)
     day = (context.observed_on or context.date).isoformat()
     body: dict[str, Any] = {
@@ -71,3 +70,18 @@ def adjustment_bill(
     if bill.body.get("Url"):
         body["Url"] = bill.body["Url"]
     return XeroDocument(DocumentKind.bill, body)
+
+
+def allocation(bill: PublishedDocument, note: XeroDocument | PublishedDocument) -> XeroDocument:
+    """The credit note allocated in full to its bill (SPEC §5.5): without it the bill still shows the
+    whole amount due and the credit sits unused on the supplier."""
+    number = str(note.body["CreditNoteNumber"])
+    amount = sum(
+        (
+            Decimal(str(line["UnitAmount"])) * Decimal(str(line.get("Quantity", 1)))
+            for line in note.body["LineItems"]
+        ),
+        Decimal(0),
+    )
+    body = {"Invoice": {"InvoiceID": bill.xero_id}, "Amount": amount, "Date": note.body["Date"]}
+    return XeroDocument(DocumentKind.credit_allocation, body, number)

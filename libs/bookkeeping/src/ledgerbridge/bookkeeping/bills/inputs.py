@@ -66,5 +66,7 @@ class BillSyncState(Frozen):
     credit_notes: tuple[PublishedDocument, ...] = ()
     payments: tuple[PublishedDocument, ...] = ()
     """Bill payments as sent; each is matched to its Onport payout by the body's ``Reference``."""
+    allocated: tuple[str, ...] = ()
+    """Numbers of the supplier credit notes already allocated to the bill."""
     deleted_payments: tuple[str, ...] = ()
     """PaymentIDs of bill payments deleted in Xero since (their payout was cancelled or refunded)."""

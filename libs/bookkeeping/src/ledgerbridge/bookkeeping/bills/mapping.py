@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledgerbridge.bookkeeping.bills.adjustments import adjustment_bill, credit_note
+from ledgerbridge.bookkeeping.bills.adjustments import adjustment_bill, allocation, credit_note
 from ledgerbridge.bookkeeping.bills.context import BillContext
 from ledgerbridge.bookkeeping.bills.figures import BillLine, bill_figures, onport_tax
 from ledgerbridge.bookkeeping.bills.inputs import BillMappings, BillOptions, BillSyncState
@@ -292,7 +292,10 @@ def _adjusted(
     difference = abs(total - in_xero)
     if options.sync_adjustments and total < in_xero and record.adjustment < 0:
         note = credit_note(context, bill, currency, difference, number)
-        return [note], f"Supplier credit note for {money_text(difference)} on bill {number}", None
+        if not bill.xero_id:
+            return [note], f"Supplier credit note for {money_text(difference)} on bill {number}", None
+        text = f"Supplier credit note for {money_text(difference)} allocated to bill {number}"
+        return [note, allocation(bill, note)], text, None
     if options.sync_adjustments and total > in_xero and record.adjustment > 0:
         paid = any(p.xero_id not in state.deleted_payments for p in state.payments)
         if not paid and not state.adjustment_bills:
@@ -319,13 +322,23 @@ def _synced(context: BillContext) -> Decision:
         + sum((extra.amount for extra in state.adjustment_bills), Decimal(0))
         - sum((note.amount for note in state.credit_notes), Decimal(0))
     )
-    documents: list[XeroDocument] = []
-    texts = []
-    bill_total = bill.amount
+    # A credit note published before its allocation was (a crash, a refusal) is allocated now.
+    documents: list[XeroDocument] = [
+        allocation(bill, note)
+        for note in state.credit_notes
+        if bill.xero_id and note.number not in state.allocated and note.body.get("CreditNoteNumber")
+    ]
+    texts = [f"Credit note {d.target_id} allocated to bill {number}" for d in documents]
+    bill_total = bill.amount - sum((note.amount for note in state.credit_notes), Decimal(0))
     if total != in_xero:
-        documents, text, updated_total = _adjusted(context, total, in_xero, currency, number)
+        adjusted, text, updated_total = _adjusted(context, total, in_xero, currency, number)
+        documents += adjusted
         texts.append(text)
         bill_total = updated_total if updated_total is not None else bill_total
+        # What a new credit note takes off the bill is not due either.
+        bill_total -= sum(
+            (d.body["Amount"] for d in adjusted if d.kind is DocumentKind.credit_allocation), Decimal(0)
+        )
     invoice = {"InvoiceID": bill.xero_id} if bill.xero_id else {"InvoiceNumber": number}
     draft = bill.body.get("Status") == InvoiceStatus.DRAFT.value
     payments, note = _payments(context, invoice, currency, bill_total, draft)

@@ -91,7 +91,7 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text(
                 "status = 'published' AND kind NOT IN "
                 "('credit_note', 'refund_payment', 'bill_payment', 'supplier_credit_note', 'payment_delete', "
-                "'bill')"
+                "'bill', 'credit_allocation')"
             ),
         ),
         UniqueConstraint("idempotency_key"),

@@ -199,6 +199,9 @@ def bill_sync_state(documents: list[Document]) -> BillSyncState:
         adjustment_bills=tuple(_published(d) for d in bills if d not in versions),
         credit_notes=tuple(_published(d) for d in published if d.kind is DocumentKind.supplier_credit_note),
         payments=tuple(_published(d) for d in published if d.kind is DocumentKind.bill_payment),
+        allocated=tuple(
+            str(d.target_id) for d in published if d.kind is DocumentKind.credit_allocation and d.target_id
+        ),
         deleted_payments=tuple(
             d.target_id for d in published if d.kind is DocumentKind.payment_delete and d.target_id
         ),

@@ -34,6 +34,7 @@ _FIELDS: dict[str, tuple[str, str | None]] = {
     "Invoices": ("InvoiceID", "InvoiceNumber"),
     "Payments": ("PaymentID", None),
     "CreditNotes": ("CreditNoteID", "CreditNoteNumber"),
+    "Allocations": ("AllocationID", None),
 }
 
 
@@ -237,6 +238,16 @@ class XeroClient:
             body={"Invoices": [dict(body)]},
         )
         return parse_batch(response, "Invoices", 1)[0]
+
+    async def allocate_credit_note(self, credit_note_id: str, allocation: Mapping[str, Any]) -> ElementResult:
+        """Allocates (part of) a credit note to an invoice or bill: ``{"Invoice", "Amount", "Date"}``."""
+        response = await self._request(
+            "PUT",
+            f"CreditNotes/{credit_note_id}/Allocations",
+            params={"summarizeErrors": "false"},
+            body={"Allocations": [dict(allocation)]},
+        )
+        return parse_batch(response, "Allocations", 1)[0]
 
     async def delete_payment(self, payment_id: str) -> ElementResult:
         """Payments cannot be edited in Xero, only deleted (and made again)."""

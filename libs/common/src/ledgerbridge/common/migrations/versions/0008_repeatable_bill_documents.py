@@ -1,5 +1,6 @@
-"""repeatable payment deletions and bills: a bill's payouts can each be cancelled or refunded, and a
-bill is updated or followed by an adjustment bill when Onport adjusts it after the sync
+"""repeatable payment deletions and bills, credit allocations: a bill's payouts can each be cancelled
+or refunded, a bill is updated or followed by an adjustment bill when Onport adjusts it after the sync,
+and each supplier credit note is allocated to its bill
 
 Revision ID: 0008
 Revises: 0006
@@ -19,7 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 REPEATABLE_BEFORE = "'credit_note', 'refund_payment', 'bill_payment', 'supplier_credit_note'"
-REPEATABLE_AFTER = f"{REPEATABLE_BEFORE}, 'payment_delete', 'bill'"
+REPEATABLE_AFTER = f"{REPEATABLE_BEFORE}, 'payment_delete', 'bill', 'credit_allocation'"
 
 
 def _recreate(repeatable: str) -> None:
@@ -34,10 +35,16 @@ def _recreate(repeatable: str) -> None:
 
 
 def upgrade() -> None:
+    # A supplier credit note is allocated to its bill, so the bill's amount due drops with it. A new
+    # enum value must be committed before the index below may name it.
+    with op.get_context().autocommit_block():
+        op.execute("ALTER TYPE document_kind ADD VALUE IF NOT EXISTS 'credit_allocation'")
     # Each Onport payout reversed (cancelled or refunded) deletes its own bill payment in Xero; a bill
     # adjusted after the sync is published again (its update) or gets an adjustment bill of its own.
     _recreate(REPEATABLE_AFTER)
 
 
 def downgrade() -> None:
+    # PostgreSQL cannot drop an enum value; allocations are removed with their kind left in the type.
+    op.execute("DELETE FROM documents WHERE kind = 'credit_allocation'")
     _recreate(REPEATABLE_BEFORE)
