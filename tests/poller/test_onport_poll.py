@@ -80,7 +80,22 @@ async def test_invoiced_in_parts_gives_a_record_per_invoice_with_the_payload_sha
     for invoice_id in invoice_ids:
         record = stored[str(invoice_id)]
         payload = record.payload
-        assert set(payload) == {"invoice", "items", "purchase", "vendor", "payments"}
+        assert set(payload) == {
+            "invoice",
+            "items",
+            "purchase",
+            "vendor",
+            "payments",
+            "shippingRates",
+            "landedCosts",
+            "landedCostItems",
+        }
+        # Shipping comes from /purchase-shipping-rates, billed once per purchase (issue 15, point 14).
+        assert payload["shippingRates"] == [
+            rate
+            for rate in table(sandbox, "purchase-shipping-rates").values()
+            if rate["purchaseInvoiceId"] == invoice_id
+        ]
         assert payload["invoice"]["id"] == invoice_id
         assert payload["invoice"] == table(sandbox, "purchase-invoices")[invoice_id]
         assert payload["purchase"]["id"] == UNINVOICED_PURCHASE
@@ -96,6 +111,7 @@ async def test_invoiced_in_parts_gives_a_record_per_invoice_with_the_payload_sha
         assert record.kind == "purchase_invoice"
         assert record.source_date is not None
         assert record.connection_id == tenant.connection.id
+    assert sum(len(stored[str(i)].payload["shippingRates"]) for i in invoice_ids) == 1
     # The parts bill different items.
     first, second = (stored[str(i)].payload["items"] for i in invoice_ids)
     assert {i["purchaseItemId"] for i in first}.isdisjoint({i["purchaseItemId"] for i in second})

@@ -24,6 +24,8 @@ SCHEMAS = {
     "bill": "Invoices",
     "bill_payment": "Payments",
     "supplier_credit_note": "CreditNotes",
+    "payment_delete": "Payments",
+    "credit_allocation": "Allocations",
 }
 
 
@@ -63,24 +65,21 @@ def payload(**overrides: Any) -> dict[str, Any]:
             "paymentStatus": "notPaid",
             "finalized": True,
             "createdAt": "2025-01-01T19:00:00.000Z",
-            "currency": "AUD",
-            "shipping": 7.5,
-            "subtotal": 25.5,
-            "tax": 3.3,
-            "total": 36.3,
         },
         "items": [item(1, "Soy Candle 200g", 2, 10.0), item(2, "Tea Towel", "1", "5.50")],
         "purchase": {
             "id": 1001,
             "purchaseType": "dropship",
             "dropshipProviderId": 12,
-            "currency": "AUD",
             "taxIncluded": False,
             "taxShipping": True,
             "combinedTaxRate": 0.1,
         },
         "vendor": {"id": 12, "name": "Acme Supplies", "email": "ap@acme.example", "paymentDays": 14},
         "payments": [],
+        "shippingRates": [shipping_rate(1, 7.5)],
+        "landedCosts": [],
+        "landedCostItems": [],
     }
     for part, fields in overrides.items():
         if isinstance(fields, dict):
@@ -88,6 +87,32 @@ def payload(**overrides: Any) -> dict[str, Any]:
         else:
             record[part] = fields
     return record
+
+
+def shipping_rate(rate_id: int, price: Any, kind: str = "addition", **extra: Any) -> dict[str, Any]:
+    """An invoiced ``/purchase-shipping-rates`` row of INV-5001."""
+    return {
+        "id": rate_id,
+        "purchaseId": 1001,
+        "purchaseInvoiceId": 5001,
+        "ratePurpose": "invoice",
+        "invoiceShipping": True,
+        "invoiceShippingType": kind,
+        "price": price,
+        **extra,
+    }
+
+
+def landed_cost(row_id: int, amount: Any, name: str = "Import duty", **extra: Any) -> dict[str, Any]:
+    """A ``/landed-cost-purchase-invoices`` row of INV-5001 with its landed cost embedded."""
+    return {
+        "id": row_id,
+        "purchaseInvoiceId": 5001,
+        "landedCostId": 1,
+        "amount": amount,
+        "landedCost": {"id": 1, "name": name, "type": "purchase"},
+        **extra,
+    }
 
 
 def payout(payment_id: int, amount: Any, **extra: Any) -> dict[str, Any]:
@@ -111,15 +136,23 @@ def sandbox_payload(data: OnportData, invoice_id: int) -> dict[str, Any]:
         for key, value in embedded.items()
         if key not in ("purchaseInvoiceItems", "purchase", "dropshipProvider")
     }
-    payments = [
-        p for p in data.tables["purchase-invoice-payments"].values() if p["purchaseInvoiceId"] == invoice_id
+
+    def of_invoice(resource: str) -> list[dict[str, Any]]:
+        return [r for r in data.tables[resource].values() if r.get("purchaseInvoiceId") == invoice_id]
+
+    landed = [
+        {**row, "landedCost": data.tables["landed-costs"][row["landedCostId"]]}
+        for row in of_invoice("landed-cost-purchase-invoices")
     ]
     return {
         "invoice": invoice,
         "items": embedded["purchaseInvoiceItems"],
         "purchase": embedded["purchase"],
         "vendor": embedded["dropshipProvider"],
-        "payments": payments,
+        "payments": of_invoice("purchase-invoice-payments"),
+        "shippingRates": of_invoice("purchase-shipping-rates"),
+        "landedCosts": landed,
+        "landedCostItems": [],
     }
 
 

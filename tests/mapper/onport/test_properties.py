@@ -18,7 +18,16 @@ from ledgerbridge.bookkeeping.decisions import Publish
 from ledgerbridge.bookkeeping.documents import DocumentKind, PublishedDocument, xero_totals
 from ledgerbridge.sandbox.onport.amounts import InvoiceLine, invoice_amounts
 from ledgerbridge.sandbox.onport.generator import OnportData
-from tests.mapper.onport.builders import MAPPINGS, OPTIONS, assert_valid, item, payload, sandbox_payload
+from tests.mapper.onport.builders import (
+    MAPPINGS,
+    OPTIONS,
+    assert_valid,
+    item,
+    landed_cost,
+    payload,
+    sandbox_payload,
+    shipping_rate,
+)
 
 RATES = ["0", "0.1", "0.2", "0.0825"]
 XERO_RATES = {
@@ -58,6 +67,7 @@ def invoices(draw: st.DrawFn) -> tuple[dict[str, Any], Decimal, Decimal]:
         )
     )
     shipping = draw(_cents(0, 3000))
+    landed = draw(_cents(0, 1500))
     adjustment = draw(_cents(-2000, 2000))
     lines = [InvoiceLine(quantity, price, Decimal(rate)) for quantity, price, rate in rows]
     amounts = invoice_amounts(
@@ -67,16 +77,12 @@ def invoices(draw: st.DrawFn) -> tuple[dict[str, Any], Decimal, Decimal]:
         tax_shipping=tax_shipping,
         tax_included=included,
         adjustment=adjustment,
+        landed_costs=landed,
     )
     record = payload(
-        invoice={
-            "shipping": float(shipping),
-            "subtotal": float(amounts.subtotal),
-            "tax": str(amounts.tax),
-            "total": float(amounts.total),
-            "adjustment": float(adjustment),
-            "adjustmentReason": "Agreed",
-        },
+        invoice={"adjustment": float(adjustment), "adjustmentReason": "Agreed"},
+        shippingRates=[shipping_rate(1, float(shipping))] if shipping else [],
+        landedCosts=[landed_cost(1, str(landed))] if landed else [],
         items=[
             item(index, f"Item {index}", quantity, float(price), rate)
             for index, (quantity, price, rate) in enumerate(rows)
@@ -127,11 +133,17 @@ def test_sandbox_invoices_map_to_bills_of_their_total() -> None:
         assert_valid(decision.documents)
         bill = decision.documents[0].body
         references.add(bill["InvoiceNumber"])
-        assert xero_totals(bill, XERO_RATES).total == Decimal(str(invoice["total"]))
-        assert bill["CurrencyCode"] == invoice["currency"]
+        # Onport serves no total: the sandbox's own figure is what the lines must come to.
+        assert xero_totals(bill, XERO_RATES).total == data.amounts[invoice_id].total
+        assert bill["CurrencyCode"] == data.purchase_currency[invoice["purchaseId"]]
         paid = sum((d.body["Amount"] for d in decision.documents[1:]), Decimal(0))
         assert paid == Decimal(str(invoice["paid"]))
+        shipping = [line for line in bill["LineItems"] if line["AccountCode"] == "425"]
+        assert sum((line["UnitAmount"] for line in shipping), Decimal(0)) == data.shipping_of(invoice_id)
+        landed = [line for line in bill["LineItems"] if line["Description"].startswith("Landed cost")]
+        assert sum((line["UnitAmount"] for line in landed), Decimal(0)) == data.landed_costs_of(invoice_id)
     assert len(references) == len(invoices)
+    assert any(data.landed_costs_of(i) for i in invoices) and any(data.shipping_of(i) for i in invoices)
 
 
 def test_sandbox_negative_adjustment_after_sync_is_credited() -> None:

@@ -108,7 +108,7 @@ def test_spec_worked_example(
         "Date": "2024-06-01",
         "DueDate": "2024-06-01",
         "InvoiceNumber": "OP-1001",
-        "Reference": "Smith-77",
+        "Reference": "Smith-1001",  # {invoice_id} is the transaction id (SPEC §4 item 3)
         "CurrencyCode": "AUD",
         "BrandingThemeID": STRIPE_AUD_THEME,
         "Url": "https://app.ontraport.com/#!/o_transactions10000/edit&id=1001",
@@ -589,7 +589,7 @@ def test_contact_without_details_uses_transaction_name(
 ) -> None:
     invoice = _doc(publish(worked_record, mappings, settings), DocumentKind.invoice)
     assert invoice.body["Contact"] == {"ContactNumber": "OP-55", "Name": "Jane Smith"}
-    assert invoice.body["Reference"] == "Smith-77"
+    assert invoice.body["Reference"] == "Smith-1001"
 
 
 def test_a_payment_account_xero_takes_no_payments_to_fails_before_anything_is_sent(

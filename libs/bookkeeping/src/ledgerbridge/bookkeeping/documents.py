@@ -47,6 +47,9 @@ class DocumentKind(StrEnum):
     """Body for ``PUT /Payments`` against a bill (a vendor payout)."""
     supplier_credit_note = "supplier_credit_note"
     """Body for ``PUT /CreditNotes`` with Type ACCPAYCREDIT."""
+    credit_allocation = "credit_allocation"
+    """Body for ``PUT /CreditNotes/{CreditNoteID}/Allocations``; ``target_id`` is the credit note's
+    number (its id is known once it is created, in the same run)."""
 
 
 def to_json_ready(value: Any) -> Any:

@@ -21,6 +21,7 @@ class ReasonCode(StrEnum):
     vendor_unlinked = "vendor_unlinked"
     invoice_not_finalized = "invoice_not_finalized"
     manual_sync = "manual_sync"
+    source_incomplete = "source_incomplete"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -74,6 +75,10 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.manual_sync: (
         "Automatic sync is off for this kind of purchase invoice",
         "Sync it by hand, or switch automatic sync on for its purchase type",
+    ),
+    ReasonCode.source_incomplete: (
+        "Part of the source record (an Onport invoice's shipping and landed costs) is not read yet",
+        "Nothing to do: the next poll reads it and the record continues",
     ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",

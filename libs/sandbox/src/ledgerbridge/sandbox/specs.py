@@ -37,3 +37,18 @@ def xero_accounting_spec_path() -> Path:
     if not path.is_file():
         raise SpecNotFoundError(f"Xero accounting OpenAPI spec not found at {path}")
     return path
+
+
+def onport_spec_path() -> Path:
+    configured = os.environ.get("ONPORT_OPENAPI_SPEC")
+    path = Path(configured) if configured else specs_dir() / "onport" / "onport-openapi.yaml"
+    if not path.is_file():
+        raise SpecNotFoundError(f"Onport OpenAPI spec not found at {path}")
+    return path
+
+
+def ontraport_fields_path() -> Path:
+    path = specs_dir() / "ontraport" / "fields.json"
+    if not path.is_file():
+        raise SpecNotFoundError(f"ONTRAPORT field lists not found at {path}")
+    return path

@@ -26,6 +26,7 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.poller.imports import run_import_page
+from ledgerbridge.poller.onport_import import run_onport_import_page
 from ledgerbridge.poller.onport_poll import (
     lock_onport_cursor,
     onport_source_for,
@@ -95,9 +96,13 @@ class Poller:
         if job is None or job.status in (ImportStatus.done, ImportStatus.failed):
             return
         connection = await session.get(Connection, job.connection_id)
+        if connection is not None and connection.kind is ConnectionKind.onport:
+            source = onport_source_for(self.platform, self.http, connection)
+            await run_onport_import_page(session, job, connection, source)
+            return
         if connection is None or connection.kind is not ConnectionKind.ontraport:
             job.status = ImportStatus.failed
-            job.error = "Historical import is available for ONTRAPORT connections"
+            job.error = "Historical import reads from ONTRAPORT or Onport connections"
             return
         await run_import_page(session, job, connection, self.source_for(connection))
 

@@ -27,6 +27,7 @@ from ledgerbridge.common.models import Connection, PollCursor, PollStream
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import PollingSettings
 from ledgerbridge.poller.onport_records import (
+    CHARGE_KEYS,
     FETCHED,
     PUSHED,
     existing_records,
@@ -62,7 +63,7 @@ async def lock_onport_cursor(session: AsyncSession, connection_id: object) -> Po
     return cursor
 
 
-class _Details:
+class InvoiceDetails:
     """The related records of one poll's invoices; purchases and vendors are shared by many invoices
     (an order invoiced in parts, a vendor's many orders), so each is fetched once per poll."""
 
@@ -71,6 +72,7 @@ class _Details:
         self.purchases: dict[int, dict[str, Any]] = {}
         self.purchase_items: dict[int, dict[int, dict[str, Any]]] = {}
         self.vendors: dict[int, dict[str, Any]] = {}
+        self.landed_cost_names: dict[int, dict[str, Any]] = {}
 
     async def purchase(self, purchase_id: int) -> dict[str, Any]:
         if purchase_id not in self.purchases:
@@ -92,7 +94,45 @@ class _Details:
                 self.vendors[vendor_id] = {}
         return self.vendors[vendor_id]
 
+    async def landed_cost(self, landed_cost_id: int | None) -> dict[str, Any]:
+        if landed_cost_id is None:
+            return {}
+        if landed_cost_id not in self.landed_cost_names:
+            try:
+                self.landed_cost_names[landed_cost_id] = await self.source.landed_cost(landed_cost_id)
+            except OnportNotFoundError:
+                self.landed_cost_names[landed_cost_id] = {}
+        return self.landed_cost_names[landed_cost_id]
+
+    async def add_charges(self, payloads: list[dict[str, Any]]) -> None:
+        """Shipping rates and landed costs of these payloads' invoices, fetched for all of them at once
+        (Onport keeps them beside the invoice; one request per kind per poll page, not per invoice)."""
+        if not payloads:
+            return
+        invoice_ids = [int(p["invoice"]["id"]) for p in payloads]
+        owner = {
+            item_id: int(p["invoice"]["id"])
+            for p in payloads
+            for item_id in (_int(item.get("id")) for item in p["items"])
+            if item_id is not None
+        }
+        for payload in payloads:
+            payload.update(shippingRates=[], landedCosts=[], landedCostItems=[])
+        by_invoice = {int(p["invoice"]["id"]): p for p in payloads}
+        for rate in await self.source.shipping_rates(invoice_ids):
+            found = by_invoice.get(_int(rate.get("purchaseInvoiceId")) or 0)
+            if found is not None and rate.get("invoiceShipping"):
+                found["shippingRates"].append(rate)
+        for row in await self.source.landed_costs(invoice_ids, list(owner)):
+            named = {**row, "landedCost": await self.landed_cost(_int(row.get("landedCostId")))}
+            on_item = _int(row.get("purchaseInvoiceItemId"))
+            invoice_id = owner.get(on_item) if on_item is not None else _int(row.get("purchaseInvoiceId"))
+            found = by_invoice.get(invoice_id or 0)
+            if found is not None:
+                found["landedCostItems" if on_item is not None else "landedCosts"].append(named)
+
     async def payload(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        """The stored payload of one invoice, without its charges (:meth:`add_charges` adds them)."""
         invoice_id = int(invoice["id"])
         purchase_id = _int(invoice.get("purchaseId"))
         purchase = await self.purchase(purchase_id) if purchase_id is not None else {}
@@ -111,6 +151,11 @@ class _Details:
             "vendor": vendor,
             "payments": payments,
         }
+
+    async def payloads(self, invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = [await self.payload(invoice) for invoice in invoices]
+        await self.add_charges(found)
+        return found
 
 
 def _int(value: Any) -> int | None:
@@ -152,17 +197,21 @@ async def poll_onport(
     invoices = _latest_per_invoice(listed)
     existing = await existing_records(session, connection.account_id, [str(i["id"]) for i in invoices])
     options = await onport_options(session, connection.account_id)
-    details = _Details(source)
-    changed = 0
+    fetch = []
     for invoice in invoices:
         stamp = parse_stamp(invoice.get("updatedAt"))
         if stamp is not None and (newest is None or stamp > newest):
             newest, mark = stamp, str(invoice["updatedAt"])
         record = existing.get(str(invoice["id"]))
         stored_stamp = parse_stamp((record.payload.get("invoice") or {}).get("updatedAt")) if record else None
-        if stamp is not None and stored_stamp is not None and stored_stamp >= stamp:
+        complete = record is not None and CHARGE_KEYS[0] in record.payload
+        if complete and stamp is not None and stored_stamp is not None and stored_stamp >= stamp:
             continue  # this version is stored already: no detail calls
-        payload = await details.payload(invoice)
+        # (A pushed invoice is stored without its shipping and landed costs: fetched here, once.)
+        fetch.append(invoice)
+    changed = 0
+    for payload in await InvoiceDetails(source).payloads(fetch):
+        record = existing.get(str(payload["invoice"]["id"]))
         outcome = await store_invoice(session, connection, payload, options, record, via=FETCHED)
         changed += int(outcome.stored)
 
@@ -193,6 +242,8 @@ async def refresh_invoice(
     external_id = str(invoice["id"])
     existing = (await existing_records(session, connection.account_id, [external_id])).get(external_id)
     options = await onport_options(session, connection.account_id)
-    payload = await _Details(source).payload(invoice)
+    details = InvoiceDetails(source)
+    payload = await details.payload(invoice)
+    await details.add_charges([payload])  # a bill needs its shipping and landed costs from the start
     outcome = await store_invoice(session, connection, payload, options, existing, via=PUSHED)
     return outcome.stored

@@ -5,7 +5,9 @@ One record per purchase invoice (an order invoiced in parts is several invoices,
 with everything the mapper needs stored alongside, so mapping needs no network::
 
     {"invoice": raw invoice, "items": [raw invoice item + "purchaseItem": raw purchase item],
-     "purchase": raw purchase, "vendor": raw dropship provider, "payments": [raw payouts]}
+     "purchase": raw purchase, "vendor": raw dropship provider, "payments": [raw payouts],
+     "shippingRates": [raw invoiced shipping rates], "landedCosts": [raw invoice landed costs],
+     "landedCostItems": [raw line landed costs]}   (each landed cost with "landedCost" embedded)
 
 Whether anything changed is decided on a projection of that payload (``content_hash``) that leaves out
 what moves without the bill changing: timestamps, fields an accounting integration writes back
@@ -58,6 +60,9 @@ _PURCHASE_ITEM_NOISE = frozenset(
     {"updatedAt", "quantityInvoiced", "purchaseInvoiceId", "locked", "inventoryProcessed"}
 )
 _PAYMENT_NOISE = frozenset({"updatedAt", "xeroId", "externalId"})
+_CHARGE_NOISE = frozenset({"updatedAt", "createdAt"})
+# Payload keys of the charges Onport keeps beside an invoice (read by polling only).
+CHARGE_KEYS = ("shippingRates", "landedCosts", "landedCostItems")
 # What of the purchase shapes the bill; its statuses and totals change with every sibling invoice.
 _PURCHASE_FIELDS = (
     "id",
@@ -95,7 +100,7 @@ def content_hash(payload: dict[str, Any]) -> str:
         item_rows.append(row)
     purchase = payload.get("purchase") or {}
     vendor = payload.get("vendor") or {}
-    projection = {
+    projection: dict[str, Any] = {
         "invoice": _without(payload.get("invoice") or {}, _INVOICE_NOISE),
         "items": sorted(item_rows, key=lambda row: str(row.get("id"))),
         "purchase": {name: purchase.get(name) for name in _PURCHASE_FIELDS},
@@ -105,6 +110,11 @@ def content_hash(payload: dict[str, Any]) -> str:
             key=lambda row: str(row.get("id")),
         ),
     }
+    # Shipping and landed costs are bill lines too; absent (a push) and empty (none) differ.
+    for key in CHARGE_KEYS:
+        if key in payload:
+            rows = (_without(row, _CHARGE_NOISE) for row in payload.get(key) or [] if isinstance(row, dict))
+            projection[key] = sorted(rows, key=lambda row: str(row.get("id")))
     canonical = json.dumps(projection, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -35,6 +35,22 @@ class PurchaseInvoiceSource(Protocol):
 
     async def payments(self, invoice_id: int) -> list[dict[str, Any]]: ...
 
+    async def shipping_rates(self, invoice_ids: list[int]) -> list[dict[str, Any]]:
+        """The invoices' ``/purchase-shipping-rates`` (shipping is not on the invoice), in bulk."""
+        ...
+
+    async def landed_costs(self, invoice_ids: list[int], invoice_item_ids: list[int]) -> list[dict[str, Any]]:
+        """Landed costs on the invoices and on their lines (rows of both collections), in bulk."""
+        ...
+
+    async def landed_cost(self, landed_cost_id: int) -> dict[str, Any]: ...
+
+    async def invoices_after(self, after_id: int, where: dict[str, str], limit: int) -> list[dict[str, Any]]:
+        """For imports: one page of invoices above an id, in id order, matching ``where``."""
+        ...
+
+    async def invoice_ids(self, where: dict[str, str]) -> list[int]: ...
+
 
 class OnportSource:
     def __init__(self, client: OnportClient) -> None:
@@ -68,3 +84,24 @@ class OnportSource:
 
     async def payments(self, invoice_id: int) -> list[dict[str, Any]]:
         return [payment.raw for payment in await self.client.purchase_invoice_payments(invoice_id=invoice_id)]
+
+    async def shipping_rates(self, invoice_ids: list[int]) -> list[dict[str, Any]]:
+        return [rate.raw for rate in await self.client.purchase_shipping_rates(invoice_ids)]
+
+    async def landed_costs(self, invoice_ids: list[int], invoice_item_ids: list[int]) -> list[dict[str, Any]]:
+        return [cost.raw for cost in await self.client.landed_cost_charges(invoice_ids, invoice_item_ids)]
+
+    async def landed_cost(self, landed_cost_id: int) -> dict[str, Any]:
+        return (await self.client.landed_cost(landed_cost_id)).raw
+
+    async def invoices_after(self, after_id: int, where: dict[str, str], limit: int) -> list[dict[str, Any]]:
+        """One page of invoices with an id above ``after_id`` (id order) matching ``where``."""
+        async for page in self.client.pages(
+            "purchase-invoices", {**where, "id][gt": after_id}, page_size=limit
+        ):
+            return page
+        return []
+
+    async def invoice_ids(self, where: dict[str, str]) -> list[int]:
+        """The ids of every invoice matching ``where``, ascending (Onport has no count endpoint)."""
+        return [int(r["id"]) async for page in self.client.pages("purchase-invoices", where) for r in page]

@@ -43,10 +43,11 @@ class BillContext:
                 f"Purchase invoice {record.reference} mixes currencies ({', '.join(found)}); a bill has one",
                 ReasonCode.source_figures,
             )
-        currency = next(iter(found), record.currency or record.purchase_currency or record.vendor_currency)
+        # Onport has no currency on an invoice or purchase: the lines' exchangeIso, else the vendor's.
+        currency = next(iter(found), record.vendor_currency)
         if currency is None:
             raise MappingError(
-                f"Purchase invoice {record.reference} has no currency on its lines or purchase",
+                f"Purchase invoice {record.reference} has no currency on its lines or vendor",
                 ReasonCode.source_figures,
             )
         if self.reference.currencies and currency not in self.reference.currencies:

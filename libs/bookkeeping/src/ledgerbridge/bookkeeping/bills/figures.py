@@ -1,5 +1,5 @@
-"""Onport's figures for one purchase invoice, recomputed the Onport way and checked against what the
-invoice says: the bill's lines before accounts and tax codes, and the total the bill must come to."""
+"""Onport's figures for one purchase invoice, worked out the Onport way from its lines, shipping rates
+and landed costs: the bill's lines before accounts and tax codes, and the total the bill must come to."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from ledgerbridge.bookkeeping.bills.inputs import BillOptions
 from ledgerbridge.bookkeeping.bills.record import PurchaseInvoiceRecord
-from ledgerbridge.bookkeeping.decisions import MappingError
-from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
-from ledgerbridge.bookkeeping.reasons import ReasonCode
+from ledgerbridge.bookkeeping.money import round_cents
+
+LineKind = Literal["item", "shipping", "landed_cost", "adjustment", "commission"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class BillLine:
     rate: Decimal
     """Onport tax rate as a fraction."""
     tax: Decimal
-    kind: Literal["item", "shipping", "adjustment", "commission"] = "item"
+    kind: LineKind = "item"
     account_code: str = ""
     tax_type: str = ""
 
@@ -63,56 +63,26 @@ class BillFigures:
 
 
 def bill_figures(record: PurchaseInvoiceRecord, options: BillOptions) -> BillFigures:
-    """Bill lines (uncoded) and the bill total, after checking the invoice adds up.
+    """Bill lines (uncoded) and the bill total, worked out from the lines the way Onport does.
 
-    Raises :class:`MappingError` with both figures when Onport's parts do not give its subtotal or total.
+    Onport serves no total on a purchase invoice, so the total is the sum of its parts: product lines,
+    invoiced shipping (taxed at the purchase's combined rate when it taxes shipping), landed costs
+    (untaxed), the adjustment and the tax (outside the amounts unless the purchase includes tax).
     """
     included = record.tax_included
     lines = [
         BillLine(item.name, item.quantity, item.price, item.tax_rate, Decimal(0)) for item in record.items
     ]
+    for charge in record.charges:
+        rate = record.combined_tax_rate if charge.kind == "shipping" and record.tax_shipping else Decimal(0)
+        kind: LineKind = "shipping" if charge.kind == "shipping" else "landed_cost"
+        lines.append(BillLine(charge.description, Decimal(1), charge.amount, rate, Decimal(0), kind))
     lines = [replace(line, tax=onport_tax(line.amount, line.rate, included)) for line in lines]
-    subtotal = sum((line.amount for line in lines), Decimal(0))
-    if record.subtotal is not None and record.subtotal != subtotal:
-        raise MappingError(
-            f"Purchase invoice {record.reference} does not add up: its lines come to "
-            f"{money_text(subtotal)} but its subtotal is {money_text(record.subtotal)}",
-            ReasonCode.source_figures,
-        )
-    if record.shipping:
-        rate = record.combined_tax_rate if record.tax_shipping else Decimal(0)
-        shipping = BillLine("Shipping", Decimal(1), record.shipping, rate, Decimal(0), "shipping")
-        lines.append(replace(shipping, tax=onport_tax(shipping.amount, rate, included)))
-    tax = _spread_tax(record, lines)
-    parts = subtotal + record.shipping + record.adjustment + (Decimal(0) if included else tax)
-    if record.total is not None and parts != record.total:
-        raise MappingError(
-            f"Purchase invoice {record.reference} does not add up: subtotal {money_text(subtotal)}, shipping "
-            f"{money_text(record.shipping)}, tax {money_text(tax)} and adjustment {money_text(record.adjustment)} "
-            f"give {money_text(parts)} but its total is {money_text(record.total)}",
-            ReasonCode.source_figures,
-        )
+    tax = sum((line.tax for line in lines), Decimal(0))
+    parts = sum((line.amount for line in lines), Decimal(0)) + record.adjustment
+    parts += Decimal(0) if included else tax
     total = parts - _extra_lines(record, options, lines)
     return BillFigures(tuple(lines), total)
-
-
-def _spread_tax(record: PurchaseInvoiceRecord, lines: list[BillLine]) -> Decimal:
-    """The invoice's tax; when Onport rounded it some other way than per line, its figure is kept and
-    spread over the taxed lines by largest remainder (``lines`` are updated in place)."""
-    natural_tax = sum((line.tax for line in lines), Decimal(0))
-    tax = natural_tax if record.tax is None else record.tax
-    if tax == natural_tax:
-        return tax
-    taxed = [index for index, line in enumerate(lines) if line.rate]
-    if not taxed:
-        raise MappingError(
-            f"Purchase invoice {record.reference} carries {money_text(tax)} tax but none of its lines is taxed",
-            ReasonCode.source_figures,
-        )
-    shares = apportion(tax, [lines[index].amount * lines[index].rate for index in taxed])
-    for index, share in zip(taxed, shares, strict=True):
-        lines[index] = replace(lines[index], tax=share)
-    return tax
 
 
 def _extra_lines(record: PurchaseInvoiceRecord, options: BillOptions, lines: list[BillLine]) -> Decimal:

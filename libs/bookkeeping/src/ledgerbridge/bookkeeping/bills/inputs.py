@@ -60,6 +60,13 @@ class BillSyncState(Frozen):
     """What this purchase invoice already has in Xero."""
 
     bill: PublishedDocument | None = None
+    """The bill, as last published (an update after an adjustment replaces the first version)."""
+    adjustment_bills: tuple[PublishedDocument, ...] = ()
+    """``<reference>-ADJ`` bills for positive adjustments made once the bill was paid."""
     credit_notes: tuple[PublishedDocument, ...] = ()
     payments: tuple[PublishedDocument, ...] = ()
     """Bill payments as sent; each is matched to its Onport payout by the body's ``Reference``."""
+    allocated: tuple[str, ...] = ()
+    """Numbers of the supplier credit notes already allocated to the bill."""
+    deleted_payments: tuple[str, ...] = ()
+    """PaymentIDs of bill payments deleted in Xero since (their payout was cancelled or refunded)."""

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ledgerbridge.bookkeeping.bills.adjustments import adjustment_bill, allocation, credit_note
 from ledgerbridge.bookkeeping.bills.context import BillContext
 from ledgerbridge.bookkeeping.bills.figures import BillLine, bill_figures, onport_tax
 from ledgerbridge.bookkeeping.bills.inputs import BillMappings, BillOptions, BillSyncState
@@ -28,8 +29,10 @@ from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
 
-MAPPING_VERSION = "onport-xero/1"
+MAPPING_VERSION = "onport-xero/2"
 """Bumped whenever the same inputs would map to different documents."""
+# Onport payment types that send money back from the vendor: each reverses part of the payouts.
+REFUNDS = frozenset({"refund"})
 
 
 def _coded(context: BillContext, lines: tuple[BillLine, ...]) -> tuple[BillLine, ...]:
@@ -127,29 +130,74 @@ def _bill(context: BillContext, contact: dict[str, Any], currency: str) -> tuple
     return XeroDocument(DocumentKind.bill, body), figures.total
 
 
-def payout_reference(payout: Payout) -> str:
-    """The bill payment's ``Reference``: unique per Onport payout, so a published payment is recognised."""
-    return f"Onport payout {payout.id}" + (f" {payout.reference}" if payout.reference else "")
+def payout_reference(payout: Payout, amount: Decimal | None = None) -> str:
+    """The bill payment's ``Reference``: unique per Onport payout (and per what is left of it after
+    refunds), so a published payment is recognised and one that no longer holds is found."""
+    reference = f"Onport payout {payout.id}" + (f" {payout.reference}" if payout.reference else "")
+    if amount is not None and amount != payout.amount:
+        reference += f" less refunds: {money_text(amount)}"
+    return reference
+
+
+def payouts_standing(payouts: tuple[Payout, ...]) -> list[tuple[Payout, Decimal]]:
+    """Each active payout with what is left of it once refunds are taken off, latest payout first
+    (a refund reverses the most recent money out); payouts refunded in full are left out.
+
+    A cancelled payout is no payout at all; overpayments and corrections are not bill payments."""
+    paid = sorted(
+        (p for p in payouts if p.active and p.kind == "payment" and p.amount > 0),
+        key=lambda p: (p.paid_at.timestamp() if p.paid_at else 0.0, p.id),
+    )
+    refunded = sum((p.amount for p in payouts if p.active and p.kind in REFUNDS and p.amount > 0), Decimal(0))
+    standing: list[tuple[Payout, Decimal]] = []
+    for payout in reversed(paid):
+        taken = min(refunded, payout.amount)
+        refunded -= taken
+        if payout.amount - taken > 0:
+            standing.append((payout, payout.amount - taken))
+    return list(reversed(standing))
+
+
+def _reversals(context: BillContext, wanted: set[str]) -> tuple[list[XeroDocument], Decimal]:
+    """Deletions of bill payments whose payout was cancelled or refunded (Xero payments cannot be
+    edited: deleted, and re-made for what is left); returns them and the amount they free."""
+    state = context.state
+    documents = []
+    freed = Decimal(0)
+    for payment in state.payments:
+        reference = str(payment.body.get("Reference"))
+        if payment.xero_id in state.deleted_payments or reference in wanted:
+            continue
+        if not payment.xero_id:
+            raise MappingError(
+                f"The payment '{reference}' on bill {context.record.reference} no longer stands in Onport "
+                "but its Xero id is not known, so it cannot be deleted",
+                ReasonCode.mapping_error,
+            )
+        body = {"PaymentID": payment.xero_id, "Status": "DELETED"}
+        documents.append(XeroDocument(DocumentKind.payment_delete, body, payment.xero_id))
+        freed += payment.amount
+    return documents, freed
 
 
 def _payments(
     context: BillContext, invoice: dict[str, str], currency: str, bill_total: Decimal, draft: bool
 ) -> tuple[list[XeroDocument], str]:
-    """Bill payments for Onport payouts not yet in Xero, and a note on what was held back."""
+    """Bill payments for Onport payouts not yet in Xero, deletions of those that no longer stand, and a
+    note on what was held back."""
     state = context.state
-    published = {payment.body.get("Reference") for payment in state.payments}
-    pending = [
-        payout
-        for payout in context.record.payouts
-        if payout.active
-        and payout.kind == "payment"
-        and payout.amount > 0
-        and payout_reference(payout) not in published
+    standing = [
+        (payout, amount, payout_reference(payout, amount))
+        for payout, amount in payouts_standing(context.record.payouts)
     ]
+    deletes, freed = _reversals(context, {reference for _, _, reference in standing})
+    live = [p for p in state.payments if p.xero_id not in state.deleted_payments]
+    published = {payment.body.get("Reference") for payment in live}
+    pending = [entry for entry in standing if entry[2] not in published]
     if not pending:
-        return [], ""
+        return deletes, ""
     if draft:
-        return [], "; the bill is a draft, so Xero takes no payment on it yet"
+        return deletes, "; the bill is a draft, so Xero takes no payment on it yet"
     account = context.options.payout_accounts.get(currency)
     if not account:
         raise MappingError(
@@ -159,14 +207,14 @@ def _payments(
             Cause("setting", "onport.payout_accounts", currency),
         )
     account = context.account(account, f"payouts in {currency}")
-    due = bill_total - sum((payment.amount for payment in state.payments), Decimal(0))
-    documents = []
+    due = bill_total - sum((payment.amount for payment in live), Decimal(0)) + freed
+    documents = list(deletes)
     note = ""
-    for payout in pending:
-        amount = min(payout.amount, due)
-        if amount < payout.amount:
+    for payout, owed, reference in pending:
+        amount = min(owed, due)
+        if amount < owed:
             # Xero refuses a payment above the amount due (e.g. an adjustment left off the bill).
-            note = f"; payout {payout.id} of {money_text(payout.amount)} exceeds what the bill still owes"
+            note = f"; payout {payout.id} of {money_text(owed)} exceeds what the bill still owes"
         if amount <= 0:
             continue
         day = context.local_date(payout.paid_at) if payout.paid_at else context.date
@@ -175,7 +223,7 @@ def _payments(
             "Account": {"Code": account},
             "Date": day.isoformat(),
             "Amount": amount,
-            "Reference": payout_reference(payout),
+            "Reference": reference,
         }
         documents.append(XeroDocument(DocumentKind.bill_payment, body))
         due -= amount
@@ -185,8 +233,13 @@ def _payments(
 def _paid_text(payments: list[XeroDocument]) -> str:
     if not payments:
         return ""
-    paid = sum((document.body["Amount"] for document in payments), Decimal(0))
-    return f" and {len(payments)} payment{'s' if len(payments) > 1 else ''} of {money_text(paid)}"
+    made = [document for document in payments if document.kind is DocumentKind.bill_payment]
+    removed = len(payments) - len(made)
+    paid = sum((document.body["Amount"] for document in made), Decimal(0))
+    text = f" and {len(made)} payment{'s' if len(made) > 1 else ''} of {money_text(paid)}" if made else ""
+    if removed:
+        text += f" and {removed} payment{'s' if removed > 1 else ''} removed (payout cancelled or refunded)"
+    return text
 
 
 def _new_bill(context: BillContext) -> Decision:
@@ -214,33 +267,47 @@ def _new_bill(context: BillContext) -> Decision:
     return Publish(tuple(documents), summary, mapping_version=MAPPING_VERSION)
 
 
-def _credit_note(
-    context: BillContext, contact: Any, currency: str, amount: Decimal, number: str
-) -> XeroDocument:
-    record = context.record
-    credits = len(context.state.credit_notes)
-    reason = record.adjustment_reason or "Adjustment"
-    body: dict[str, Any] = {
-        "Type": "ACCPAYCREDIT",
-        "Contact": contact,
-        "Date": (context.observed_on or context.date).isoformat(),
-        "CreditNoteNumber": f"CN-{number}" + (f"-{credits + 1}" if credits else ""),
-        "Reference": f"Adjustment to {number}",
-        "CurrencyCode": currency,
-        "Status": context.options.bill_status.value,
-        "LineAmountTypes": "Exclusive",
-        "LineItems": [
-            {
-                "Description": reason,
-                "Quantity": Decimal(1),
-                "UnitAmount": amount,
-                "AccountCode": context.adjustment_account(),
-                "TaxType": context.tax_free_code(f"Adjustment '{reason}'"),
-                "TaxAmount": Decimal(0),
-            }
-        ],
-    }
-    return XeroDocument(DocumentKind.supplier_credit_note, body)
+def _updated_bill(context: BillContext, currency: str) -> tuple[XeroDocument, Decimal]:
+    """The bill again, with its Xero id: Xero updates an approved bill while nothing is paid on it."""
+    bill = context.state.bill
+    assert bill is not None
+    if not bill.xero_id:
+        raise MappingError(
+            f"Bill {bill.number} must be updated for an adjustment but its Xero id is not known",
+            ReasonCode.mapping_error,
+        )
+    document, total = _bill(context, dict(bill.body.get("Contact") or {}), currency)
+    body = {"InvoiceID": bill.xero_id, **document.body}
+    return XeroDocument(DocumentKind.bill, body, bill.xero_id), total
+
+
+def _adjusted(
+    context: BillContext, total: Decimal, in_xero: Decimal, currency: str, number: str
+) -> tuple[list[XeroDocument], str, Decimal | None]:
+    """What an adjustment made after the bill was synced needs (SPEC §5.5; issue 15, point 12): the
+    documents, their summary, and the bill's new total when the bill itself is updated."""
+    record, state, options = context.record, context.state, context.options
+    bill = state.bill
+    assert bill is not None
+    difference = abs(total - in_xero)
+    if options.sync_adjustments and total < in_xero and record.adjustment < 0:
+        note = credit_note(context, bill, currency, difference, number)
+        if not bill.xero_id:
+            return [note], f"Supplier credit note for {money_text(difference)} on bill {number}", None
+        text = f"Supplier credit note for {money_text(difference)} allocated to bill {number}"
+        return [note, allocation(bill, note)], text, None
+    if options.sync_adjustments and total > in_xero and record.adjustment > 0:
+        paid = any(p.xero_id not in state.deleted_payments for p in state.payments)
+        if not paid and not state.adjustment_bills:
+            update, new_total = _updated_bill(context, currency)
+            return [update], f"Bill {number} updated to {money_text(new_total)} for an adjustment", new_total
+        extra = adjustment_bill(context, bill, currency, difference, number)
+        return [extra], f"Adjustment bill {extra.body['InvoiceNumber']} for {money_text(difference)}", None
+    raise MappingError(
+        f"Purchase invoice {record.reference} now comes to {money_text(total)} but bill {number} in Xero "
+        f"is for {money_text(in_xero)}; check it by hand",
+        ReasonCode.source_figures,
+    )
 
 
 def _synced(context: BillContext) -> Decision:
@@ -250,22 +317,31 @@ def _synced(context: BillContext) -> Decision:
     number = bill.number or record.reference
     currency = str(bill.body.get("CurrencyCode") or context.currency())
     total = bill_figures(record, context.options).total
-    in_xero = bill.amount - sum((note.amount for note in state.credit_notes), Decimal(0))
-    documents: list[XeroDocument] = []
-    texts = []
-    if total < in_xero and context.options.sync_adjustments and record.adjustment < 0:
-        credit = _credit_note(context, bill.body.get("Contact"), currency, in_xero - total, number)
-        documents.append(credit)
-        texts.append(f"Supplier credit note for {money_text(in_xero - total)} on bill {number}")
-    elif total != in_xero:
-        raise MappingError(
-            f"Purchase invoice {record.reference} now comes to {money_text(total)} but bill {number} in Xero "
-            f"is for {money_text(in_xero)}; check it by hand",
-            ReasonCode.source_figures,
+    in_xero = (
+        bill.amount
+        + sum((extra.amount for extra in state.adjustment_bills), Decimal(0))
+        - sum((note.amount for note in state.credit_notes), Decimal(0))
+    )
+    # A credit note published before its allocation was (a crash, a refusal) is allocated now.
+    documents: list[XeroDocument] = [
+        allocation(bill, note)
+        for note in state.credit_notes
+        if bill.xero_id and note.number not in state.allocated and note.body.get("CreditNoteNumber")
+    ]
+    texts = [f"Credit note {d.target_id} allocated to bill {number}" for d in documents]
+    bill_total = bill.amount - sum((note.amount for note in state.credit_notes), Decimal(0))
+    if total != in_xero:
+        adjusted, text, updated_total = _adjusted(context, total, in_xero, currency, number)
+        documents += adjusted
+        texts.append(text)
+        bill_total = updated_total if updated_total is not None else bill_total
+        # What a new credit note takes off the bill is not due either.
+        bill_total -= sum(
+            (d.body["Amount"] for d in adjusted if d.kind is DocumentKind.credit_allocation), Decimal(0)
         )
     invoice = {"InvoiceID": bill.xero_id} if bill.xero_id else {"InvoiceNumber": number}
     draft = bill.body.get("Status") == InvoiceStatus.DRAFT.value
-    payments, note = _payments(context, invoice, currency, bill.amount, draft)
+    payments, note = _payments(context, invoice, currency, bill_total, draft)
     documents += payments
     if payments:
         texts.append(f"Bill {number}: {_paid_text(payments).removeprefix(' and ')}")
@@ -303,6 +379,15 @@ def map_purchase_invoice(
             payment_terms_days,
             observed_on,
         )
+        if not parsed.charges_known:
+            # A pushed invoice carries no shipping rates or landed costs: billing it now would leave
+            # them off, so it waits for the poll that reads them (the poller fetches them for it).
+            return Wait(
+                f"Purchase invoice {parsed.reference}: its shipping and landed costs are read from Onport "
+                "on the next poll",
+                ReasonCode.source_incomplete,
+                Cause("source", "onport.charges", str(parsed.id)),
+            )
         return _new_bill(context) if context.state.bill is None else _synced(context)
     except PurchaseInvoiceError as error:
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "purchase_invoice"))

@@ -4,18 +4,28 @@ Payload shape (``source_records.payload`` for source ``onport``), camelCase keys
 
     {
       "invoice":  {...},   # /purchase-invoices record: id, purchaseId, reference, adjustment,
-                           # adjustmentReason, paymentStatus, finalized, createdAt, and when Onport
-                           # sends them: shipping, subtotal, tax, total, currency
+                           # adjustmentReason, paymentStatus, finalized, createdAt (no totals,
+                           # currency or shipping: Onport keeps those on the lines and beside it)
       "items":    [{...}], # /purchase-invoice-items records: id, purchaseItemId, quantity, each with its
                            # /purchase-items record embedded as "purchaseItem" (name, quantity, price,
                            # taxRate, exchangeIso, commissionRetained, commissionTaxRetained, commissionTaxRate)
       "purchaseItems": [{...}],  # optional: the purchase items as a separate list, matched by id, for
                                  # items that do not embed theirs
       "purchase": {...},   # /purchases record: id, purchaseType, dropshipProviderId, taxIncluded,
-                           # taxShipping, combinedTaxRate, currency
-      "vendor":   {...},   # /dropship-providers record: id, name, email, paymentDays, currency
-      "payments": [{...}]  # /purchase-invoice-payments records: id, type, status, amount, paidAt, reference
+                           # taxShipping, combinedTaxRate
+      "vendor":   {...},   # /dropship-providers record: id, name, paymentDays, orderCurrencyCode
+      "payments": [{...}], # /purchase-invoice-payments records: id, type, status, amount, paidAt, reference
+      "shippingRates": [{...}],  # /purchase-shipping-rates of the invoice: invoiceShipping,
+                                 # invoiceShippingType (addition/deduct/commission), price, serviceLevel
+      "landedCosts": [{...}],    # /landed-cost-purchase-invoices of the invoice: amount, landedCostId,
+                                 # with its /landed-costs record embedded as "landedCost" (name)
+      "landedCostItems": [{...}] # /landed-cost-purchase-invoice-items of its lines: amount,
+                                 # purchaseInvoiceItemId, "landedCost" embedded
     }
+
+``shippingRates`` missing altogether (rather than empty) means the invoice's charges were not read
+yet, e.g. an invoice pushed by Onport before our next poll: :attr:`PurchaseInvoiceRecord.charges_known`
+is then False.
 
 Numbers may arrive as JSON numbers or numeric strings; ``taxRate`` is a fraction (0.1 = 10 %).
 Anything unreadable raises :class:`PurchaseInvoiceError` naming the field and the value.
@@ -62,6 +72,17 @@ class InvoiceItem:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """A bill line beside the products: invoiced shipping or a landed cost."""
+
+    description: str
+    amount: Decimal
+    """Signed: a shipping deduction is negative."""
+    kind: str
+    """``shipping`` or ``landed_cost``."""
+
+
+@dataclass(frozen=True)
 class Payout:
     id: int
     amount: Decimal
@@ -81,25 +102,25 @@ class PurchaseInvoiceRecord:
     payment_status: str | None
     adjustment: Decimal
     adjustment_reason: str | None
-    shipping: Decimal
-    subtotal: Decimal | None
-    tax: Decimal | None
-    total: Decimal | None
-    currency: str | None
-    """The invoice's own currency field, when Onport sends one."""
+    charges: tuple[Charge, ...]
+    charges_known: bool
+    """False when the stored payload has no ``shippingRates`` (not read from Onport yet)."""
     items: tuple[InvoiceItem, ...]
     purchase_id: int
     purchase_type: str
     tax_included: bool
     tax_shipping: bool
     combined_tax_rate: Decimal
-    purchase_currency: str | None
     vendor_id: int
     vendor_name: str
     vendor_email: str | None
     vendor_payment_days: int | None
     vendor_currency: str | None
     payouts: tuple[Payout, ...]
+
+    @property
+    def shipping(self) -> Decimal:
+        return sum((c.amount for c in self.charges if c.kind == "shipping"), Decimal(0))
 
 
 def _object(value: object, label: str) -> Mapping[str, Any]:
@@ -173,6 +194,43 @@ def _payout(row: object, index: int) -> Payout:
     )
 
 
+def _shipping(row: object, index: int) -> Charge | None:
+    label = f"shippingRates[{index}]"
+    rate = _object(row, label)
+    kind = read_text(rate.get("invoiceShippingType")) or "addition"
+    # Only invoiced shipping is billed; a "commission" rate is the marketplace's cut, not the vendor's.
+    if not read_flag(rate.get("invoiceShipping", False), f"{label}.invoiceShipping") or kind == "commission":
+        return None
+    price = read_decimal(rate.get("price"), f"{label}.price")
+    level = read_text(rate.get("serviceLevel")) or read_text(rate.get("provider"))
+    name = f"Shipping: {level}" if level else "Shipping"
+    return Charge(name, -price if kind == "deduct" else price, "shipping")
+
+
+def _landed_cost(row: object, label: str, items: Mapping[int, str]) -> Charge:
+    cost = _object(row, label)
+    embedded = cost.get("landedCost")
+    name = read_text(embedded.get("name")) if isinstance(embedded, Mapping) else None
+    name = name or f"Landed cost {cost.get('landedCostId')}"
+    item_id = read_optional_int(cost.get("purchaseInvoiceItemId"), f"{label}.purchaseInvoiceItemId")
+    if item_id is not None:
+        name = f"{name} ({items.get(item_id, f'line {item_id}')})"
+    return Charge(f"Landed cost: {name}", read_decimal(cost.get("amount"), f"{label}.amount"), "landed_cost")
+
+
+def _charges(payload: Mapping[str, Any], items: tuple[InvoiceItem, ...]) -> tuple[Charge, ...]:
+    names = {item.id: item.name for item in items}
+    shipping = [
+        _shipping(row, i) for i, row in enumerate(_list(payload.get("shippingRates"), "shippingRates"))
+    ]
+    landed = [
+        _landed_cost(row, f"{key}[{i}]", names)
+        for key in ("landedCosts", "landedCostItems")
+        for i, row in enumerate(_list(payload.get(key), key))
+    ]
+    return tuple(charge for charge in [*shipping, *landed] if charge is not None and charge.amount)
+
+
 def _parse(payload: Mapping[str, Any]) -> PurchaseInvoiceRecord:
     invoice = _object(payload.get("invoice"), "invoice")
     purchase = _object(payload.get("purchase"), "purchase")
@@ -195,6 +253,9 @@ def _parse(payload: Mapping[str, Any]) -> PurchaseInvoiceRecord:
     if purchase_type is None:
         raise PurchaseInvoiceError(f"purchase.purchaseType is missing on purchase {purchase.get('id')}")
     vendor_id = read_int(vendor.get("id"), "vendor.id")
+    items = tuple(
+        _item(_object(row, f"items[{index}]"), index, purchase_items) for index, row in enumerate(rows)
+    )
     return PurchaseInvoiceRecord(
         id=invoice_id,
         reference=reference,
@@ -203,26 +264,20 @@ def _parse(payload: Mapping[str, Any]) -> PurchaseInvoiceRecord:
         payment_status=read_text(invoice.get("paymentStatus")),
         adjustment=read_optional_decimal(invoice.get("adjustment"), "invoice.adjustment") or Decimal(0),
         adjustment_reason=read_text(invoice.get("adjustmentReason")),
-        shipping=read_optional_decimal(invoice.get("shipping"), "invoice.shipping") or Decimal(0),
-        subtotal=read_optional_decimal(invoice.get("subtotal"), "invoice.subtotal"),
-        tax=read_optional_decimal(invoice.get("tax"), "invoice.tax"),
-        total=read_optional_decimal(invoice.get("total"), "invoice.total"),
-        currency=read_text(invoice.get("currency")),
-        items=tuple(
-            _item(_object(row, f"items[{index}]"), index, purchase_items) for index, row in enumerate(rows)
-        ),
+        charges=_charges(payload, items),
+        charges_known="shippingRates" in payload,
+        items=items,
         purchase_id=read_int(purchase.get("id"), "purchase.id"),
         purchase_type=purchase_type,
         tax_included=read_flag(purchase.get("taxIncluded"), "purchase.taxIncluded"),
         tax_shipping=read_flag(purchase.get("taxShipping"), "purchase.taxShipping"),
         combined_tax_rate=read_optional_decimal(purchase.get("combinedTaxRate"), "purchase.combinedTaxRate")
         or Decimal(0),
-        purchase_currency=read_text(purchase.get("currency")),
         vendor_id=vendor_id,
         vendor_name=read_text(vendor.get("name")) or f"Onport vendor {vendor_id}",
         vendor_email=read_text(vendor.get("email")),
         vendor_payment_days=read_optional_int(vendor.get("paymentDays"), "vendor.paymentDays"),
-        vendor_currency=read_text(vendor.get("currency")),
+        vendor_currency=read_text(vendor.get("orderCurrencyCode")),
         payouts=tuple(
             _payout(row, index) for index, row in enumerate(_list(payload.get("payments"), "payments"))
         ),

@@ -51,7 +51,9 @@ def template_values(transaction: Transaction, contact: Contact | None) -> dict[s
 
     return {
         "transaction_id": text(transaction.id),
-        "invoice_id": text(transaction.invoice_id),
+        # ONTRAPORT documents no invoice_id on a transaction: its invoice number is the transaction's
+        # id (its Purchase objects carry invoice_id = that id), SPEC §4 item 3.
+        "invoice_id": text(transaction.id),
         "order_id": text(transaction.order_id),
         "external_order_id": text(transaction.external_order_id),
         "contact_id": text(transaction.contact_id),

@@ -46,7 +46,6 @@ class Transaction:
     shipping: Decimal
     total: Decimal
     gateway_id: int | None
-    invoice_id: int | None
     order_id: int | None
     external_order_id: str | None
     gateway_transaction_id: str | None
@@ -77,9 +76,6 @@ def parse_transaction(record: Mapping[str, Any]) -> Transaction:
         gateway_id = read_optional_int(
             record.get("gateway_id"), "transaction: field 'gateway_id' is not a whole number"
         )
-        invoice_id = read_optional_int(
-            record.get("invoice_id"), "transaction: field 'invoice_id' is not a whole number"
-        )
         order_id = read_optional_int(
             record.get("order_id"), "transaction: field 'order_id' is not a whole number"
         )
@@ -105,7 +101,6 @@ def parse_transaction(record: Mapping[str, Any]) -> Transaction:
         shipping=shipping,
         total=total,
         gateway_id=gateway_id,
-        invoice_id=invoice_id,
         order_id=order_id,
         external_order_id=read_text(record.get("external_order_id")),
         gateway_transaction_id=read_text(record.get("gateway_transaction_id")),

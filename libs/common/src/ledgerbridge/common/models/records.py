@@ -92,7 +92,8 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
             unique=True,
             postgresql_where=text(
                 "status = 'published' AND kind NOT IN "
-                "('credit_note', 'refund_payment', 'bill_payment', 'supplier_credit_note')"
+                "('credit_note', 'refund_payment', 'bill_payment', 'supplier_credit_note', 'payment_delete', "
+                "'bill', 'credit_allocation')"
             ),
         ),
         UniqueConstraint("idempotency_key"),

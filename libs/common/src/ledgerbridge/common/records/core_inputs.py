@@ -211,8 +211,23 @@ def bill_options(options: AccountOptions) -> BillOptions:
 
 def bill_sync_state(documents: list[Document]) -> BillSyncState:
     published = [document for document in documents if document.status is DocumentStatus.published]
+    # The first bill published is the bill; later ones with its number are its updates (the newest
+    # stands), those with another number are adjustment bills.
+    bills = sorted(
+        (d for d in published if d.kind is DocumentKind.bill),
+        key=lambda d: (d.published_at or d.created_at, d.created_at),
+    )
+    number = bills[0].request_body.get("InvoiceNumber") if bills else None
+    versions = [d for d in bills if d.request_body.get("InvoiceNumber") == number]
     return BillSyncState(
-        bill=next((_published(d) for d in published if d.kind is DocumentKind.bill), None),
+        bill=_published(versions[-1]) if versions else None,
+        adjustment_bills=tuple(_published(d) for d in bills if d not in versions),
         credit_notes=tuple(_published(d) for d in published if d.kind is DocumentKind.supplier_credit_note),
         payments=tuple(_published(d) for d in published if d.kind is DocumentKind.bill_payment),
+        allocated=tuple(
+            str(d.target_id) for d in published if d.kind is DocumentKind.credit_allocation and d.target_id
+        ),
+        deleted_payments=tuple(
+            d.target_id for d in published if d.kind is DocumentKind.payment_delete and d.target_id
+        ),
     )

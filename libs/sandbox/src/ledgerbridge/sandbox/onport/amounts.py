@@ -9,18 +9,20 @@ price, round(subtotal x rate / (1 + rate), 2), when it is tax inclusive (``taxIn
 
 Purchase invoice (``/purchase-invoices``): each invoice item bills ``quantity`` units of one purchase
 item. For each invoice line: line amount = round(quantity x price, 2) and line tax by the rule above on
-the line amount, rounded per line. Shipping (the purchase's ``shipping``) is billed on the first
-invoice of a purchase only; when the purchase has ``taxShipping`` it is taxed at the purchase's
-``combinedTaxRate``, by the same exclusive/inclusive rule.
+the line amount, rounded per line. Shipping (the purchase's shipping price) is billed on the
+first invoice of a purchase only, as a ``/purchase-shipping-rates`` row (``invoiceShipping`` true,
+``purchaseInvoiceId`` set); when the purchase has ``taxShipping`` it is taxed at the purchase's
+``combinedTaxRate``, by the same exclusive/inclusive rule. Landed costs
+(``/landed-cost-purchase-invoices``, ``amount``) are untaxed.
 
     subtotal = sum(line amounts)
     tax      = sum(line taxes) + shipping tax
-    total    = subtotal + shipping + tax + adjustment          (tax exclusive)
-    total    = subtotal + shipping + adjustment                (tax inclusive: tax is inside the lines)
+    total    = subtotal + shipping + landed costs + tax + adjustment   (tax exclusive)
+    total    = subtotal + shipping + landed costs + adjustment         (tax inclusive)
 
-``adjustment`` is signed (negative = a deduction from the vendor, with ``adjustmentReason``). The
-invoice carries ``subtotal``, ``shipping``, ``tax``, ``total`` and ``currency`` besides the fields of
-the OpenAPI schema, so a reader can check its own arithmetic against ours.
+``adjustment`` is signed (negative = a deduction from the vendor, with ``adjustmentReason``). As in
+Onport's API, no total is served on the invoice: a reader adds the lines up, and the sandbox keeps its
+own figures beside the records (``OnportData.amounts``) so tests can check that reader.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class InvoiceAmounts:
     shipping: Decimal
     tax: Decimal
     adjustment: Decimal
+    landed_costs: Decimal
     total: Decimal
 
 
@@ -72,10 +75,13 @@ def invoice_amounts(
     tax_shipping: bool,
     tax_included: bool,
     adjustment: Decimal,
+    landed_costs: Decimal = ZERO,
 ) -> InvoiceAmounts:
     subtotal = sum((line.amount for line in lines), ZERO)
     tax = sum((line_tax(line.amount, line.rate, tax_included) for line in lines), ZERO)
     if tax_shipping:
         tax += line_tax(shipping, shipping_rate, tax_included)
-    total = subtotal + shipping + adjustment + (ZERO if tax_included else tax)
-    return InvoiceAmounts(money(subtotal), money(shipping), money(tax), money(adjustment), money(total))
+    total = subtotal + shipping + landed_costs + adjustment + (ZERO if tax_included else tax)
+    return InvoiceAmounts(
+        money(subtotal), money(shipping), money(tax), money(adjustment), money(landed_costs), money(total)
+    )

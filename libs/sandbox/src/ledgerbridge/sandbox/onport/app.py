@@ -247,6 +247,30 @@ def _control_router() -> APIRouter:
         invoice_of(account, invoice_id)
         return account.data.adjust(invoice_id, amount(body.amount), body.reason)
 
+    @router.post("/accounts/{account_id}/purchase-invoices/{invoice_id}/refunds")
+    def refund(request: Request, account_id: int, invoice_id: int, body: Payment) -> dict[str, Any]:
+        """The vendor pays back part or all of a payout (a ``refund``-type payment)."""
+        account = account_of(request, account_id)
+        invoice_of(account, invoice_id)
+        try:
+            payment = account.data.refund(invoice_id, amount(body.amount or "0"))
+        except ValueError as error:
+            raise OnportError(400, str(error)) from None
+        return {"payment": payment, "invoice": invoice_of(account, invoice_id)}
+
+    @router.post("/accounts/{account_id}/purchase-invoice-payments/{payment_id}/cancel")
+    def cancel_payment(request: Request, account_id: int, payment_id: int) -> dict[str, Any]:
+        try:
+            return account_of(request, account_id).data.cancel_payment(payment_id)
+        except ValueError as error:
+            raise OnportError(400, str(error)) from None
+
+    @router.post("/accounts/{account_id}/purchase-invoices/{invoice_id}/landed-costs")
+    def add_landed_cost(request: Request, account_id: int, invoice_id: int) -> dict[str, Any]:
+        account = account_of(request, account_id)
+        invoice_of(account, invoice_id)
+        return account.data.add_landed_cost(invoice_id)
+
     @router.post("/accounts/{account_id}/purchase-invoices/{invoice_id}/push")
     async def push(request: Request, account_id: int, invoice_id: int) -> dict[str, Any]:
         account = account_of(request, account_id)

@@ -88,9 +88,22 @@ def tax_objects() -> list[dict[str, str]]:
             "id": str(tax.tax_id),
             "name": tax.name,
             "rate": str(tax.rate),
-            "taxShipping": "1" if tax.tax_shipping else "0",
         }
         for tax in TAXES.values()
+    ]
+
+
+def coupon_product_objects() -> list[dict[str, str]]:
+    """Which products a coupon applies to: ONTRAPORT's CouponProduct objects (125), not a coupon field."""
+    names = {pid: name for pid, name, *_ in _PRODUCTS}
+    rows = [
+        (coupon.coupon_id, product_id)
+        for coupon in COUPONS.values()
+        for product_id in coupon.product_ids or ()
+    ]
+    return [
+        {"id": str(index), "coupon_id": str(coupon_id), "product_id": str(pid), "product_name": names[pid]}
+        for index, (coupon_id, pid) in enumerate(rows, 1)
     ]
 
 
@@ -111,7 +124,6 @@ def coupon_objects(date: int) -> list[dict[str, str]]:
             "discount_value": fmt(coupon.value) if coupon.kind == "flat" else str(coupon.value),
             "discount_description": "",
             "product_selection": "all" if coupon.product_ids is None else "specific",
-            "products": ",".join(str(p) for p in coupon.product_ids or ()),
             "coupon_code": coupon.code,
             "status": "Valid",
             "valid_type": "always",

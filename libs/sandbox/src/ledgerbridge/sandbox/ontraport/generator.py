@@ -176,7 +176,6 @@ def transaction_record(spec: TransactionSpec, contact: dict[str, str]) -> dict[s
         "last_recharge_date": "0",
         "recharge_attempts": "0",
         "recharge": "0",
-        "invoice_id": str(spec.invoice_id),
     }
 
 

@@ -30,6 +30,7 @@ OBJECT_NAMES = {
     70: "Gateway",
     123: "Coupon",
     124: "CouponCode",
+    125: "CouponProduct",
 }
 
 
@@ -183,6 +184,8 @@ class Account:
                 return catalog.coupon_objects(date)
             case 124:
                 return catalog.coupon_code_objects(date)
+            case 125:
+                return catalog.coupon_product_objects()
         raise KeyError(object_id)
 
     def subscribe(self, url: str, event: str, data: str) -> WebhookSubscription:

@@ -17,7 +17,7 @@ def transaction_payload(account: Account, transaction_id: int, event: str, webho
         "object_type_id": "46",
         "id": record["id"],
     }
-    for name in ("contact_id", "status", "total", "date", "gateway_id", "invoice_id"):
+    for name in ("contact_id", "status", "total", "date", "gateway_id"):
         if name in record:
             payload[name] = record[name]
     return payload

@@ -73,10 +73,16 @@ async def list_vendors(
     session: Session,
     partners: PartnersDep,
     live: Annotated[
-        bool,
-        Query(description="Read the vendors from Onport now instead of from the invoices stored so far"),
-    ] = False,
+        bool | None,
+        Query(
+            description="By default the vendors are read from the connected Onport account, with the "
+            "stored invoices' vendors as the fallback when Onport cannot be read; true insists on Onport "
+            "(an error when it cannot be read), false answers from the stored invoices only"
+        ),
+    ] = None,
 ) -> OnportVendorList:
     if live:
         await spend(partners.platform, user.account_id, "live-vendors")
-    return await service.list_vendors(session, user.account_id, partners if live else None)
+    return await service.list_vendors(
+        session, user.account_id, None if live is False else partners, required=live is True
+    )

@@ -79,15 +79,16 @@ async def get_invoice(
 
 
 async def vendors_on_records(session: AsyncSession, account_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Each vendor seen on the account's stored invoices, as on its most recently stored invoice."""
+    """Each vendor seen on the account's stored invoices, as on its most recently stored invoice, with
+    that invoice's ``purchaseType`` under ``_purchaseType`` (Onport's vendor record has no kind)."""
     vendor = SourceRecord.payload["vendor"]
     # Inline literals, not bind parameters: DISTINCT ON must match ORDER BY textually, and each use of a
     # bound path would get a parameter of its own.
     vendor_id = func.jsonb_extract_path_text(
         SourceRecord.payload, literal_column("'vendor'"), literal_column("'id'")
     )
-    rows = await session.scalars(
-        select(vendor)
+    rows = await session.execute(
+        select(vendor, SourceRecord.payload["purchase"]["purchaseType"])
         .where(
             SourceRecord.account_id == account_id,
             SourceRecord.source == SOURCE,
@@ -97,7 +98,7 @@ async def vendors_on_records(session: AsyncSession, account_id: uuid.UUID) -> li
         .order_by(vendor_id, SourceRecord.updated_at.desc())
         .ext(distinct_on(vendor_id))
     )
-    return [row for row in rows.all() if isinstance(row, dict)]
+    return [{**row, "_purchaseType": kind} for row, kind in rows.all() if isinstance(row, dict)]
 
 
 async def vendor_links(session: AsyncSession, account_id: uuid.UUID) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,8 @@ from ledgerbridge.api.problems import ProblemError
 from ledgerbridge.api.records import repository as records_repository
 from ledgerbridge.api.records.schemas import XeroLink
 from ledgerbridge.api.records.service import xero_url
+from ledgerbridge.bookkeeping.bills import BillOptions, PurchaseInvoiceError, parse_purchase_invoice
+from ledgerbridge.bookkeeping.bills.figures import bill_figures
 from ledgerbridge.common.crypto import DecryptionError
 from ledgerbridge.common.models import Document, DocumentStatus, RecordStatus, SourceRecord, User
 from ledgerbridge.common.records.lifecycle import requeue
@@ -53,6 +55,18 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _figures(payload: dict[str, Any]) -> tuple[str | None, Decimal | None]:
+    """Currency and what the vendor is owed, worked out from the lines as the bill rules do: Onport
+    serves neither on the invoice. None for a record those rules cannot read."""
+    try:
+        record = parse_purchase_invoice(payload)
+    except PurchaseInvoiceError:
+        return None, None
+    currencies = {item.currency for item in record.items if item.currency}
+    currency = next(iter(currencies)) if len(currencies) == 1 else record.vendor_currency
+    return currency, bill_figures(record, BillOptions(sync_adjustments=True)).total
+
+
 def _invoice(record: SourceRecord, document: Document | None) -> OnportInvoice:
     payload = record.payload
     invoice: dict[str, Any] = payload.get("invoice") or {}
@@ -70,6 +84,7 @@ def _invoice(record: SourceRecord, document: Document | None) -> OnportInvoice:
             url=xero_url(document),
         )
     published = document is not None and document.status is DocumentStatus.published
+    currency, total = _figures(payload)
     return OnportInvoice(
         id=record.id,
         connection_id=record.connection_id,
@@ -80,8 +95,8 @@ def _invoice(record: SourceRecord, document: Document | None) -> OnportInvoice:
         vendor=VendorRef(
             id=_int(vendor.get("id", purchase.get("dropshipProviderId"))), name=_text(vendor.get("name"))
         ),
-        currency=_text(invoice.get("currency") or purchase.get("currency")),
-        total=_money(invoice.get("total")),
+        currency=currency,
+        total=total,
         payment_status=_text(invoice.get("paymentStatus")),
         status=record.status,
         reason=record.reason,
@@ -155,8 +170,8 @@ def _vendor(raw: dict[str, Any], links: dict[str, dict[str, Any]], names: dict[s
     return OnportVendor(
         id=vendor_id,
         name=_text(raw.get("name")),
-        type=_text(raw.get("type")),
-        currency=_text(raw.get("currency")),
+        type=_kind(kind) if (kind := raw.get("_purchaseType")) else None,
+        currency=_text(raw.get("orderCurrencyCode")),
         email=_text(raw.get("email")),
         linked=contact_id is not None,
         contact_id=contact_id,
@@ -165,35 +180,50 @@ def _vendor(raw: dict[str, Any], links: dict[str, dict[str, Any]], names: dict[s
 
 
 async def list_vendors(
-    session: AsyncSession, account_id: uuid.UUID, partners: Partners | None
+    session: AsyncSession, account_id: uuid.UUID, partners: Partners | None, *, required: bool = True
 ) -> OnportVendorList:
-    """Vendors seen on stored invoices; with ``partners``, read from each active Onport connection
-    instead (a vendor with no invoice yet can be linked before its first bill)."""
+    """Vendors seen on stored invoices; with ``partners``, also those read from each active Onport
+    connection (a vendor with no invoice yet can be linked before its first bill). When reading Onport
+    is not ``required`` (the default listing) and it cannot be read, the stored ones are answered."""
     raw: dict[int, dict[str, Any]] = {}
-    if partners is None:
-        for vendor in await repository.vendors_on_records(session, account_id):
-            vendor_id = _int(vendor.get("id"))
-            if vendor_id is not None:
-                raw.setdefault(vendor_id, vendor)
-    else:
-        for connection in await repository.onport_connections(session, account_id):
-            try:
-                token = str(partners.credentials(connection).get("api_token") or "")
-            except DecryptionError:
-                raise ProblemError(
-                    409,
-                    "Onport connection needs reconnecting",
-                    f"The stored credentials of Onport connection {connection.id} cannot be read; "
-                    "connect the Onport account again",
-                    type_="https://ledgerbridge.dev/problems/credentials-unreadable",
-                ) from None
-            with partner_errors("Onport"):
-                providers = await partners.onport(token).dropship_providers()
-            for provider in providers:
-                raw.setdefault(provider.id, provider.raw)
+    for vendor in await repository.vendors_on_records(session, account_id):
+        vendor_id = _int(vendor.get("id"))
+        if vendor_id is not None:
+            raw.setdefault(vendor_id, vendor)
+    live = False
+    if partners is not None:
+        try:
+            live = await _read_onport_vendors(session, account_id, partners, raw)
+        except ProblemError:
+            if required:
+                raise
     links = await repository.vendor_links(session, account_id)
     names = await repository.cached_contacts(session, account_id)
     return OnportVendorList(
         items=[_vendor(raw[vendor_id], links, names) for vendor_id in sorted(raw)],
-        source="records" if partners is None else "onport",
+        source="onport" if live else "records",
     )
+
+
+async def _read_onport_vendors(
+    session: AsyncSession, account_id: uuid.UUID, partners: Partners, raw: dict[int, dict[str, Any]]
+) -> bool:
+    """Adds each connected Onport account's vendors to ``raw`` (what the stored invoices say of a vendor,
+    its kind, is kept); False when the account has no Onport connection."""
+    connections = await repository.onport_connections(session, account_id)
+    for connection in connections:
+        try:
+            token = str(partners.credentials(connection).get("api_token") or "")
+        except DecryptionError:
+            raise ProblemError(
+                409,
+                "Onport connection needs reconnecting",
+                f"The stored credentials of Onport connection {connection.id} cannot be read; "
+                "connect the Onport account again",
+                type_="https://ledgerbridge.dev/problems/credentials-unreadable",
+            ) from None
+        with partner_errors("Onport"):
+            providers = await partners.onport(token).dropship_providers()
+        for provider in providers:
+            raw[provider.id] = {**raw.get(provider.id, {}), **provider.raw}
+    return bool(connections)

@@ -1,7 +1,7 @@
 """One spec per document kind, in the order documents go to Xero.
 
 Contacts first, then invoices, then payments, then credit notes and their refunds, then bills with their
-payments and supplier credit notes, then payment deletions and voids (SPEC.md §3.1: a payment needs an
+payment deletions, payments and supplier credit notes (with their allocations), then voids (SPEC.md §3.1: a payment needs an
 AUTHORISED invoice; an invoice with a payment cannot be voided). Each spec's ``needs_published`` and
 ``after`` name only kinds earlier in this order, so one pass over it can drain a record.
 """
@@ -14,7 +14,7 @@ from types import MappingProxyType
 from ledgerbridge.common.models import DocumentKind
 from ledgerbridge.publisher.kinds.base import Destination, KindSpec
 from ledgerbridge.publisher.kinds.bill import BillSpec
-from ledgerbridge.publisher.kinds.changes import InvoiceVoidSpec, PaymentDeleteSpec
+from ledgerbridge.publisher.kinds.changes import CreditAllocationSpec, InvoiceVoidSpec, PaymentDeleteSpec
 from ledgerbridge.publisher.kinds.contact import ContactSpec
 from ledgerbridge.publisher.kinds.credit_note import CreditNoteSpec, SupplierCreditNoteSpec
 from ledgerbridge.publisher.kinds.invoice import InvoiceSpec
@@ -27,9 +27,11 @@ SEND_ORDER: tuple[KindSpec, ...] = (
     CreditNoteSpec(),
     RefundPaymentSpec(),
     BillSpec(),
+    # Before bill payments: a payout refunded in Onport deletes its payment before the one re-made.
+    PaymentDeleteSpec(),
     BillPaymentSpec(),
     SupplierCreditNoteSpec(),
-    PaymentDeleteSpec(),
+    CreditAllocationSpec(),
     InvoiceVoidSpec(),
 )
 

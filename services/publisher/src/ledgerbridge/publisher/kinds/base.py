@@ -89,7 +89,8 @@ class KindSpec(ABC):
             body = dict(document.body)
             for link in self.links:
                 xero_id = found.get((document.record_id, link.source))
-                if link.field in body and xero_id:
+                # A body naming the id already keeps it: a record may hold several bills (an -ADJ bill).
+                if link.field in body and xero_id and link.id_key not in body[link.field]:
                     body[link.field] = {link.id_key: xero_id}
             bodies.append(body)
         return bodies

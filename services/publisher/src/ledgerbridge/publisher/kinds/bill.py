@@ -24,6 +24,17 @@ class BillSpec(BatchedCreate):
     ) -> list[ElementResult]:
         return await client.put_invoices(bodies, needs_four_decimals(bodies), idempotency_key=idempotency_key)
 
+    async def send(self, destination: Destination, batch: Sequence[Claimed]) -> Decided:
+        """New bills go in a batch; a bill updated after an adjustment names its InvoiceID (``target_id``)
+        and is POSTed by itself."""
+        updates = [d for d in batch if d.target_id]
+        creates = [d for d in batch if not d.target_id]
+        found: Decided = {}
+        for document in updates:
+            result = await destination.client.update_invoice(str(document.target_id), document.body)
+            found[document.id] = self.settle(result)
+        return found | (await super().send(destination, creates) if creates else {})
+
     async def find(self, destination: Destination, group: Sequence[Claimed]) -> Decided:
         """A bill is ours when number and supplier match and no other document of ours already holds it:
         Xero lets bill numbers repeat, so a number alone proves nothing."""

@@ -71,6 +71,9 @@ class RefundPaymentSpec(_PaymentSpec):
 class BillPaymentSpec(_PaymentSpec):
     kind: ClassVar[DocumentKind] = DocumentKind.bill_payment
     needs_published = (DocumentKind.bill,)
+    # A payment re-made after a refund waits for the deletion of the one it replaces, and a payment for an
+    # updated bill for the update (Xero refuses a payment above the amount due).
+    after = (DocumentKind.payment_delete, DocumentKind.bill)
     links = (BILL_ID,)
 
     async def payments_of_paid(

@@ -14,11 +14,14 @@ from ledgerbridge.common.clients.onport.models import (
     AccountingIntegration,
     Currency,
     DropshipProvider,
+    LandedCost,
+    LandedCostCharge,
     Purchase,
     PurchaseInvoice,
     PurchaseInvoiceItem,
     PurchaseInvoicePayment,
     PurchaseItem,
+    PurchaseShippingRate,
 )
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "AccountingIntegration",
     "Currency",
     "DropshipProvider",
+    "LandedCost",
+    "LandedCostCharge",
     "OnportClient",
     "OnportError",
     "OnportNotFoundError",
@@ -36,6 +41,7 @@ __all__ = [
     "PurchaseInvoiceItem",
     "PurchaseInvoicePayment",
     "PurchaseItem",
+    "PurchaseShippingRate",
     "account_limiter_key",
     "onport_limiter",
 ]

@@ -24,12 +24,15 @@ from ledgerbridge.common.clients.onport.models import (
     AccountingIntegration,
     Currency,
     DropshipProvider,
+    LandedCost,
+    LandedCostCharge,
     OnportRecord,
     Purchase,
     PurchaseInvoice,
     PurchaseInvoiceItem,
     PurchaseInvoicePayment,
     PurchaseItem,
+    PurchaseShippingRate,
 )
 from ledgerbridge.common.clients.partner import (
     AccountBudget,
@@ -262,6 +265,34 @@ class OnportClient:
             PurchaseInvoicePayment.from_api(r)
             async for r in self.changed_since("purchase-invoice-payments", updated_since, where)
         ]
+
+    async def purchase_shipping_rates(self, invoice_ids: Sequence[int]) -> list[PurchaseShippingRate]:
+        """The shipping rates invoiced on these purchase invoices (Onport keeps shipping off the
+        invoice), a request per 50 invoices."""
+        return await self._all_in(
+            PurchaseShippingRate, "purchase-shipping-rates", "purchaseInvoiceId", invoice_ids
+        )
+
+    async def landed_cost_charges(
+        self, invoice_ids: Sequence[int], invoice_item_ids: Sequence[int] = ()
+    ) -> list[LandedCostCharge]:
+        """Landed costs on these invoices, then those on their lines (``invoice_item_ids``)."""
+        found = await self._all_in(
+            LandedCostCharge, "landed-cost-purchase-invoices", "purchaseInvoiceId", invoice_ids
+        )
+        found += await self._all_in(
+            LandedCostCharge, "landed-cost-purchase-invoice-items", "purchaseInvoiceItemId", invoice_item_ids
+        )
+        return found
+
+    async def _all_in(self, model: type[R], resource: str, field: str, ids: Sequence[int]) -> list[R]:
+        found: list[R] = []
+        for chunk in _chunks(sorted(set(ids)), _IDS_PER_REQUEST):
+            found.extend(await self._all(model, resource, {f"{field}][in": ",".join(map(str, chunk))}))
+        return found
+
+    async def landed_cost(self, landed_cost_id: int) -> LandedCost:
+        return await self._one(LandedCost, "landed-costs", landed_cost_id)
 
     # -- purchases --------------------------------------------------------------------------------
 

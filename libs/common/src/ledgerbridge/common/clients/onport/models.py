@@ -97,6 +97,7 @@ class PurchaseItem(OnportRecord):
 
 class DropshipProvider(OnportRecord):
     name: str | None = None
+    order_currency_code: str | None = None
     email: str | None = None
     currency: str | None = None
     payment_days: Int = None
@@ -119,6 +120,32 @@ class PurchaseInvoicePayment(OnportRecord):
     reference: str | None = None
     transfer_id: str | None = None
     xero_id: str | None = None
+
+
+class PurchaseShippingRate(OnportRecord):
+    """Shipping on a purchase; ``invoice_shipping`` rows with a ``purchase_invoice_id`` are invoiced."""
+
+    purchase_id: Int = None
+    purchase_invoice_id: Int = None
+    invoice_shipping: bool | None = None
+    invoice_shipping_type: str | None = None
+    """addition, deduct or commission."""
+    price: Money = None
+
+
+class LandedCostCharge(OnportRecord):
+    """A landed cost on an invoice (``/landed-cost-purchase-invoices``) or one of its lines
+    (``/landed-cost-purchase-invoice-items``)."""
+
+    landed_cost_id: Int = None
+    purchase_invoice_id: Int = None
+    purchase_invoice_item_id: Int = None
+    amount: Money = None
+
+
+class LandedCost(OnportRecord):
+    name: str | None = None
+    type: str | None = None
 
 
 class Currency(OnportRecord):

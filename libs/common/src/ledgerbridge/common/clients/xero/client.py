@@ -43,6 +43,7 @@ _FIELDS: dict[str, tuple[str, str | None]] = {
     "Invoices": ("InvoiceID", "InvoiceNumber"),
     "Payments": ("PaymentID", None),
     "CreditNotes": ("CreditNoteID", "CreditNoteNumber"),
+    "Allocations": ("AllocationID", None),
 }
 
 
@@ -200,6 +201,26 @@ class XeroClient:
             body={"Invoices": [{"Status": status}]},
         )
         return parse_batch(response, "Invoices", 1)[0]
+
+    async def update_invoice(self, invoice_id: str, body: Mapping[str, Any]) -> ElementResult:
+        """Replaces an invoice's or bill's content (Xero allows it while nothing is paid on it)."""
+        response = await self._request(
+            "POST",
+            f"Invoices/{invoice_id}",
+            params={"summarizeErrors": "false"},
+            body={"Invoices": [dict(body)]},
+        )
+        return parse_batch(response, "Invoices", 1)[0]
+
+    async def allocate_credit_note(self, credit_note_id: str, allocation: Mapping[str, Any]) -> ElementResult:
+        """Allocates (part of) a credit note to an invoice or bill: ``{"Invoice", "Amount", "Date"}``."""
+        response = await self._request(
+            "PUT",
+            f"CreditNotes/{credit_note_id}/Allocations",
+            params={"summarizeErrors": "false"},
+            body={"Allocations": [dict(allocation)]},
+        )
+        return parse_batch(response, "Allocations", 1)[0]
 
     async def delete_payment(self, payment_id: str) -> ElementResult:
         """Payments cannot be edited in Xero, only deleted (and made again)."""
