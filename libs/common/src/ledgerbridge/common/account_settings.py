@@ -29,6 +29,13 @@ class OntraportOptions(_Options):
     coupon_mode: Literal["separate_line", "discount_amount"] = "separate_line"
     time_zone: str = "UTC"
     sync_unpaid: bool = False
+    # The setup's two review steps: only a person can say "these are right" (issue 11).
+    invoice_options_confirmed: bool = Field(
+        default=False, description="The owner reviewed and confirmed the invoice options"
+    )
+    tax_exceptions_reviewed: bool = Field(
+        default=False, description="The owner confirmed that no (more) tax exceptions are needed"
+    )
 
     @field_validator("time_zone")
     @classmethod

@@ -14,6 +14,10 @@ class SetupStep(BaseModel):
         "otherwise what to do",
         examples=[["3", "5"]],
     )
+    summary: str = Field(
+        description="The step's state in a sentence a bookkeeper understands",
+        examples=["2 of 3 payment gateways in ONTRAPORT have no mapping yet: map them"],
+    )
 
 
 class SetupProgress(BaseModel):
