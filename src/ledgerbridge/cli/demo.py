@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 
@@ -67,8 +68,11 @@ async def connect_xero(http: httpx.AsyncClient, tenant_id: str) -> str:
     consent = await http.get(authorize_url, follow_redirects=False)
     if consent.status_code != 302:
         raise DemoError(f"Xero consent: expected a redirect, got {consent.status_code} {consent.text[:300]}")
-    xero = _ok(await http.get(consent.headers["location"]), "Xero callback")
-    xero_id = str(xero["connection_id"])
+    callback = await http.get(consent.headers["location"])
+    if callback.status_code == 302:  # SPA_URL set: the callback sends the browser on to the web app
+        xero_id = parse_qs(urlparse(callback.headers["location"]).query)["connection_id"][0]
+    else:
+        xero_id = str(_ok(callback, "Xero callback")["connection_id"])
     _ok(
         await http.put(f"/v1/connections/{xero_id}/organisation", json={"tenant_id": tenant_id}),
         "choose organisation",

@@ -21,6 +21,8 @@ def run_stack(api_port: int, environment: dict[str, str]) -> int:
     env = {**environment, **{k: v for k, v in sandboxes.items() if k not in environment}}
     env.setdefault("XERO_REDIRECT_URI", f"http://127.0.0.1:{api_port}/v1/connections/xero/callback")
     env.setdefault("LOG_FORMAT", "console")
+    # After Xero consent the browser comes back to the web app's setup, which chooses the organisation.
+    env.setdefault("SPA_URL", f"http://127.0.0.1:{api_port}/setup/connect_xero")
     manager = Manager()
     for kind, port in SANDBOX_PORTS.items():
         manager.add_process(f"sandbox-{kind}", f"{command} sandbox {kind} --port {port}", env=env)
