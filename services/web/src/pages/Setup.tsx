@@ -571,11 +571,13 @@ export function RuleBuilder({
         options={taxCodes}
       />
       {shown.length ? (
-        <ul className="notice notice-error" role="alert">
-          {shown.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
+        <div className="notice notice-error" role="alert">
+          <ul>
+            {shown.map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+        </div>
       ) : null}
       <button type="submit" disabled={busy}>
         Add rule

@@ -1,0 +1,197 @@
+"""A real browser through the product: sign-up, the 10-step setup, records, Onport, access rights.
+
+Every page visited is screenshotted (under the test's tmp folder), checked with axe-core and walked with
+the keyboard (``App.check``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import PASSWORD, App, unique_email
+
+NewApp = Callable[[], App]
+# The ONTRAPORT sandbox's gateways → (currency, clearing account) in the Xero sandbox's AU organisation.
+GATEWAYS = {"PayPal USD": ("USD", "616"), "Braintree GBP": ("GBP", "618"), "Stripe AUD": ("AUD", "615")}
+TAXES = ("GST", "VAT", "Texas Sales Tax")
+
+
+def sign_up(app: App, company: str = "Web Test Co") -> str:
+    page = app.page
+    app.goto("/")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    app.check("sign-in")
+    page.get_by_role("link", name="Create an account").click()
+    app.check("sign-up")
+    email = unique_email("owner")
+    page.get_by_label("Company").fill(company)
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/setup$"))
+    return email
+
+
+def step_done(page: Page) -> None:
+    expect(page.get_by_test_id("step-summary")).to_contain_text("Done.", timeout=30_000)
+
+
+def next_step(page: Page, label: str) -> None:
+    page.get_by_role("button", name=f"Next: {label}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(label)
+
+
+def connect_xero(app: App, organisation: str) -> None:
+    page = app.page
+    page.get_by_role("button", name=re.compile(r"^Connect (another )?Xero")).click()
+    # The sandbox's consent comes straight back to the callback, which sends the browser to the setup.
+    expect(page.get_by_text("Which Xero organisation should ledgerbridge write to?")).to_be_visible()
+    app.check("setup-choose-organisation")
+    page.get_by_label(re.compile(re.escape(organisation))).check()
+    page.get_by_role("button", name="Use this organisation").click()
+    expect(page.get_by_text(f"Connected to Xero organisation {organisation}")).to_be_visible()
+
+
+def test_a_new_user_goes_from_sign_up_through_ten_steps_to_an_invoice_in_xero(new_app: NewApp) -> None:
+    app = new_app()
+    page = app.page
+    sign_up(app)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connect Xero")
+    expect(page.get_by_role("complementary", name="Sandbox")).to_contain_text("sandbox-key")
+    app.check("setup-connect-xero")
+
+    # 1. Xero: consent at the sandbox, then the organisation.
+    connect_xero(app, "Demo Company (AU)")
+    step_done(page)
+
+    # 2. ONTRAPORT: wrong credentials are refused inline, the sandbox's work.
+    next_step(page, "Connect ONTRAPORT")
+    page.get_by_label("App ID").fill("sandbox-app")
+    page.get_by_label("API key").fill("wrong-key")
+    page.get_by_role("button", name="Check and connect").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    app.check("setup-connect-ontraport")
+    page.get_by_label("API key").fill("sandbox-key")
+    page.get_by_role("button", name="Check and connect").click()
+    step_done(page)
+
+    # 3. Gateways: only ONTRAPORT's own gateways, from its catalogue; the step is not done before.
+    next_step(page, "Payment gateways")
+    expect(page.get_by_test_id("step-summary")).to_contain_text("3 of 3 payment gateways")
+    for name, (currency, account) in GATEWAYS.items():
+        page.get_by_label(f"{name}: currency").select_option(currency)
+        theme = page.get_by_label(f"{name}: branding theme")
+        theme.select_option(index=1)
+        page.get_by_label(f"{name}: payment account").select_option(account)
+    app.check("setup-gateways")
+    page.get_by_role("button", name="Save gateways").click()
+    step_done(page)
+
+    # 4. Products: a default sales account covers the twelve products.
+    next_step(page, "Products")
+    expect(page.get_by_test_id("step-summary")).to_contain_text("of 12 products")
+    page.get_by_label("Default sales account").select_option("200")
+    page.get_by_label("Pro Course: Xero account").select_option("200")
+    page.get_by_label("Pro Course: Xero item code").fill("PRO-COURSE")
+    app.check("setup-products")
+    page.get_by_role("button", name="Save products").click()
+    step_done(page)
+
+    # 5. Taxes: each ONTRAPORT tax to a Xero tax code.
+    next_step(page, "Taxes")
+    for tax in TAXES:
+        page.get_by_label(f"{tax}: Xero tax code").select_option("OUTPUT")
+    app.check("setup-taxes")
+    page.get_by_role("button", name="Save taxes").click()
+    step_done(page)
+
+    # 6. Coupons and 7. shipping: defaults.
+    next_step(page, "Coupons")
+    page.get_by_label("Default coupon account").select_option("220")
+    app.check("setup-coupons")
+    page.get_by_role("button", name="Save coupons").click()
+    step_done(page)
+    next_step(page, "Shipping")
+    page.get_by_label("Default shipping account").select_option("210")
+    app.check("setup-shipping")
+    page.get_by_role("button", name="Save shipping methods").click()
+    step_done(page)
+
+    # 8. Tax exceptions: the rule builder refuses an incomplete rule, then saves a good one.
+    next_step(page, "Tax exceptions")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.get_by_role("alert")).to_contain_text("Give the rule a name.")
+    page.get_by_label("Rule name").fill("New Zealand customers")
+    page.get_by_label("Condition 1: values").fill("nz")
+    page.get_by_role("button", name="Add a condition").click()
+    page.get_by_label("Condition 2: match on").select_option("email_domains")
+    page.get_by_label("Condition 2: values").fill("@Example.co.nz")
+    page.get_by_label("Matching sales are tax inclusive with").select_option("OUTPUT")
+    app.check("setup-tax-exceptions")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.get_by_text("customer country is NZ and e-mail domain is example.co.nz")).to_be_visible()
+    step_done(page)
+
+    # 9. Invoice options: a live preview from a real template; done only when confirmed.
+    next_step(page, "Invoice options")
+    expect(page.get_by_test_id("step-summary")).to_contain_text("Still to do")
+    page.get_by_label("Invoice number template").fill("WEB-{transaction_id}")
+    expect(page.locator(".preview output").first).to_have_text(re.compile(r"^WEB-\d+$"))
+    page.get_by_label("Invoice number template").fill("OP-{transaction_id}")
+    page.get_by_label("Tax-free code for untaxed lines").select_option("EXEMPTOUTPUT")
+    app.check("setup-invoice-options")
+    page.get_by_role("button", name="Save and confirm invoice options").click()
+    step_done(page)
+
+    # 10. Import the last 5 sales with a progress bar; the step is done once one is synced.
+    next_step(page, "Import and go live")
+    page.get_by_label("How many sales").fill("5")
+    page.get_by_role("button", name="Start the import").click()
+    expect(page.get_by_role("heading", name="Import: done")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Sales imported: 5 of 5 (100%)")).to_be_visible()
+    step_done(page)
+    app.check("setup-import")
+    expect(page.get_by_text("10 of 10 done")).to_be_visible()
+
+    # The dashboard counts, then the records table, the record's page and its invoice in the Xero sandbox.
+    page.get_by_role("button", name="Go to the dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    # Every imported sale settles: paid ones synced, the others skipped with their reason.
+    for status in ("received", "mapped"):
+        expect(page.locator(f"dd[data-status={status}]")).to_have_text("0", timeout=60_000)
+    expect(page.locator("dd[data-status=synced]")).not_to_have_text("0")
+    synced = int(page.locator("dd[data-status=synced]").inner_text())
+    total = sum(int(page.locator(f"dd[data-status={s}]").inner_text()) for s in ("synced", "skipped", "failed"))
+    assert total == 5
+    app.check("dashboard")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Records").click()
+    page.get_by_label("Status").select_option("synced")
+    expect(page.locator("table.records tbody tr")).to_have_count(synced)
+    app.check("records")
+    page.locator("table.records tbody tr").first.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    app.check("record")
+    invoice = page.get_by_role("link", name=re.compile(r"^Open invoice OP-\d+ in Xero"))
+    number = re.search(r"OP-\d+", invoice.inner_text())
+    assert number is not None
+    with page.context.expect_page() as opened:
+        invoice.click()
+    xero_page = opened.value
+    expect(xero_page.get_by_role("heading", level=1)).to_have_text(f"Invoice {number.group(0)}")
+    expect(xero_page.locator("dd").filter(has_text="PAID")).to_be_visible()
+    assert xero_page.url.startswith(app.stack.xero_url)
+
+    # Stay signed in: a reload signs in silently with the rotated refresh token.
+    before = page.evaluate("() => localStorage.getItem('ledgerbridge.refresh_token')")
+    page.reload()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    after = page.evaluate("() => localStorage.getItem('ledgerbridge.refresh_token')")
+    assert before and after and before != after
+
+    # Signing out forgets the session.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    assert page.evaluate("() => localStorage.getItem('ledgerbridge.refresh_token')") is None
