@@ -82,7 +82,9 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60)
 
 
 @pytest.fixture(scope="session")
-def web_stack(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
+def web_stack(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebStack]:
     if not (WEB / "dist" / "index.html").is_file():
         pytest.fail("the web app is not built: run make web-build (make test does it through make install)")
     log_dir = tmp_path_factory.mktemp("web-stack")
@@ -189,7 +191,9 @@ class App:
         page = self.page
         page.wait_for_load_state("networkidle")
         expect(page.locator("main h1").first).to_be_visible()
-        page.wait_for_function("() => !document.querySelector('[role=status]')?.textContent?.startsWith('Loading')")
+        page.wait_for_function(
+            "() => !document.querySelector('[role=status]')?.textContent?.startsWith('Loading')"
+        )
         page.screenshot(path=str(self.shots / f"{len(self.checked):02d}-{name}.png"), full_page=True)
         self.checked.append(name)
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):

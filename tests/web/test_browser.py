@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import PASSWORD, App, unique_email
@@ -164,7 +165,9 @@ def test_a_new_user_goes_from_sign_up_through_ten_steps_to_an_invoice_in_xero(ne
         expect(page.locator(f"dd[data-status={status}]")).to_have_text("0", timeout=60_000)
     expect(page.locator("dd[data-status=synced]")).not_to_have_text("0")
     synced = int(page.locator("dd[data-status=synced]").inner_text())
-    total = sum(int(page.locator(f"dd[data-status={s}]").inner_text()) for s in ("synced", "skipped", "failed"))
+    total = sum(
+        int(page.locator(f"dd[data-status={s}]").inner_text()) for s in ("synced", "skipped", "failed")
+    )
     assert total == 5
     app.check("dashboard")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Records").click()
@@ -195,3 +198,102 @@ def test_a_new_user_goes_from_sign_up_through_ten_steps_to_an_invoice_in_xero(ne
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/signin$"))
     assert page.evaluate("() => localStorage.getItem('ledgerbridge.refresh_token')") is None
+
+
+def test_an_onport_invoice_synced_by_hand_answers_with_its_bill_in_xero(new_app: NewApp) -> None:
+    app = new_app()
+    page = app.page
+    sign_up(app, "Marketplace Co")
+    connect_xero(app, "Demo Company (UK)")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Onport").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Onport bills")
+    page.get_by_label("Onport API token").fill("sandbox-token")
+    page.get_by_label("Xero organisation bills go to").select_option(label="Demo Company (UK)")
+    app.check("onport-connect")
+    page.get_by_role("button", name="Connect Onport").click()
+    expect(page.get_by_role("heading", name="Vendors and their Xero suppliers")).to_be_visible()
+
+    # Each vendor linked to the organisation's supplier, chosen from Xero's own contacts.
+    vendors = page.locator("section[aria-labelledby=vendors] select")
+    expect(vendors.first).to_be_visible()
+    for index in range(vendors.count()):
+        vendors.nth(index).select_option(label="Dropship Supplies Co")
+        expect(page.locator("section[aria-labelledby=vendors] .hint").nth(index)).to_contain_text("Linked to")
+    page.get_by_label("Purchases account").select_option("300")
+    page.get_by_label("Shipping account").select_option("425")
+    page.get_by_label("Tax code for taxed lines").select_option("INPUT2")
+    page.get_by_label("Tax code for untaxed lines").select_option("NONE")
+    page.get_by_role("button", name="Save Onport options").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+
+    # Onport's first poll marks "now"; invoices made after it are news, waiting for "Sync to Xero".
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page.locator("td", has_text="(onport)").locator("xpath=../td[3]")).not_to_have_text(
+        "—", timeout=60_000
+    )
+    added = httpx.post(
+        f"{app.stack.onport_url}/_sandbox/accounts/1/purchase-invoices", json={"count": 2}, timeout=30
+    ).json()
+    assert added["invoice_ids"]
+    page.get_by_role("button", name="Poll the sources now").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Onport").click()
+    sync = page.get_by_role("button", name=re.compile(r"^Sync .+ to Xero$")).first
+    expect(sync).to_be_visible(timeout=60_000)
+    app.check("onport")
+    reference = re.sub(r"^Sync (.+) to Xero$", r"\1", sync.inner_text())
+    sync.click()
+    bill = page.get_by_role("link", name=f"Open bill {reference} in Xero")
+    expect(bill).to_be_visible(timeout=60_000)
+    with page.context.expect_page() as opened:
+        bill.click()
+    xero_page = opened.value
+    expect(xero_page.get_by_role("heading", level=1)).to_have_text(f"Bill {reference}")
+    expect(xero_page.get_by_text("Dropship Supplies Co")).to_be_visible()
+
+
+def test_a_bookkeeper_sees_everything_but_cannot_change_connections(new_app: NewApp) -> None:
+    owner = new_app()
+    page = owner.page
+    sign_up(owner, "Shop With Bookkeeper")
+    connect_xero(owner, "Demo Company (AU)")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Connections").click()
+    expect(page.get_by_role("button", name=re.compile(r"^Disconnect"))).to_be_visible()
+    owner.check("connections")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+    bookkeeper_email = unique_email("books")
+    page.get_by_label("E-mail").fill(bookkeeper_email)
+    page.get_by_label("Their first password").fill(PASSWORD)
+    page.get_by_label("Role").select_option("bookkeeper")
+    page.get_by_role("button", name="Invite").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Invited {bookkeeper_email}")
+    expect(page.get_by_role("cell", name=bookkeeper_email)).to_be_visible()
+    owner.check("users")
+
+    bookkeeper = new_app()
+    other = bookkeeper.page
+    bookkeeper.goto("/signin")
+    other.get_by_label("E-mail").fill(bookkeeper_email)
+    other.get_by_label("Password").fill(PASSWORD)
+    other.get_by_role("button", name="Sign in").click()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(other.get_by_text(f"{bookkeeper_email} (bookkeeper)")).to_be_visible()
+    other.get_by_role("navigation", name="Main").get_by_role("link", name="Connections").click()
+    expect(other.get_by_role("note")).to_contain_text("only an owner can connect")
+    expect(other.get_by_role("cell", name="Demo Company (AU)")).to_be_visible()
+    expect(other.get_by_role("button", name=re.compile(r"^(Disconnect|Reconnect|Add a Xero)"))).to_have_count(
+        0
+    )
+    bookkeeper.check("connections-bookkeeper")
+    other.get_by_role("navigation", name="Main").get_by_role("link", name="Setup").click()
+    other.get_by_role("link", name=re.compile(r"^Connect ONTRAPORT")).click()
+    expect(other.get_by_role("button", name="Check and connect")).to_be_disabled()
+
+    # The API itself refuses, whatever a page shows.
+    with httpx.Client(base_url=bookkeeper.stack.url) as api:
+        token = api.post("/v1/auth/token", data={"username": bookkeeper_email, "password": PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        connection = api.get("/v1/connections", headers=headers).json()["items"][0]
+        refused = api.delete(f"/v1/connections/{connection['id']}", headers=headers)
+    assert refused.status_code == 403

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
 import { keys, useMe } from "../api/queries";
-import { ErrorNotice, formatDate, Loading, StatusBadge } from "../components/ui";
+import { ErrorNotice, formatDate, Loading, StatusBadge, StatusNotice } from "../components/ui";
 import { fixFor } from "./fixes";
 
 interface Group {
@@ -86,6 +86,25 @@ function Plan() {
   );
 }
 
+function PollNow() {
+  const queryClient = useQueryClient();
+  const run = useMutation({
+    mutationFn: async () => unwrap(await api.POST("/v1/sync/run", { body: { connection_id: null } })),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: keys.syncStatus }),
+  });
+  return (
+    <>
+      <button type="button" className="secondary" onClick={() => run.mutate()} disabled={run.isPending}>
+        Poll the sources now
+      </button>
+      {run.isSuccess ? (
+        <StatusNotice>Polling {run.data.connection_ids.length} connections now.</StatusNotice>
+      ) : null}
+      <ErrorNotice error={run.error} />
+    </>
+  );
+}
+
 export function DashboardPage() {
   const status = useQuery({
     queryKey: keys.syncStatus,
@@ -122,6 +141,7 @@ export function DashboardPage() {
       </section>
       <section aria-labelledby="polling" className="card">
         <h2 id="polling">Connections</h2>
+        {status.data?.connections.length ? <PollNow /> : null}
         {status.data?.connections.length ? (
           <table>
             <caption className="visually-hidden">Polling per connection</caption>
@@ -153,7 +173,7 @@ export function DashboardPage() {
           </table>
         ) : (
           <p>
-            No source connected yet. <Link to="/setup">Start the setup</Link>
+            No connection yet. <Link to="/setup">Start the setup</Link>
           </p>
         )}
       </section>

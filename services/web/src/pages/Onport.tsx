@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { keys, patchSettings, useConnections, useMe, useMeta, useSettings, xeroHref } from "../api/queries";
+import { accountOptions, taxOptions, useXero } from "../setup/reference";
 import {
   Checkbox,
   ErrorNotice,
@@ -146,47 +147,75 @@ function Vendors({ xeroId, owner }: { xeroId: string; owner: boolean }) {
   );
 }
 
-function Options({ owner }: { owner: boolean }) {
+function Options({ owner, xeroId }: { owner: boolean; xeroId: string }) {
   const settings = useSettings();
+  const accounts = useXero(xeroId, "accounts");
+  const taxRates = useXero(xeroId, "tax-rates");
   const queryClient = useQueryClient();
   const save = useMutation({
     mutationFn: async (onport: Partial<Schemas["OnportOptions"]>) => patchSettings({ onport }),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: keys.settings }),
   });
-  const [account, setAccount] = useState<string | null>(null);
-  const onport = settings.data?.onport;
-  if (!onport) return <Loading what="options" />;
+  const [draft, setDraft] = useState<Partial<Schemas["OnportOptions"]>>({});
+  const saved = settings.data?.onport;
+  if (!saved) return <Loading what="options" />;
+  const onport = { ...saved, ...draft };
+  const set = (change: Partial<Schemas["OnportOptions"]>) => setDraft((d) => ({ ...d, ...change }));
+  const accountList = accountOptions(accounts.items);
   return (
     <section className="card" aria-labelledby="onport-options">
       <h2 id="onport-options">Automatic sync and accounts</h2>
-      <Checkbox
-        label="Sync dropship invoices automatically"
-        checked={onport.auto_sync_dropship}
-        onChange={(checked) => owner && save.mutate({ auto_sync_dropship: checked })}
-      />
-      <Checkbox
-        label="Sync replenishment invoices automatically"
-        checked={onport.auto_sync_replenishment}
-        onChange={(checked) => owner && save.mutate({ auto_sync_replenishment: checked })}
-      />
       <form
         onSubmit={(event) => {
           event.preventDefault();
-          save.mutate({ default_purchases_account: account ?? onport.default_purchases_account });
+          save.mutate(draft);
         }}
-        aria-label="Purchases account"
+        aria-label="Onport options"
       >
-        <TextField
-          label="Default purchases account code"
-          value={account ?? onport.default_purchases_account ?? ""}
-          onChange={setAccount}
+        <Checkbox
+          label="Sync dropship invoices automatically"
+          checked={onport.auto_sync_dropship}
+          onChange={(checked) => set({ auto_sync_dropship: checked })}
         />
+        <Checkbox
+          label="Sync replenishment invoices automatically"
+          checked={onport.auto_sync_replenishment}
+          onChange={(checked) => set({ auto_sync_replenishment: checked })}
+        />
+        <SelectField
+          label="Purchases account"
+          value={onport.default_purchases_account ?? ""}
+          onChange={(v) => set({ default_purchases_account: v || null })}
+          options={accountList}
+          placeholder="None"
+        />
+        <SelectField
+          label="Shipping account"
+          value={onport.shipping_account ?? ""}
+          onChange={(v) => set({ shipping_account: v || null })}
+          options={accountList}
+          placeholder="None"
+        />
+        <SelectField
+          label="Tax code for taxed lines"
+          value={onport.default_tax_code ?? ""}
+          onChange={(v) => set({ default_tax_code: v || null })}
+          options={taxOptions(taxRates.items)}
+          placeholder="None"
+        />
+        <SelectField
+          label="Tax code for untaxed lines"
+          value={onport.tax_free_code ?? ""}
+          onChange={(v) => set({ tax_free_code: v || null })}
+          options={taxOptions(taxRates.items)}
+          placeholder="None"
+        />
+        <ErrorNotice error={save.error ?? accounts.error} />
+        {save.isSuccess ? <StatusNotice>Saved.</StatusNotice> : null}
         <button type="submit" disabled={!owner || save.isPending}>
-          Save account
+          Save Onport options
         </button>
       </form>
-      <ErrorNotice error={save.error} />
-      {save.isSuccess ? <StatusNotice>Saved.</StatusNotice> : null}
     </section>
   );
 }
@@ -290,7 +319,7 @@ export function OnportPage() {
         <p>Onport is not connected; an owner can connect it.</p>
       )}
       {onport?.xero_connection_id ? <Vendors xeroId={onport.xero_connection_id} owner={owner} /> : null}
-      {onport ? <Options owner={owner} /> : null}
+      {onport?.xero_connection_id ? <Options owner={owner} xeroId={onport.xero_connection_id} /> : null}
       {onport ? <Invoices /> : null}
     </>
   );
