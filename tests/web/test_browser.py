@@ -187,12 +187,19 @@ def test_a_new_user_goes_from_sign_up_through_ten_steps_to_an_invoice_in_xero(ne
     expect(xero_page.locator("dd").filter(has_text="PAID")).to_be_visible()
     assert xero_page.url.startswith(app.stack.xero_url)
 
-    # Stay signed in: a reload signs in silently with the rotated refresh token.
+    # Stay signed in: a reload keeps the tab's session; a new tab signs in silently with the refresh
+    # token, which rotates (the old one stops working).
     before = page.evaluate("() => localStorage.getItem('ledgerbridge.refresh_token')")
     page.reload()
     expect(page.get_by_role("heading", name="History")).to_be_visible()
-    after = page.evaluate("() => localStorage.getItem('ledgerbridge.refresh_token')")
+    tab = page.context.new_page()
+    tab.goto(f"{app.stack.url}/records")
+    expect(tab.get_by_role("heading", level=1)).to_have_text("Records")
+    after = tab.evaluate("() => localStorage.getItem('ledgerbridge.refresh_token')")
     assert before and after and before != after
+    reused = httpx.post(f"{app.stack.url}/v1/auth/refresh", json={"refresh_token": before})
+    assert reused.status_code == 401
+    tab.close()
 
     # Signing out forgets the session.
     page.get_by_role("button", name="Sign out").click()

@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router";
 import {
   clearSession,
@@ -10,14 +10,18 @@ import {
 } from "./api/session";
 import { useMe, useMeta } from "./api/queries";
 import { Loading } from "./components/ui";
-import { ConnectionsPage } from "./pages/Connections";
-import { DashboardPage } from "./pages/Dashboard";
-import { OnportPage } from "./pages/Onport";
-import { RecordPage } from "./pages/Record";
-import { RecordsPage } from "./pages/Records";
-import { SetupPage } from "./pages/Setup";
 import { SignInPage, SignUpPage } from "./pages/Auth";
-import { UsersPage } from "./pages/Users";
+
+// Each signed-in page is its own chunk: the first load carries React, the client and the shell only.
+const ConnectionsPage = lazy(() =>
+  import("./pages/Connections").then((m) => ({ default: m.ConnectionsPage })),
+);
+const DashboardPage = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.DashboardPage })));
+const OnportPage = lazy(() => import("./pages/Onport").then((m) => ({ default: m.OnportPage })));
+const RecordPage = lazy(() => import("./pages/Record").then((m) => ({ default: m.RecordPage })));
+const RecordsPage = lazy(() => import("./pages/Records").then((m) => ({ default: m.RecordsPage })));
+const SetupPage = lazy(() => import("./pages/Setup").then((m) => ({ default: m.SetupPage })));
+const UsersPage = lazy(() => import("./pages/Users").then((m) => ({ default: m.UsersPage })));
 
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, () => getAccessToken() !== null);
@@ -144,19 +148,21 @@ export function App() {
   }
   return (
     <Shell>
-      <Routes>
-        <Route path="/" element={<DashboardPage />} />
-        <Route path="/setup" element={<SetupPage />} />
-        <Route path="/setup/:step" element={<SetupPage />} />
-        <Route path="/records" element={<RecordsPage />} />
-        <Route path="/records/:recordId" element={<RecordPage />} />
-        <Route path="/connections" element={<ConnectionsPage />} />
-        <Route path="/onport" element={<OnportPage />} />
-        <Route path="/users" element={<UsersPage />} />
-        <Route path="/signin" element={<Navigate to="/" replace />} />
-        <Route path="/signup" element={<Navigate to="/setup" replace />} />
-        <Route path="*" element={<h1>Page not found</h1>} />
-      </Routes>
+      <Suspense fallback={<Loading what="the page" />}>
+        <Routes>
+          <Route path="/" element={<DashboardPage />} />
+          <Route path="/setup" element={<SetupPage />} />
+          <Route path="/setup/:step" element={<SetupPage />} />
+          <Route path="/records" element={<RecordsPage />} />
+          <Route path="/records/:recordId" element={<RecordPage />} />
+          <Route path="/connections" element={<ConnectionsPage />} />
+          <Route path="/onport" element={<OnportPage />} />
+          <Route path="/users" element={<UsersPage />} />
+          <Route path="/signin" element={<Navigate to="/" replace />} />
+          <Route path="/signup" element={<Navigate to="/setup" replace />} />
+          <Route path="*" element={<h1>Page not found</h1>} />
+        </Routes>
+      </Suspense>
     </Shell>
   );
 }

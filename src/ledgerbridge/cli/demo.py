@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+import webbrowser
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -206,7 +207,8 @@ async def provision(
 
 
 def seed_when_ready(api_url: str, tenant_id: str, onport: tuple[str, str], *, wait: float = 180) -> None:
-    """For `ledgerbridge run`: once the API answers, leave a demo account set up (once per database)."""
+    """For `ledgerbridge run`: once the API answers, leave a demo account set up (once per database), then
+    open the web app in the browser, signed in as the demo user."""
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
@@ -219,15 +221,33 @@ def seed_when_ready(api_url: str, tenant_id: str, onport: tuple[str, str], *, wa
         asyncio.run(
             provision(api_url, tenant_id, email=DEMO_EMAIL, app_id="sandbox-app", api_key="sandbox-key")
         )
+        print(
+            f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}, importing the ONTRAPORT sandbox's sales",
+            flush=True,
+        )
     except DemoError as error:
-        if str(error).startswith("sign up: 409"):
-            print(f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD} (set up on an earlier run)", flush=True)
+        if not str(error).startswith("sign up: 409"):
+            print(f"demo account could not be set up: {error}", file=sys.stderr, flush=True)
             return
-        print(f"demo account could not be set up: {error}", file=sys.stderr, flush=True)
+        print(f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD} (set up on an earlier run)", flush=True)
+    open_signed_in(api_url)
+
+
+def open_signed_in(api_url: str) -> None:
+    """Open the web app signed in as the demo user: a refresh token in the URL's fragment (never sent to
+    a server), which the app exchanges at once; the token is single use."""
+    try:
+        answer = httpx.post(
+            f"{api_url}/v1/auth/token", data={"username": DEMO_EMAIL, "password": DEMO_PASSWORD}, timeout=30
+        )
+        answer.raise_for_status()
+    except httpx.HTTPError as error:
+        print(f"web app: {api_url}/ (sign in as {DEMO_EMAIL}; automatic sign-in failed: {error})", flush=True)
         return
-    print(
-        f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}, importing the ONTRAPORT sandbox's sales", flush=True
-    )
+    url = f"{api_url}/#session={answer.json()['refresh_token']}"
+    print(f"web app: {api_url}/ (signed in as {DEMO_EMAIL} at {url})", flush=True)
+    if os.environ.get("LEDGERBRIDGE_NO_BROWSER") != "1":
+        webbrowser.open(url)
 
 
 async def wait_until_synced(api_url: str, tenant: DemoTenant, seconds: float) -> dict[str, Any]:

@@ -5,8 +5,12 @@ import type { components } from "./schema";
 type TokenPair = components["schemas"]["TokenPair"];
 
 const REFRESH_KEY = "ledgerbridge.refresh_token";
-let accessToken: string | null = null;
+// The access token also lives in this tab's sessionStorage until it expires, so a reload needs no
+// refresh round-trip; a new tab starts with the refresh token alone.
+const ACCESS_KEY = "ledgerbridge.access_token";
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+adoptHandedSession();
+let accessToken: string | null = restoreAccess();
 let inFlight: Promise<boolean> | null = null;
 const listeners = new Set<() => void>();
 
@@ -17,6 +21,35 @@ export function onSessionChange(listener: () => void): () => void {
 
 function notify(): void {
   for (const listener of listeners) listener();
+}
+
+/** `ledgerbridge run` opens the app at `/#session=<refresh token>`: keep the token, drop it from the URL. */
+function adoptHandedSession(): void {
+  if (typeof window === "undefined" || !window.location.hash.startsWith("#session=")) return;
+  const token = decodeURIComponent(window.location.hash.slice("#session=".length));
+  window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  if (token) {
+    localStorage.setItem(REFRESH_KEY, token);
+    sessionStorage.removeItem(ACCESS_KEY);
+  }
+}
+
+function restoreAccess(): string | null {
+  if (typeof sessionStorage === "undefined") return null;
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(ACCESS_KEY) ?? "null") as {
+      token: string;
+      until: number;
+    } | null;
+    if (!saved || saved.until <= Date.now() || !localStorage.getItem(REFRESH_KEY)) return null;
+    refreshTimer = setTimeout(
+      () => void refreshSession(),
+      Math.max(5_000, saved.until - Date.now() - 60_000),
+    );
+    return saved.token;
+  } catch {
+    return null;
+  }
 }
 
 export function getAccessToken(): string | null {
@@ -30,6 +63,10 @@ export function hasStoredSession(): boolean {
 export function storeTokens(pair: TokenPair): void {
   accessToken = pair.access_token;
   localStorage.setItem(REFRESH_KEY, pair.refresh_token);
+  sessionStorage.setItem(
+    ACCESS_KEY,
+    JSON.stringify({ token: pair.access_token, until: Date.now() + pair.expires_in * 1000 }),
+  );
   clearTimeout(refreshTimer);
   // Refresh a minute before the access token expires, so requests rarely meet a 401.
   const delay = Math.max(5, pair.expires_in - 60) * 1000;
@@ -40,6 +77,7 @@ export function storeTokens(pair: TokenPair): void {
 export function clearSession(): void {
   accessToken = null;
   localStorage.removeItem(REFRESH_KEY);
+  sessionStorage.removeItem(ACCESS_KEY);
   clearTimeout(refreshTimer);
   notify();
 }
