@@ -67,7 +67,7 @@ class WebStack:
         )
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -7,7 +7,8 @@ the keyboard (``App.check``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -304,3 +305,130 @@ def test_a_bookkeeper_sees_everything_but_cannot_change_connections(new_app: New
         connection = api.get("/v1/connections", headers=headers).json()["items"][0]
         refused = api.delete(f"/v1/connections/{connection['id']}", headers=headers)
     assert refused.status_code == 403
+
+
+@contextmanager
+def _api(app: App, email: str) -> Iterator[httpx.Client]:
+    """The same user over plain HTTP, for preconditions that are not what a test is about."""
+    with httpx.Client(base_url=app.stack.url, timeout=30) as client:
+        token = client.post("/v1/auth/token", data={"username": email, "password": PASSWORD}).json()
+        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+        yield client
+
+
+def _connect_ontraport_and_map(api: httpx.Client, *, default_sales_account: str | None) -> str:
+    """ONTRAPORT connected and everything but (optionally) the products mapped; returns its id."""
+    xero = next(c for c in api.get("/v1/connections").json()["items"] if c["kind"] == "xero")
+    themes = api.get(f"/v1/xero/{xero['id']}/branding-themes").json()["items"]
+    source = api.post("/v1/connections/ontraport", json={"app_id": "sandbox-app", "api_key": "sandbox-key"})
+    assert source.status_code == 201, source.text
+    mappings = [
+        {
+            "kind": "gateway",
+            "source_id": gateway,
+            "target": {
+                "currency_code": currency,
+                "payment_account_code": account,
+                "branding_theme_id": themes[0]["BrandingThemeID"],
+            },
+        }
+        for gateway, (currency, account) in zip("123", GATEWAYS.values(), strict=True)
+    ] + [{"kind": "tax", "source_id": tax, "target": {"tax_type": "OUTPUT"}} for tax in "123"]
+    assert api.put("/v1/mappings", json=mappings).status_code == 200
+    options = {
+        "default_coupon_account": "220",
+        "default_shipping_account": "210",
+        "tax_free_code": "EXEMPTOUTPUT",
+        "default_sales_account": default_sales_account,
+    }
+    assert api.patch("/v1/settings", json={"ontraport": options}).status_code == 200
+    return str(source.json()["id"])
+
+
+def test_failed_records_are_fixed_by_mapping_their_product_and_retried_in_bulk(new_app: NewApp) -> None:
+    app = new_app()
+    page = app.page
+    email = sign_up(app, "Unmapped Products Co")
+    connect_xero(app, "Demo Company (AU)")
+    with _api(app, email) as api:
+        source = _connect_ontraport_and_map(api, default_sales_account=None)
+        assert api.post("/v1/imports", json={"connection_id": source, "last_n": 4}).status_code == 201
+
+    # The dashboard groups what failed by reason, with the fix.
+    app.goto("/")
+    attention = page.locator("ul.attention li").filter(has_text="Map the product")
+    expect(attention).to_be_visible(timeout=60_000)
+    app.check("dashboard-attention")
+    attention.get_by_role("link", name=re.compile("Map the product")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Products")
+    expect(page.get_by_test_id("step-summary")).to_contain_text("no mapping yet")
+    page.get_by_label("Default sales account").select_option("200")
+    page.get_by_role("button", name="Save products").click()
+    step_done(page)
+
+    # Every failed record is retried at once from the records table, and syncs.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Records").click()
+    page.get_by_label("Status").select_option("failed")
+    retry = page.get_by_role("button", name=re.compile(r"^Retry the \d+ failed or waiting records shown$"))
+    expect(retry).to_be_visible()
+    failed = int(re.sub(r"\D", "", retry.inner_text()))
+    assert failed >= 1
+    app.check("records-failed")
+    retry.click()
+    expect(page.get_by_role("status").filter(has_text="queued to retry")).to_contain_text(f"{failed} records")
+    page.get_by_label("Status").select_option("synced")
+    expect(page.locator("table.records caption")).to_contain_text(f"{failed} records", timeout=60_000)
+    page.get_by_label("Status").select_option("failed")
+    expect(page.locator("table.records caption")).to_contain_text("0 records", timeout=30_000)
+
+
+def test_reconnecting_after_xero_consent_expired(new_app: NewApp) -> None:
+    app = new_app()
+    page = app.page
+    email = sign_up(app, "Expired Consent Co")
+    connect_xero(app, "Demo Company (AU)")
+    with _api(app, email) as api:
+        _connect_ontraport_and_map(api, default_sales_account="200")
+        old = next(c for c in api.get("/v1/connections").json()["items"] if c["kind"] == "xero")
+        # Xero forgets the consent (as after 60 days unused, or "disconnect" at Xero's end).
+        sandbox = app.stack.xero.state.sandbox
+        sandbox.refresh_tokens.clear()
+        sandbox.access_tokens.clear()
+        refused = api.get(f"/v1/xero/{old['id']}/accounts", params={"refresh": "true"})
+        assert refused.status_code >= 400
+        again = next(c for c in api.get("/v1/connections").json()["items"] if c["id"] == old["id"])
+        assert again["status"] == "error", (refused.text, again)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Connections").click()
+    expect(page.get_by_text("Xero consent has expired or was withdrawn")).to_be_visible()
+    app.check("connections-expired")
+    page.get_by_role("button", name=re.compile(r"^Reconnect ")).click()
+    expect(page.get_by_text("Which Xero organisation should ledgerbridge write to?")).to_be_visible()
+    page.get_by_label(re.compile(re.escape("Demo Company (AU)"))).check()
+    page.get_by_role("button", name="Use this organisation").click()
+    expect(page.get_by_text("Connected to Xero organisation Demo Company (AU)")).to_be_visible()
+
+    with _api(app, email) as api:
+        connections = api.get("/v1/connections").json()["items"]
+        new = next(c for c in connections if c["kind"] == "xero" and c["status"] == "active")
+        ontraport = next(c for c in connections if c["kind"] == "ontraport")
+        assert new["id"] != old["id"]
+        assert ontraport["xero_connection_id"] == new["id"]  # the sales follow the new consent
+        assert api.get(f"/v1/xero/{new['id']}/accounts", params={"refresh": "true"}).status_code == 200
+
+
+def test_the_cli_hands_the_browser_a_session_in_the_fragment(new_app: NewApp) -> None:
+    app = new_app()
+    page = app.page
+    email = unique_email("handed")
+    with httpx.Client(base_url=app.stack.url) as http:
+        assert (
+            http.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "company": "Handed Co"})
+        ).status_code == 201
+        refresh = http.post("/v1/auth/token", data={"username": email, "password": PASSWORD}).json()[
+            "refresh_token"
+        ]
+    app.goto(f"/#session={refresh}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(page.get_by_text(f"{email} (owner)")).to_be_visible()
+    assert "#" not in page.url  # the token is gone from the address bar and history

@@ -35,6 +35,7 @@ export function useConnections() {
   return useQuery({
     queryKey: keys.connections,
     queryFn: async () => unwrap(await api.GET("/v1/connections")).items,
+    staleTime: 0, // a connection's state changes behind the app's back (expired consent, a worker's error)
   });
 }
 

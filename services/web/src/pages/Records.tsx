@@ -36,6 +36,7 @@ export function RecordsPage() {
         }),
       ),
     placeholderData: (previous) => previous,
+    refetchInterval: 5_000,
   });
 
   const set = (name: string, value: string) => {

@@ -113,13 +113,29 @@ function ConnectXero({ owner }: { owner: boolean }) {
   const [tenant, setTenant] = useState("");
   const consent = useMutation({ mutationFn: startXeroConsent });
   const choose = useMutation({
-    mutationFn: async () =>
-      unwrap(
+    mutationFn: async () => {
+      const chosenConnection = unwrap(
         await api.PUT("/v1/connections/{connection_id}/organisation", {
           params: { path: { connection_id: pending!.id } },
           body: { tenant_id: tenant },
         }),
-      ),
+      );
+      // A reconnect: sources that posted to this organisation through a dead connection move over.
+      const dead = new Set(
+        list
+          .filter((c) => c.kind === "xero" && c.status !== "active" && c.xero_tenant_id === tenant)
+          .map((c) => c.id),
+      );
+      for (const source of list.filter((c) => c.xero_connection_id && dead.has(c.xero_connection_id))) {
+        unwrap(
+          await api.PUT("/v1/connections/{connection_id}/xero-connection", {
+            params: { path: { connection_id: source.id } },
+            body: { xero_connection_id: chosenConnection.id },
+          }),
+        );
+      }
+      return chosenConnection;
+    },
     onSuccess: () => {
       setParams({});
       void invalidate();
