@@ -168,9 +168,11 @@ def browser(web_stack: WebStack) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
+def shots(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """Where a test's page screenshots go: its tmp folder, or WEB_SCREENSHOTS_DIR/<test> when set."""
+    chosen = os.environ.get("WEB_SCREENSHOTS_DIR")
+    folder = Path(chosen) / request.node.name if chosen else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
