@@ -172,3 +172,38 @@ async def test_a_tax_exception_rule_completes_the_tax_exceptions_step(
     created = await api.post("/v1/tax-exceptions", json=rule, headers=tenant.headers)
     assert created.status_code == 201, created.text
     assert (await _steps(api, tenant))["tax_exceptions"]["done"]
+
+
+async def test_onport_has_steps_of_its_own_from_its_vendor_list(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, committing: Sessions
+) -> None:
+    tenant = await make_tenant()
+    progress = (await api.get("/v1/setup", headers=tenant.headers)).json()
+    onport = {step["key"]: step for step in progress["onport"]}
+    assert list(onport) == ["onport_connect", "onport_organisation", "onport_vendors", "onport_accounts"]
+    assert not any(step["done"] for step in onport.values())
+
+    xero = await add_connection(committing, tenant.account_id, ConnectionKind.xero, xero_tenant_id="org-2")
+    source = await add_connection(
+        committing, tenant.account_id, ConnectionKind.onport, xero_connection_id=xero
+    )
+    # Credentials that cannot be used and nothing cached: the vendors step cannot be claimed.
+    onport = {s["key"]: s for s in (await api.get("/v1/setup", headers=tenant.headers)).json()["onport"]}
+    assert onport["onport_connect"]["done"] and onport["onport_organisation"]["done"]
+    assert "could not be read" in onport["onport_vendors"]["missing"][0]
+
+    async with committing() as session, session.begin():
+        await cache.merge(session, source, {"vendors": {"1": "Acme Dropship", "2": "Beta Supplies"}})
+    contact = str(uuid.uuid4())
+    linked = await api.put("/v1/mappings/vendor/1", json={"contact_id": contact}, headers=tenant.headers)
+    assert linked.status_code == 200, linked.text
+    patched = await api.patch(
+        "/v1/settings",
+        json={"onport": {"default_purchases_account": "300", "default_tax_code": "INPUT2"}},
+        headers=tenant.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    onport = {s["key"]: s for s in (await api.get("/v1/setup", headers=tenant.headers)).json()["onport"]}
+    assert onport["onport_vendors"]["missing"] == ["2"]
+    assert "1 of 2 Onport vendors" in onport["onport_vendors"]["summary"]
+    assert onport["onport_accounts"]["done"]

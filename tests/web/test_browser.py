@@ -235,6 +235,10 @@ def test_an_onport_invoice_synced_by_hand_answers_with_its_bill_in_xero(new_app:
     page.get_by_label("Tax code for untaxed lines").select_option("NONE")
     page.get_by_role("button", name="Save Onport options").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
+    # Onport's own setup steps follow: every vendor of Onport's list linked, accounts chosen.
+    checklist = page.locator("section[aria-labelledby=onport-steps] li")
+    expect(checklist.filter(has_text="Link vendors to Xero suppliers")).to_contain_text("done.")
+    expect(checklist.filter(has_text="Bill accounts and tax codes")).to_contain_text("done.")
 
     # Onport's first poll marks "now"; invoices made after it are news, waiting for "Sync to Xero".
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()

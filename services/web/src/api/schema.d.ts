@@ -2022,6 +2022,11 @@ export interface components {
        * @description How many steps are done
        */
       done: number;
+      /**
+       * Onport
+       * @description The Onport track's own steps (for marketplaces on Onport; not counted in `done`)
+       */
+      onport: components["schemas"]["SetupStep"][];
       /** Steps */
       steps: components["schemas"]["SetupStep"][];
     };

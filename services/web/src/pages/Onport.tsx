@@ -27,7 +27,10 @@ function ConnectOnport({ xeroConnections }: { xeroConnections: Schemas["Connecti
           body: { api_token: token, xero_connection_id: xeroId || null },
         }),
       ),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: keys.connections }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: keys.connections });
+      void queryClient.invalidateQueries({ queryKey: keys.setup });
+    },
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -102,7 +105,10 @@ function Vendors({ xeroId, owner }: { xeroId: string; owner: boolean }) {
           body: { contact_id: contact },
         }),
       ),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["onport-vendors"] }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ["onport-vendors"] });
+      void queryClient.invalidateQueries({ queryKey: keys.setup });
+    },
   });
   const needle = filter.trim().toLowerCase();
   const options = (suppliers.data?.items ?? [])
@@ -154,7 +160,10 @@ function Options({ owner, xeroId }: { owner: boolean; xeroId: string }) {
   const queryClient = useQueryClient();
   const save = useMutation({
     mutationFn: async (onport: Partial<Schemas["OnportOptions"]>) => patchSettings({ onport }),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: keys.settings }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: keys.settings });
+      void queryClient.invalidateQueries({ queryKey: keys.setup });
+    },
   });
   const [draft, setDraft] = useState<Partial<Schemas["OnportOptions"]>>({});
   const saved = settings.data?.onport;
@@ -296,6 +305,24 @@ function Invoices() {
   );
 }
 
+function OnportChecklist() {
+  const setup = useQuery({ queryKey: keys.setup, queryFn: async () => unwrap(await api.GET("/v1/setup")) });
+  if (!setup.data) return null;
+  return (
+    <section className="card" aria-labelledby="onport-steps">
+      <h2 id="onport-steps">Onport setup</h2>
+      <ol>
+        {setup.data.onport.map((step) => (
+          <li key={step.key} className={step.done ? "step-done" : undefined}>
+            <strong>{step.title}</strong>: {step.done ? "done. " : "to do: "}
+            {step.summary}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
 export function OnportPage() {
   const connections = useConnections();
   const me = useMe();
@@ -308,6 +335,7 @@ export function OnportPage() {
     <>
       <h1>Onport bills</h1>
       <p>Each Onport purchase invoice becomes a bill in Xero against the vendor&apos;s supplier contact.</p>
+      <OnportChecklist />
       {onport ? (
         <p>
           Connected: {onport.name}, posting to{" "}

@@ -10,7 +10,7 @@ function progress(done: string[]): Schemas["SetupProgress"] {
     missing: done.includes(s.key) ? [] : ["something"],
     summary: "",
   }));
-  return { steps, done: done.length, complete: done.length === STEPS.length };
+  return { steps, onport: [], done: done.length, complete: done.length === STEPS.length };
 }
 
 describe("the wizard's steps", () => {

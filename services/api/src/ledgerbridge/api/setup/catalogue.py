@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.api.connections.partners import Partners
+from ledgerbridge.api.connections.partners import Partners, partner_errors
 from ledgerbridge.api.problems import ProblemError
+from ledgerbridge.api.reference import cache
 from ledgerbridge.api.reference import service as reference
 from ledgerbridge.api.reference.service import OntraportKind
 from ledgerbridge.common.models import Connection
@@ -63,3 +64,28 @@ async def read(
                 catalogue.coupon_keys.append((item_id, str(code)) if code else (item_id,))
         catalogue.names[kind] = names
     return catalogue
+
+
+ONPORT_VENDORS_KEY = "vendors"
+
+
+async def onport_vendors(
+    session: AsyncSession, partners: Partners, connection: Connection, *, refresh: bool = False
+) -> tuple[dict[str, str], str | None]:
+    """Onport's own vendor list (id → name), cached like ONTRAPORT's catalogue; or the reason it is not."""
+    data, fetched_at = await cache.read(session, connection.id)
+    cached = data.get(ONPORT_VENDORS_KEY)
+    if not refresh and fetched_at is not None and isinstance(cached, dict):
+        return {str(k): str(v) for k, v in cached.items()}, None
+    try:
+        token = str(partners.credentials(connection).get("api_token") or "")
+        with partner_errors("Onport"):
+            providers = await partners.onport(token).dropship_providers()
+    except ProblemError as exc:
+        return {}, str(exc)
+    except Exception as exc:  # unreadable credentials: say so, never guess
+        log.warning("Onport vendors could not be read for the setup: %s", type(exc).__name__)
+        return {}, "the connection's credentials could not be used; connect Onport again"
+    vendors = {str(p.id): str(p.raw.get("name") or p.id) for p in providers}
+    await cache.merge(session, connection.id, {ONPORT_VENDORS_KEY: vendors})
+    return vendors, None

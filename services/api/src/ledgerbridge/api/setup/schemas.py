@@ -22,5 +22,8 @@ class SetupStep(BaseModel):
 
 class SetupProgress(BaseModel):
     steps: list[SetupStep]
+    onport: list[SetupStep] = Field(
+        description="The Onport track's own steps (for marketplaces on Onport; not counted in `done`)"
+    )
     done: int = Field(description="How many steps are done")
     complete: bool

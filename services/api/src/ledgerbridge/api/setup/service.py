@@ -160,7 +160,56 @@ async def progress(
         ),
     ]
     done = sum(step.done for step in steps)
-    return SetupProgress(steps=steps, done=done, complete=done == len(steps))
+    onport = await _onport_steps(session, partners, account_id, connections, mapped, refresh=refresh)
+    return SetupProgress(steps=steps, onport=onport, done=done, complete=done == len(steps))
+
+
+async def _onport_steps(
+    session: AsyncSession,
+    partners: Partners,
+    account_id: uuid.UUID,
+    connections: list[Connection],
+    mapped: dict[MappingKind, set[str]],
+    *,
+    refresh: bool,
+) -> list[SetupStep]:
+    onport = _active(connections, ConnectionKind.onport)
+    xero_ids = {c.id for c in _active(connections, ConnectionKind.xero) if c.xero_tenant_id}
+    first = onport[0] if onport else None
+    connect = _step(
+        "onport_connect", "Connect Onport", [] if first else ["connect Onport with its API token"]
+    )
+    organisation = _step(
+        "onport_organisation",
+        "Choose the Xero organisation Onport bills go to",
+        [] if first and first.xero_connection_id in xero_ids else ["choose the Xero organisation for bills"],
+    )
+    if first is None:
+        vendors = _step("onport_vendors", "Link vendors to Xero suppliers", ["connect Onport first"])
+    else:
+        names, error = await ontraport_catalogue.onport_vendors(session, partners, first, refresh=refresh)
+        if error:
+            vendors = _step(
+                "onport_vendors",
+                "Link vendors to Xero suppliers",
+                [f"Onport's vendors could not be read ({error}); refresh"],
+            )
+        else:
+            missing = _sorted_ids(set(names) - mapped[MappingKind.vendor])
+            summary = (
+                f"{len(missing)} of {len(names)} Onport vendors are not linked to a Xero supplier yet"
+                if missing
+                else f"Every one of the {len(names)} Onport vendors is linked to a Xero supplier"
+            )
+            vendors = _step("onport_vendors", "Link vendors to Xero suppliers", missing, summary)
+    options = (await settings_service.read(session, account_id)).onport
+    accounts_missing = []
+    if not options.default_purchases_account and not mapped[MappingKind.purchase_type]:
+        accounts_missing.append("choose the purchases account (or one per purchase type)")
+    if not options.default_tax_code and not options.tax_codes:
+        accounts_missing.append("choose the tax code for taxed bill lines")
+    accounts = _step("onport_accounts", "Bill accounts and tax codes", accounts_missing)
+    return [connect, organisation, vendors, accounts]
 
 
 STEP_TITLES = {
