@@ -246,7 +246,11 @@ def open_signed_in(api_url: str) -> None:
         return
     url = f"{api_url}/#session={answer.json()['refresh_token']}"
     print(f"web app: {api_url}/ (signed in as {DEMO_EMAIL} at {url})", flush=True)
-    if os.environ.get("LEDGERBRIDGE_NO_BROWSER") != "1":
+    # Only where a desktop can show it: on a server, a console browser would take over honcho's terminal.
+    desktop = (
+        sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if desktop and os.environ.get("LEDGERBRIDGE_NO_BROWSER") != "1":
         webbrowser.open(url)
 
 
