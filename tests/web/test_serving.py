@@ -42,6 +42,8 @@ async def test_client_routes_get_index_html_without_caching(client: httpx.AsyncC
         assert response.status_code == 200, path
         assert "<div id=root>" in response.text
         assert response.headers["cache-control"] == "no-cache"
+    head = await client.head("/records")
+    assert head.status_code == 200 and head.headers["cache-control"] == "no-cache"
 
 
 async def test_hashed_assets_are_cached_for_a_year(client: httpx.AsyncClient) -> None:

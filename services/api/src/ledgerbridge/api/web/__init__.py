@@ -89,14 +89,14 @@ def install(app: FastAPI, root: Path | None = None) -> None:
             raise ProblemError(404, "Not found", "Docs assets are missing: run make web-build")
         return FileResponse(found, headers={"Cache-Control": "public, max-age=3600"})
 
-    @app.get("/assets/{name:path}", include_in_schema=False)
+    @app.api_route("/assets/{name:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def hashed_asset(name: str) -> Response:
         found = _inside(dist / "assets", name)
         if found is None:
             raise ProblemError(404, "Not found", f"No asset {name}")
         return FileResponse(found, headers={"Cache-Control": IMMUTABLE})
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def spa(path: str, request: Request) -> Response:
         first = path.split("/", 1)[0]
         if first in RESERVED:
