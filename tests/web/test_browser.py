@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.web.conftest import PASSWORD, App, unique_email
 
@@ -456,3 +456,30 @@ def test_the_cli_hands_the_browser_a_session_in_the_fragment(new_app: NewApp) ->
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.get_by_text(f"{email} (owner)")).to_be_visible()
     assert "#" not in page.url  # the token is gone from the address bar and history
+
+
+def test_the_api_docs_render_without_internet(new_app: NewApp) -> None:
+    app = new_app()
+    page = app.page
+    outside: list[str] = []
+
+    def only_ours(route: Route) -> None:
+        if route.request.url.startswith(app.stack.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_ours)
+    app.goto("/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
+    assert page.locator(".opblock").count() > 30
+    expect(page.get_by_text("/v1/setup").first).to_be_visible()
+    page.screenshot(path=str(app.shots / "docs.png"))
+    app.goto("/redoc")
+    expect(page.get_by_role("heading", name=re.compile("ledgerbridge API")).first).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.get_by_text("The 10 setup steps").first).to_be_attached()
+    page.screenshot(path=str(app.shots / "redoc.png"))
+    assert outside == []
