@@ -46,6 +46,8 @@ CHROMIUM_ARGS = [
 ]
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "correct horse battery"
+# The machine is shared (2 cores, the whole stack, Chromium): give the page time before calling it broken.
+expect.set_options(timeout=15_000)
 SERVICES = ("poller", "mapper", "publisher")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ledgerbridge.api.problems import ProblemError
@@ -97,10 +97,10 @@ def install(app: FastAPI, root: Path | None = None) -> None:
         return FileResponse(found, headers={"Cache-Control": IMMUTABLE})
 
     @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def spa(path: str, request: Request) -> Response:
+    async def spa(path: str) -> Response:
         first = path.split("/", 1)[0]
         if first in RESERVED:
-            raise ProblemError(404, "Not found", f"No route {request.url.path}")
+            raise ProblemError(404, "Not found", "Not Found")  # as for any unknown API route
         index = dist / "index.html"
         if not index.is_file():
             return HTMLResponse(_NOT_BUILT, status_code=503, headers={"Cache-Control": NO_CACHE})
