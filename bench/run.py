@@ -4,6 +4,7 @@
    backlog of ONTRAPORT transactions through the poller, mapper and publisher as real processes, once
    for new customers and once for customers already in Xero; then idle polls.
 2. The mapping core alone on one core.
+3. The web app: first-load JavaScript (gzipped) and the records page's first page with 10,000 records.
 
 Run as ``python -m bench`` or ``python bench/run.py``; ``--help`` for the knobs.
 """
@@ -29,9 +30,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench.infra import scratch_database, servers  # noqa: E402
 from bench.mapper_core import MapperFigures, run_mapper  # noqa: E402
 from bench.pipeline import PipelineFigures, PipelineOptions, ScenarioFigures, run_pipeline  # noqa: E402
+from bench.web import BundleFigures, RecordsFigures, first_load, seed_records, time_records_page  # noqa: E402
 
 SECRET_SETTINGS = ("ENCRYPTION_KEYS", "SECRET_KEY", "XERO_CLIENT_SECRET")
 CEILINGS = {"new customers": 1000, "known customers": 1500}  # SPEC.md §7, per organisation per minute
+FIRST_LOAD_GOAL_KB = 250  # issue 11
+RECORDS_PAGE_GOAL_MS = 300
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -42,6 +46,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jitter-ms", type=float, default=100, help="± around the mean (100)")
     parser.add_argument("--skip-pipeline", action="store_true", help="only the mapper core")
     parser.add_argument("--skip-mapper", action="store_true", help="only the pipeline")
+    parser.add_argument("--skip-web", action="store_true", help="no web app figures")
+    parser.add_argument("--web-records", type=int, default=10_000, help="records behind the records page")
     parser.add_argument("--keep-logs", action="store_true", help="keep the workers' logs and print where")
     return parser.parse_args(argv)
 
@@ -113,8 +119,80 @@ def _print_mapper(figures: MapperFigures) -> None:
     )
 
 
-def _print_summary(pipeline: PipelineFigures | None, mapper: MapperFigures | None, seconds: float) -> None:
+def _print_web(bundle: BundleFigures | None, records: RecordsFigures | None) -> None:
+    print("\n== Web app ==")
+    if bundle is not None:
+        print(
+            f"  first load: {bundle.js_files} JavaScript file(s), {bundle.js_bytes / 1024:.0f} KB,"
+            f" {bundle.js_gzipped / 1024:.1f} KB gzipped (goal ≤ {FIRST_LOAD_GOAL_KB} KB);"
+            f" CSS {bundle.css_gzipped / 1024:.1f} KB gzipped"
+        )
+    if records is not None:
+        print(f"  records page, {records.records:,} records, first 50 rows on screen:")
+        print(f"    clicking Records in the app: {', '.join(f'{t:.0f}' for t in records.in_app_ms)} ms")
+        print(f"    loading /records afresh:     {', '.join(f'{t:.0f}' for t in records.reload_ms)} ms")
+
+
+def _web_rows(bundle: BundleFigures | None, records: RecordsFigures | None) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
+    if bundle is not None:
+        rows.append(
+            (
+                "web: first-load JS gzipped",
+                f"{bundle.js_gzipped / 1024:.1f} KB",
+                f"goal ≤ {FIRST_LOAD_GOAL_KB} KB",
+            )
+        )
+    if records is not None:
+        goal = f"goal ≤ {RECORDS_PAGE_GOAL_MS} ms"
+        rows.append(
+            (f"web: records page ({records.records:,}), in app", f"{records.in_app_median:.0f} ms", goal)
+        )
+        rows.append(
+            (f"web: records page ({records.records:,}), fresh load", f"{records.reload_median:.0f} ms", goal)
+        )
+    return rows
+
+
+def _web(arguments: argparse.Namespace) -> tuple[BundleFigures | None, RecordsFigures | None]:
+    from ledgerbridge.api.app import create_app
+    from ledgerbridge.common.settings import Settings
+    from ledgerbridge.sandbox.server import serve_in_thread
+
+    if not (REPO_ROOT / "services" / "web" / "dist" / "index.html").is_file():
+        print("  the web app is not built (make web-build): no web figures", file=sys.stderr)
+        return None, None
+    bundle = first_load()
+    if not Path("/usr/bin/chromium").exists():
+        print("  no /usr/bin/chromium (apt-get install chromium): no records page figure", file=sys.stderr)
+        return bundle, None
+
+    async def seeded(database_url: str, api_url: str) -> str:
+        return await seed_records(database_url, api_url, arguments.web_records)
+
+    async def scratch(server_url: str) -> RecordsFigures:
+        async with scratch_database(server_url) as database_url:
+            settings = Settings()
+            settings.database.url = database_url
+            settings.redis.url = running.redis_url
+            settings.queue.prefix = f"bench-web-{os.getpid()}"
+            with serve_in_thread(create_app(settings)) as api_url:
+                email = await seeded(database_url, api_url)
+                return await asyncio.to_thread(time_records_page, api_url, email, arguments.web_records)
+
+    with servers(REPO_ROOT) as running:
+        if not running.database_url or not running.redis_url:
+            raise RuntimeError("no PostgreSQL or Redis to run on")
+        return bundle, asyncio.run(scratch(running.database_url))
+
+
+def _print_summary(
+    pipeline: PipelineFigures | None,
+    mapper: MapperFigures | None,
+    seconds: float,
+    web: list[tuple[str, str, str]] | None = None,
+) -> None:
+    rows: list[tuple[str, str, str]] = list(web or [])
     if pipeline is not None:
         for s in pipeline.scenarios:
             rows.append(
@@ -170,7 +248,16 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     pipeline: PipelineFigures | None = None
     mapper: MapperFigures | None = None
+    web: list[tuple[str, str, str]] = []
     try:
+        if not arguments.skip_web:
+            print(
+                f"Web app: first load, and the records page with {arguments.web_records:,} records …",
+                flush=True,
+            )
+            bundle, records = _web(arguments)
+            _print_web(bundle, records)
+            web = _web_rows(bundle, records)
         if not arguments.skip_mapper:
             print(f"Mapper core: {arguments.mapper_transactions} transactions …", flush=True)
             mapper = run_mapper(arguments.mapper_transactions)
@@ -186,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; workers stopped, scratch database dropped", file=sys.stderr)
         return 130
-    _print_summary(pipeline, mapper, time.monotonic() - began)
+    _print_summary(pipeline, mapper, time.monotonic() - began, web)
     return 0
 
 

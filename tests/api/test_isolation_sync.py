@@ -7,6 +7,8 @@ import uuid
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.api.reference import cache
+from ledgerbridge.api.reference.service import OntraportKind
 from ledgerbridge.common.models import ConnectionKind, DocumentKind, DocumentStatus, RecordStatus
 from tests.api.conftest import MakeTenant
 from tests.api.seed import add_connection, add_document, add_record, outbox
@@ -63,6 +65,8 @@ async def test_records_sync_imports_and_setup_are_per_account(
     assert [m["import_id"] for m in await outbox(committing, "import.run")] == [created.json()["id"]]
 
     # Setup: the other account's progress ignores this one's connections, records and mappings.
+    async with committing() as session, session.begin():
+        await cache.merge(session, source, {kind.cache_key: [] for kind in OntraportKind})
     mine = {s["key"]: s for s in (await api.get("/v1/setup", headers=first.headers)).json()["steps"]}
     theirs = {s["key"]: s for s in (await api.get("/v1/setup", headers=second.headers)).json()["steps"]}
     assert mine["connect_xero"]["done"] and mine["gateways"]["missing"] == ["3"]

@@ -45,7 +45,8 @@ async def test_readiness_fails_when_redis_is_unreachable(settings: Settings) -> 
 
 
 async def test_unknown_route_is_a_problem_document_with_a_request_id(api: httpx.AsyncClient) -> None:
-    response = await api.get("/nope", headers={"X-Request-ID": "abc-123"})
+    # Under /v1 (other paths are the web app's client routes).
+    response = await api.get("/v1/nope", headers={"X-Request-ID": "abc-123"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
@@ -53,7 +54,7 @@ async def test_unknown_route_is_a_problem_document_with_a_request_id(api: httpx.
         "title": "Not found",
         "status": 404,
         "detail": "Not Found",
-        "instance": "/nope",
+        "instance": "/v1/nope",
     }
     assert response.headers["X-Request-ID"] == "abc-123"
 

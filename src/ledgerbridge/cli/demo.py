@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 import uuid
+import webbrowser
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 
@@ -67,8 +69,11 @@ async def connect_xero(http: httpx.AsyncClient, tenant_id: str) -> str:
     consent = await http.get(authorize_url, follow_redirects=False)
     if consent.status_code != 302:
         raise DemoError(f"Xero consent: expected a redirect, got {consent.status_code} {consent.text[:300]}")
-    xero = _ok(await http.get(consent.headers["location"]), "Xero callback")
-    xero_id = str(xero["connection_id"])
+    callback = await http.get(consent.headers["location"])
+    if callback.status_code == 302:  # SPA_URL set: the callback sends the browser on to the web app
+        xero_id = parse_qs(urlparse(callback.headers["location"]).query)["connection_id"][0]
+    else:
+        xero_id = str(_ok(callback, "Xero callback")["connection_id"])
     _ok(
         await http.put(f"/v1/connections/{xero_id}/organisation", json={"tenant_id": tenant_id}),
         "choose organisation",
@@ -184,6 +189,9 @@ async def provision(
                 "default_coupon_account": "220",
                 "default_shipping_account": "210",
                 "tax_free_code": "EXEMPTOUTPUT",
+                # The demo's owner has reviewed these: the setup's two review steps are done.
+                "invoice_options_confirmed": True,
+                "tax_exceptions_reviewed": True,
             }
         }
         _ok(await http.patch("/v1/settings", json=options), "settings")
@@ -202,7 +210,8 @@ async def provision(
 
 
 def seed_when_ready(api_url: str, tenant_id: str, onport: tuple[str, str], *, wait: float = 180) -> None:
-    """For `ledgerbridge run`: once the API answers, leave a demo account set up (once per database)."""
+    """For `ledgerbridge run`: once the API answers, leave a demo account set up (once per database), then
+    open the web app in the browser, signed in as the demo user."""
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
@@ -215,15 +224,37 @@ def seed_when_ready(api_url: str, tenant_id: str, onport: tuple[str, str], *, wa
         asyncio.run(
             provision(api_url, tenant_id, email=DEMO_EMAIL, app_id="sandbox-app", api_key="sandbox-key")
         )
+        print(
+            f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}, importing the ONTRAPORT sandbox's sales",
+            flush=True,
+        )
     except DemoError as error:
-        if str(error).startswith("sign up: 409"):
-            print(f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD} (set up on an earlier run)", flush=True)
+        if not str(error).startswith("sign up: 409"):
+            print(f"demo account could not be set up: {error}", file=sys.stderr, flush=True)
             return
-        print(f"demo account could not be set up: {error}", file=sys.stderr, flush=True)
+        print(f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD} (set up on an earlier run)", flush=True)
+    open_signed_in(api_url)
+
+
+def open_signed_in(api_url: str) -> None:
+    """Open the web app signed in as the demo user: a refresh token in the URL's fragment (never sent to
+    a server), which the app exchanges at once; the token is single use."""
+    try:
+        answer = httpx.post(
+            f"{api_url}/v1/auth/token", data={"username": DEMO_EMAIL, "password": DEMO_PASSWORD}, timeout=30
+        )
+        answer.raise_for_status()
+    except httpx.HTTPError as error:
+        print(f"web app: {api_url}/ (sign in as {DEMO_EMAIL}; automatic sign-in failed: {error})", flush=True)
         return
-    print(
-        f"demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}, importing the ONTRAPORT sandbox's sales", flush=True
+    url = f"{api_url}/#session={answer.json()['refresh_token']}"
+    print(f"web app: {api_url}/ (signed in as {DEMO_EMAIL} at {url})", flush=True)
+    # Only where a desktop can show it: on a server, a console browser would take over honcho's terminal.
+    desktop = (
+        sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     )
+    if desktop and os.environ.get("LEDGERBRIDGE_NO_BROWSER") != "1":
+        webbrowser.open(url)
 
 
 async def wait_until_synced(api_url: str, tenant: DemoTenant, seconds: float) -> dict[str, Any]:

@@ -45,6 +45,13 @@ class OntraportOptions(_Options):
     time_zone: str = Field(default="UTC", max_length=64)
     sync_unpaid: bool = False
     skip_refunded_before_sync: bool = False
+    # The setup's two review steps: only a person can say "these are right" (issue 11).
+    invoice_options_confirmed: bool = Field(
+        default=False, description="The owner reviewed and confirmed the invoice options"
+    )
+    tax_exceptions_reviewed: bool = Field(
+        default=False, description="The owner confirmed that no (more) tax exceptions are needed"
+    )
 
     @field_validator("time_zone")
     @classmethod

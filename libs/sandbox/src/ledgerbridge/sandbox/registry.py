@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from fastapi import FastAPI
+
+from ledgerbridge.sandbox.persist import keep_state
 
 KINDS = ("xero", "ontraport", "onport")
 
 
 def create_sandbox_app(kind: str) -> FastAPI:
+    """The sandbox; with ``SANDBOX_STATE_DIR`` set, its state survives restarts (see ``persist``)."""
+    app = _create(kind)
+    directory = os.environ.get("SANDBOX_STATE_DIR")
+    if directory:
+        keep_state(app, kind, Path(directory))
+    return app
+
+
+def _create(kind: str) -> FastAPI:
     if kind == "xero":
         from ledgerbridge.sandbox.xero.app import create_app as create_xero
         from ledgerbridge.sandbox.xero.config import XeroSandboxConfig

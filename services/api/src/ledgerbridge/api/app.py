@@ -27,6 +27,7 @@ from ledgerbridge.api.settings.endpoints import router as settings_router
 from ledgerbridge.api.setup.endpoints import router as setup_router
 from ledgerbridge.api.sync.endpoints import router as sync_router
 from ledgerbridge.api.tax_exceptions.endpoints import router as tax_exceptions_router
+from ledgerbridge.api.web import install as install_web
 from ledgerbridge.api.webhooks.endpoints import router as webhooks_router
 from ledgerbridge.common.health_server import start_health_server
 from ledgerbridge.common.platform import Platform
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=OPENAPI_TAGS,
+        docs_url=None,  # served offline by ledgerbridge.api.web
+        redoc_url=None,
     )
     app.state.settings = configured
     problems.install(app)
@@ -146,4 +149,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (setup_router, records_router, sync_router, imports_router, webhooks_router):
         app.include_router(router)
     app.include_router(onport_router)
+    install_web(app)  # last: the web app's fallback route must come after every API route
     return app

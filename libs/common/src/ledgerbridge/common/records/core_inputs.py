@@ -48,8 +48,12 @@ async def account_options(session: AsyncSession, account_id: uuid.UUID) -> Accou
     return AccountOptions.model_validate(row.values if row else {})
 
 
+# Options that steer the publisher (contact matching) or only the setup's review steps, not the mapping.
+_NOT_FOR_MAPPING = {"contact_match_by_email", "invoice_options_confirmed", "tax_exceptions_reviewed"}
+
+
 def mapping_settings(options: AccountOptions) -> MappingSettings:
-    return MappingSettings.model_validate(options.ontraport.model_dump(exclude={"contact_match_by_email"}))
+    return MappingSettings.model_validate(options.ontraport.model_dump(exclude=_NOT_FOR_MAPPING))
 
 
 def _int_key(source_id: str) -> int | None:

@@ -94,3 +94,66 @@ async def page(request: Request) -> HTMLResponse:
         f"<style>{_STYLE}</style></head><body><h1>Xero sandbox</h1>"
         f"<p class='muted'>Read-only view, refreshed every {refresh} s.</p>{sections}</body></html>"
     )
+
+
+def render_document(org: Organisation, document: dict[str, Any]) -> str:
+    """One invoice or bill as a person checking the books would want it: header, lines, payments."""
+    kind = "Bill" if document.get("Type") == "ACCPAY" else "Invoice"
+    number = document.get("InvoiceNumber") or "(no number)"
+    lines = [
+        [
+            _cell(line.get("Description", "")),
+            _cell(line.get("Quantity", ""), "num"),
+            _cell(line.get("UnitAmount", ""), "num"),
+            _cell(line.get("AccountCode", "")),
+            _cell(line.get("TaxType", "")),
+            _cell(line.get("LineAmount", ""), "num"),
+        ]
+        for line in document.get("LineItems") or []
+    ]
+    payments = [
+        [
+            _cell(p.get("DateString", "")[:10]),
+            _cell(p["Status"], p["Status"]),
+            _cell(f"{p['Amount']:.2f}", "num"),
+        ]
+        for p in org.payments.values()
+        if (p.get("Invoice") or {}).get("InvoiceID") == document.get("InvoiceID")
+    ]
+    facts = "".join(
+        f"<dt>{escape(label)}</dt><dd>{escape(str(value))}</dd>"
+        for label, value in (
+            ("Organisation", org.name),
+            ("Contact", (document.get("Contact") or {}).get("Name", "")),
+            ("Date", str(document.get("DateString", ""))[:10]),
+            ("Status", document.get("Status", "")),
+            ("Reference", document.get("Reference", "")),
+            ("Currency", document.get("CurrencyCode", "")),
+            ("Total", f"{document.get('Total', 0):.2f}"),
+        )
+    )
+    return (
+        f"<h1>{kind} {escape(str(number))}</h1><dl>{facts}</dl>"
+        + _table("Lines", ["Description", "Qty", "Unit", "Account", "Tax", "Amount"], lines)
+        + _table("Payments", ["Date", "Status", "Amount"], payments)
+    )
+
+
+@router.get("/_sandbox/ui/documents/{document_id}", response_class=HTMLResponse)
+async def document_page(document_id: str, request: Request) -> HTMLResponse:
+    state: SandboxState = request.app.state.sandbox
+    for org in state.orgs.values():
+        document = org.invoices.get(document_id)
+        if document is not None:
+            body = render_document(org, document)
+            break
+    else:
+        return HTMLResponse(
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Not found</title></head>"
+            "<body><h1>No such document in the Xero sandbox</h1></body></html>",
+            status_code=404,
+        )
+    return HTMLResponse(
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Xero sandbox document</title>"
+        f"<style>{_STYLE}</style></head><body>{body}<p><a href='/'>All documents</a></p></body></html>"
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from ledgerbridge.api.auth.dependencies import CurrentUser
+from ledgerbridge.api.connections.partners import PartnersDep
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.problems import problem_responses
 from ledgerbridge.api.setup import service
@@ -19,5 +22,10 @@ router = APIRouter(prefix="/v1/setup", tags=["setup"])
     response_model=SetupProgress,
     responses=problem_responses(401),
 )
-async def setup_progress(user: CurrentUser, session: Session) -> SetupProgress:
-    return await service.progress(session, user.account_id)
+async def setup_progress(
+    user: CurrentUser,
+    session: Session,
+    partners: PartnersDep,
+    refresh: Annotated[bool, Query(description="Re-read ONTRAPORT's catalogue before answering")] = False,
+) -> SetupProgress:
+    return await service.progress(session, partners, user.account_id, refresh=refresh)
