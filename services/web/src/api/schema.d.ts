@@ -21,23 +21,6 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  "/metrics": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** Prometheus metrics */
-    get: operations["prometheus_metrics_metrics_get"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
   "/readyz": {
     parameters: {
       query?: never;
@@ -242,6 +225,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/connections/{connection_id}/webhook-token": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rotate an ONTRAPORT or Onport connection's webhook URL; owners only
+     * @description The old URL stops working at once. ONTRAPORT webhooks and Onport's accounting integration are pointed at the new URL, which is shown here only (tokens are stored hashed).
+     */
+    post: operations["rotate_webhook_token_v1_connections__connection_id__webhook_token_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/connections/{connection_id}/xero-connection": {
     parameters: {
       query?: never;
@@ -340,6 +343,23 @@ export interface paths {
     /** The signed-in user and their account */
     get: operations["me_v1_me_get"];
     put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/me/password": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Change your password; every other session of yours ends, a new token pair is returned */
+    put: operations["change_password_v1_me_password_put"];
     post?: never;
     delete?: never;
     options?: never;
@@ -476,10 +496,27 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The account's records, newest first */
+    /** The account's records, newest sale or invoice first */
     get: operations["list_records_v1_records_get"];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/records/retry": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Retry every failed or waiting record a filter matches */
+    post: operations["retry_records_v1_records_retry_post"];
     delete?: never;
     options?: never;
     head?: never;
@@ -661,6 +698,41 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/users/{user_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove a user; owners only. Their sessions end at once, access tokens included */
+    delete: operations["remove_user_v1_users__user_id__delete"];
+    options?: never;
+    head?: never;
+    /** Change a user's role; owners only (the account keeps at least one owner) */
+    patch: operations["change_role_v1_users__user_id__patch"];
+    trace?: never;
+  };
+  "/v1/users/{user_id}/password": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Set a new password for a user; owners only. Their sessions end at once */
+    put: operations["reset_password_v1_users__user_id__password_put"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/xero/{connection_id}/{kind}": {
     parameters: {
       query?: never;
@@ -689,7 +761,7 @@ export interface paths {
     put?: never;
     /**
      * Onport purchase invoice push (dropship or replenishment)
-     * @description The invoice is stored in the inbox once per version (id and updatedAt). Turning it into a record to map is the Onport sync's work; polling stays the backstop.
+     * @description A ping: the push is kept in the inbox and the invoice is re-read from Onport by its id; only what Onport returns is stored, never the pushed body. Polling stays the backstop.
      */
     post: operations["onport_push_webhooks_onport__token___purchase_type__post"];
     delete?: never;
@@ -913,6 +985,7 @@ export interface components {
     };
     /**
      * DocumentKind
+     * @description Every kind of Xero document the core produces; the database stores the same values.
      * @enum {string}
      */
     DocumentKind:
@@ -925,7 +998,8 @@ export interface components {
       | "invoice_void"
       | "bill"
       | "bill_payment"
-      | "supplier_credit_note";
+      | "supplier_credit_note"
+      | "credit_allocation";
     /** DocumentOut */
     DocumentOut: {
       /** Amount */
@@ -1585,6 +1659,7 @@ export interface components {
       default_shipping_account?: string | null;
       /**
        * Invoice Number Template
+       * @description Placeholders {transaction_id} {invoice_id} {order_id} {external_order_id} {contact_id} {first_name} {last_name} {gateway_id}, no format spec; rendered text cut to 255 characters
        * @default OP-{transaction_id}
        */
       invoice_number_template: string;
@@ -1602,9 +1677,15 @@ export interface components {
       invoice_status: "AUTHORISED" | "DRAFT";
       /**
        * Reference Template
+       * @description Same placeholders as invoice_number_template
        * @default {last_name}-{invoice_id}
        */
       reference_template: string;
+      /**
+       * Skip Refunded Before Sync
+       * @default false
+       */
+      skip_refunded_before_sync: boolean;
       /**
        * Sync Unpaid
        * @default false
@@ -1652,6 +1733,36 @@ export interface components {
       /** Items */
       items: components["schemas"]["Organisation"][];
     };
+    /**
+     * PasswordChangeIn
+     * @example {
+     *       "current_password": "correct horse battery",
+     *       "new_password": "a new long secret"
+     *     }
+     */
+    PasswordChangeIn: {
+      /** Current Password */
+      current_password: string;
+      /**
+       * New Password
+       * @example correct horse battery
+       */
+      new_password: string;
+    };
+    /**
+     * PasswordResetIn
+     * @description An owner sets a new password for a user of the account; that user's sessions end at once.
+     * @example {
+     *       "password": "a new long secret"
+     *     }
+     */
+    PasswordResetIn: {
+      /**
+       * Password
+       * @example correct horse battery
+       */
+      password: string;
+    };
     /** PingAccepted */
     PingAccepted: {
       /**
@@ -1669,23 +1780,20 @@ export interface components {
      * PlanOut
      * @example {
      *       "plan": "trial",
-     *       "trial_limit": 20,
-     *       "trial_used": 20,
+     *       "trial": {
+     *         "ended": true,
+     *         "ends_at": "2026-12-31T09:00:00Z",
+     *         "limit": 20,
+     *         "remaining": 0,
+     *         "used": 20
+     *       },
      *       "waiting": 3
      *     }
      */
     PlanOut: {
       plan: components["schemas"]["Plan"];
-      /**
-       * Trial Limit
-       * @description Transactions the trial syncs
-       */
-      trial_limit: number;
-      /**
-       * Trial Used
-       * @description Transactions synced on the trial so far
-       */
-      trial_used: number;
+      /** @description The trial's usage; none on a paid plan */
+      trial: components["schemas"]["TrialOut"] | null;
       /**
        * Waiting
        * @description Records held back until the plan is upgraded
@@ -1758,7 +1866,7 @@ export interface components {
     PushAccepted: {
       /**
        * Stored
-       * @description False when this version of the invoice was already received
+       * @description True when a re-read of the invoice from Onport was queued; False when the same invoice was pushed moments ago (its re-read is already queued)
        */
       stored: boolean;
     };
@@ -1876,7 +1984,10 @@ export interface components {
        * @enum {string}
        */
       decision: "publish" | "skip" | "fail" | "wait" | "no_change";
-      /** Documents */
+      /**
+       * Documents
+       * @description What goes to Xero: now for publish, once the plan is upgraded for a record the trial holds
+       */
       documents?: components["schemas"]["PreviewDocument"][];
       /**
        * Reason
@@ -1893,6 +2004,7 @@ export interface components {
     };
     /**
      * RecordStatus
+     * @description A record's state; the moves between them are in ledgerbridge.common.records.lifecycle.
      * @enum {string}
      */
     RecordStatus: "received" | "mapped" | "synced" | "skipped" | "failed" | "waiting";
@@ -1969,10 +2081,68 @@ export interface components {
       refresh_token: string;
     };
     /**
+     * RetryFilter
+     * @description Which failed or waiting records to retry; every field left out matches all.
+     */
+    RetryFilter: {
+      /**
+       * Reason Code
+       * @example product_unmapped
+       */
+      reason_code?: string | null;
+      /**
+       * Since
+       * @description Source date on or after this moment
+       */
+      since?: string | null;
+      /** Source */
+      source?: ("ontraport" | "onport") | null;
+      /**
+       * Status
+       * @description Only these states
+       */
+      status?: ("failed" | "waiting")[];
+      /**
+       * Until
+       * @description Source date before this moment
+       */
+      until?: string | null;
+    };
+    /** RetryQueued */
+    RetryQueued: {
+      /**
+       * Matched
+       * @description Records the filter matched
+       * @example 18
+       */
+      matched: number;
+      /**
+       * Queued
+       * @description Records handed back to the mapper by this call
+       * @example 18
+       */
+      queued: number;
+      /**
+       * Remaining
+       * @description Matched records not queued by this call (at most 5,000 go per call): call again
+       * @example 0
+       */
+      remaining: number;
+    };
+    /**
      * Role
      * @enum {string}
      */
     Role: "owner" | "bookkeeper";
+    /**
+     * RoleIn
+     * @example {
+     *       "role": "owner"
+     *     }
+     */
+    RoleIn: {
+      role: components["schemas"]["Role"];
+    };
     /** SandboxInfo */
     SandboxInfo: {
       /**
@@ -2159,6 +2329,8 @@ export interface components {
     /**
      * TaxExceptionFilters
      * @description A transaction matches when it matches every filter that is set (any value within one filter).
+     *
+     *     Stored as ``tax_exception_rules.filters`` exactly as dumped here (``mode="json"``).
      * @example {
      *       "countries": [
      *         "NZ"
@@ -2178,15 +2350,23 @@ export interface components {
       email_domains?: string[];
       /** Emails */
       emails?: string[];
-      /** Gateway Ids */
-      gateway_ids?: string[];
-      /** Product Ids */
-      product_ids?: string[];
+      /**
+       * Gateway Ids
+       * @description ONTRAPORT gateway ids (integers)
+       */
+      gateway_ids?: number[];
+      /**
+       * Product Ids
+       * @description ONTRAPORT product ids (integers)
+       */
+      product_ids?: number[];
       /** Tags */
       tags?: string[];
     };
     /**
      * TaxExceptionIn
+     * @description The shared rule model (``ledgerbridge.common.tax_exception_rules``): what the API accepts is
+     *     exactly what the mapper reads.
      * @example {
      *       "enabled": true,
      *       "filters": {
@@ -2227,20 +2407,8 @@ export interface components {
     };
     /**
      * TaxExceptionOut
-     * @example {
-     *       "enabled": true,
-     *       "filters": {
-     *         "countries": [
-     *           "NZ"
-     *         ],
-     *         "email_domains": [
-     *           "example.org"
-     *         ]
-     *       },
-     *       "name": "NZ customers: GST inclusive",
-     *       "priority": 10,
-     *       "tax_type": "OUTPUT2"
-     *     }
+     * @description A stored rule. One stored before the rule model was shared (an ONTRAPORT id that is not a number)
+     *     is shown as stored, with ``error`` saying why the mapper skips it, so it can be replaced.
      */
     TaxExceptionOut: {
       /**
@@ -2248,12 +2416,19 @@ export interface components {
        * Format: date-time
        */
       created_at: string;
-      /**
-       * Enabled
-       * @default true
-       */
+      /** Enabled */
       enabled: boolean;
-      filters: components["schemas"]["TaxExceptionFilters"];
+      /**
+       * Error
+       * @description Why this rule cannot be used (the mapper skips it); replace it to fix
+       */
+      error?: string | null;
+      /** Filters */
+      filters:
+        | components["schemas"]["TaxExceptionFilters"]
+        | {
+            [key: string]: unknown;
+          };
       /**
        * Id
        * Format: uuid
@@ -2261,11 +2436,7 @@ export interface components {
       id: string;
       /** Name */
       name: string;
-      /**
-       * Priority
-       * @description Lower runs first; the first match wins
-       * @default 100
-       */
+      /** Priority */
       priority: number;
       /** Tax Type */
       tax_type: string;
@@ -2275,35 +2446,26 @@ export interface components {
        */
       updated_at: string;
     };
-    /**
-     * TaxExceptionSaved
-     * @example {
-     *       "enabled": true,
-     *       "filters": {
-     *         "countries": [
-     *           "NZ"
-     *         ],
-     *         "email_domains": [
-     *           "example.org"
-     *         ]
-     *       },
-     *       "name": "NZ customers: GST inclusive",
-     *       "priority": 10,
-     *       "tax_type": "OUTPUT2"
-     *     }
-     */
+    /** TaxExceptionSaved */
     TaxExceptionSaved: {
       /**
        * Created At
        * Format: date-time
        */
       created_at: string;
-      /**
-       * Enabled
-       * @default true
-       */
+      /** Enabled */
       enabled: boolean;
-      filters: components["schemas"]["TaxExceptionFilters"];
+      /**
+       * Error
+       * @description Why this rule cannot be used (the mapper skips it); replace it to fix
+       */
+      error?: string | null;
+      /** Filters */
+      filters:
+        | components["schemas"]["TaxExceptionFilters"]
+        | {
+            [key: string]: unknown;
+          };
       /**
        * Id
        * Format: uuid
@@ -2311,11 +2473,7 @@ export interface components {
       id: string;
       /** Name */
       name: string;
-      /**
-       * Priority
-       * @description Lower runs first; the first match wins
-       * @default 100
-       */
+      /** Priority */
       priority: number;
       /** Tax Type */
       tax_type: string;
@@ -2357,12 +2515,45 @@ export interface components {
       token_type: "bearer";
     };
     /**
+     * TrialOut
+     * @description The free trial: it ends after ``limit`` transactions or at ``ends_at``, whichever comes first.
+     */
+    TrialOut: {
+      /**
+       * Ended
+       * @description No more transactions go to Xero before an upgrade
+       */
+      ended: boolean;
+      /**
+       * Ends At
+       * Format: date-time
+       * @description When the trial's days are over
+       */
+      ends_at: string;
+      /**
+       * Limit
+       * @description Transactions the trial syncs
+       * @example 20
+       */
+      limit: number;
+      /**
+       * Remaining
+       * @description Transactions the trial still syncs
+       * @example 8
+       */
+      remaining: number;
+      /**
+       * Used
+       * @description Transactions synced on the trial so far
+       * @example 12
+       */
+      used: number;
+    };
+    /**
      * UpgradeOut
      * @example {
      *       "plan": "pro",
      *       "released": 3,
-     *       "trial_limit": 20,
-     *       "trial_used": 20,
      *       "waiting": 0
      *     }
      */
@@ -2370,19 +2561,11 @@ export interface components {
       plan: components["schemas"]["Plan"];
       /**
        * Released
-       * @description Records held by the trial limit that were sent on to sync by this upgrade
+       * @description Records held by the trial (its limit or its end) that this upgrade sent on to sync
        */
       released: number;
-      /**
-       * Trial Limit
-       * @description Transactions the trial syncs
-       */
-      trial_limit: number;
-      /**
-       * Trial Used
-       * @description Transactions synced on the trial so far
-       */
-      trial_used: number;
+      /** @description The trial's usage; none on a paid plan */
+      trial: components["schemas"]["TrialOut"] | null;
       /**
        * Waiting
        * @description Records held back until the plan is upgraded
@@ -2510,24 +2693,6 @@ export interface operations {
       };
     };
   };
-  prometheus_metrics_metrics_get: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
   readyz_readyz_get: {
     parameters: {
       query?: never;
@@ -2635,6 +2800,16 @@ export interface operations {
       };
       /** @description Unprocessable Entity */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -3223,6 +3398,78 @@ export interface operations {
       };
     };
   };
+  rotate_webhook_token_v1_connections__connection_id__webhook_token_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        connection_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SourceConnected"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
   choose_xero_connection_v1_connections__connection_id__xero_connection_put: {
     parameters: {
       query?: never;
@@ -3383,6 +3630,16 @@ export interface operations {
       };
       /** @description Unprocessable Entity */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -3707,6 +3964,50 @@ export interface operations {
       };
     };
   };
+  change_password_v1_me_password_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PasswordChangeIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TokenPair"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
   meta_v1_meta_get: {
     parameters: {
       query?: never;
@@ -3847,8 +4148,8 @@ export interface operations {
   list_vendors_v1_onport_vendors_get: {
     parameters: {
       query?: {
-        /** @description Read the vendors from Onport now instead of from the invoices stored so far */
-        live?: boolean;
+        /** @description By default the vendors are read from the connected Onport account, with the stored invoices' vendors as the fallback when Onport cannot be read; true insists on Onport (an error when it cannot be read), false answers from the stored invoices only */
+        live?: boolean | null;
       };
       header?: never;
       path?: never;
@@ -3877,6 +4178,16 @@ export interface operations {
       };
       /** @description Unprocessable Entity */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -3968,6 +4279,16 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["HTTPValidationError"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
         };
       };
       /** @description Bad Gateway */
@@ -4069,6 +4390,11 @@ export interface operations {
         status?: components["schemas"]["RecordStatus"] | null;
         /** @description Searches the source id and the reason */
         q?: string | null;
+        reason_code?: string | null;
+        /** @description Source date on or after this moment */
+        since?: string | null;
+        /** @description Source date before this moment */
+        until?: string | null;
         page?: number;
         page_size?: number;
       };
@@ -4085,6 +4411,50 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["RecordPage"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  retry_records_v1_records_retry_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RetryFilter"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RetryQueued"];
         };
       };
       /** @description Unauthorized */
@@ -4454,6 +4824,16 @@ export interface operations {
           "application/problem+json": unknown;
         };
       };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
     };
   };
   sync_status_v1_sync_status_get: {
@@ -4810,6 +5190,215 @@ export interface operations {
       };
     };
   };
+  remove_user_v1_users__user_id__delete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Validation Error */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["HTTPValidationError"];
+        };
+      };
+    };
+  };
+  change_role_v1_users__user_id__patch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RoleIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["UserOut"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  reset_password_v1_users__user_id__password_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PasswordResetIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
   xero_reference_v1_xero__connection_id___kind__get: {
     parameters: {
       query?: {
@@ -4875,6 +5464,16 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["HTTPValidationError"];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
         };
       };
       /** @description Bad Gateway */

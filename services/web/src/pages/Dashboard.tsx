@@ -66,13 +66,15 @@ function Plan() {
     onSuccess: () => void queryClient.invalidateQueries(),
   });
   if (!plan.data) return <Loading what="the plan" />;
-  const trial = plan.data.plan === "trial";
+  const trial = plan.data.trial;
   return (
     <section aria-labelledby="plan" className="card">
       <h2 id="plan">Plan</h2>
       <p>
         {trial
-          ? `Trial: ${plan.data.trial_used} of ${plan.data.trial_limit} sales synced.`
+          ? trial.ended
+            ? `The trial has ended (${trial.used} of ${trial.limit} sales synced); upgrade to sync the rest.`
+            : `Trial: ${trial.used} of ${trial.limit} sales synced, until ${new Date(trial.ends_at).toLocaleDateString()}.`
           : "Pro: no limit on synced sales."}
         {plan.data.waiting > 0 ? ` ${plan.data.waiting} sales wait for an upgrade.` : ""}
       </p>

@@ -38,6 +38,14 @@ describe("the tax exception rule builder", () => {
     );
   });
 
+  it("sends ONTRAPORT ids as numbers and refuses ids that are not", () => {
+    let rule = { ...emptyRule(), name: "Wholesale gateway", taxType: "OUTPUT" };
+    rule = updateCondition(rule, 0, { field: "gateway_ids", values: "3, 7" });
+    expect(toApi(rule).filters.gateway_ids).toEqual([3, 7]);
+    rule = updateCondition(rule, 0, { values: "abc" });
+    expect(validateRule(rule)).toEqual(["ONTRAPORT ids are whole numbers: abc."]);
+  });
+
   it("rejects bad countries and e-mails, and the same kind of condition twice", () => {
     let rule = { ...emptyRule(), name: "x", taxType: "OUTPUT" };
     rule = updateCondition(rule, 0, { values: "New Zealand" });

@@ -68,6 +68,10 @@ export function validateRule(rule: RuleDraft): string[] {
       const bad = splitValues("countries", condition.values).filter((c) => !/^[A-Z]{2}$/.test(c));
       if (bad.length) problems.push(`Countries are two-letter codes (like NZ): ${bad.join(", ")}.`);
     }
+    if (condition.field === "gateway_ids" || condition.field === "product_ids") {
+      const bad = splitValues(condition.field, condition.values).filter((id) => !/^\d+$/.test(id));
+      if (bad.length) problems.push(`ONTRAPORT ids are whole numbers: ${bad.join(", ")}.`);
+    }
     if (condition.field === "emails") {
       const bad = splitValues("emails", condition.values).filter((e) => !/^[^@\s]+@[^@\s]+$/.test(e));
       if (bad.length) problems.push(`Not e-mail addresses: ${bad.join(", ")}.`);
@@ -88,7 +92,13 @@ export function toApi(rule: RuleDraft, priority = 100): Schemas["TaxExceptionIn"
     product_ids: [],
   };
   for (const condition of rule.conditions) {
-    filters[condition.field] = splitValues(condition.field, condition.values);
+    const values = splitValues(condition.field, condition.values);
+    if (condition.field === "gateway_ids" || condition.field === "product_ids") {
+      // ONTRAPORT ids are integers; validateRule refuses anything else before a save.
+      filters[condition.field] = values.map(Number);
+    } else {
+      filters[condition.field] = values;
+    }
   }
   return { name: rule.name.trim(), tax_type: rule.taxType, enabled: true, priority, filters };
 }
@@ -96,8 +106,10 @@ export function toApi(rule: RuleDraft, priority = 100): Schemas["TaxExceptionIn"
 /** A rule in a sentence: "Sales where customer country is NZ or AU are tax inclusive with OUTPUT2". */
 export function describeRule(rule: Pick<Schemas["TaxExceptionOut"], "filters" | "tax_type">): string {
   const parts = FILTER_FIELDS.flatMap(({ field, label }) => {
-    const values = rule.filters[field] ?? [];
-    return values.length ? [`${label.toLowerCase()} is ${values.join(" or ")}`] : [];
+    // A stored rule the API can no longer read comes back as it was stored: show what it holds.
+    const raw: unknown = (rule.filters as Record<string, unknown>)[field];
+    const values: unknown[] = Array.isArray(raw) ? raw : [];
+    return values.length ? [`${label.toLowerCase()} is ${values.map(String).join(" or ")}`] : [];
   });
   return `Sales where ${parts.join(" and ") || "anything"} are tax inclusive with ${rule.tax_type}`;
 }
