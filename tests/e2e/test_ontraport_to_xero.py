@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.cli.demo import expected_problems
+from ledgerbridge.cli.books_check import expected_problems
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import RunImport
 from ledgerbridge.common.messaging.outbox import add_message

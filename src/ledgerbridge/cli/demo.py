@@ -14,15 +14,14 @@ import sys
 import time
 import uuid
 import webbrowser
-from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from ledgerbridge.cli.books_check import bill_problems, expected_problems, summary
 from ledgerbridge.cli.sandboxes import sandbox_environment
 
 DEMO_EMAIL = "demo@ledgerbridge.example"
@@ -164,37 +163,11 @@ async def provision(
         )["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
         xero_id = await connect_xero(http, tenant_id)
-        themes = _ok(await http.get(f"/v1/xero/{xero_id}/branding-themes"), "branding themes")["items"]
-        theme = next((t["BrandingThemeID"] for t in themes if t.get("BrandingThemeID")), None)
         ontraport = _ok(
             await http.post("/v1/connections/ontraport", json={"app_id": app_id, "api_key": api_key}),
             "connect ONTRAPORT",
         )
-        mappings = [
-            {
-                "kind": "gateway",
-                "source_id": gateway,
-                "target": {
-                    "currency_code": currency,
-                    "payment_account_code": account,
-                    "branding_theme_id": theme,
-                },
-            }
-            for gateway, (currency, account) in GATEWAYS.items()
-        ] + [{"kind": "tax", "source_id": tax, "target": {"tax_type": code}} for tax, code in TAXES.items()]
-        _ok(await http.put("/v1/mappings", json=mappings), "map gateways and taxes")
-        options = {
-            "ontraport": {
-                "default_sales_account": "200",
-                "default_coupon_account": "220",
-                "default_shipping_account": "210",
-                "tax_free_code": "EXEMPTOUTPUT",
-                # The demo's owner has reviewed these: the setup's two review steps are done.
-                "invoice_options_confirmed": True,
-                "tax_exceptions_reviewed": True,
-            }
-        }
-        _ok(await http.patch("/v1/settings", json=options), "settings")
+        await _map_and_set_up(http, xero_id)
         _ok(await http.post("/v1/plan/upgrade"), "upgrade the plan")  # the trial would stop at 20
         job = _ok(
             await http.post("/v1/imports", json={"connection_id": ontraport["id"], "last_n": last_n}),
@@ -207,6 +180,37 @@ async def provision(
         return DemoTenant(
             email, token, xero_id, str(ontraport["id"]), str(job["id"]), tenant_id, onport_invoices
         )
+
+
+async def _map_and_set_up(http: httpx.AsyncClient, xero_id: str) -> None:
+    """Gateways and taxes mapped, defaults for the rest, the review steps confirmed: as an owner would."""
+    themes = _ok(await http.get(f"/v1/xero/{xero_id}/branding-themes"), "branding themes")["items"]
+    theme = next((t["BrandingThemeID"] for t in themes if t.get("BrandingThemeID")), None)
+    mappings = [
+        {
+            "kind": "gateway",
+            "source_id": gateway,
+            "target": {
+                "currency_code": currency,
+                "payment_account_code": account,
+                "branding_theme_id": theme,
+            },
+        }
+        for gateway, (currency, account) in GATEWAYS.items()
+    ] + [{"kind": "tax", "source_id": tax, "target": {"tax_type": code}} for tax, code in TAXES.items()]
+    _ok(await http.put("/v1/mappings", json=mappings), "map gateways and taxes")
+    options = {
+        "ontraport": {
+            "default_sales_account": "200",
+            "default_coupon_account": "220",
+            "default_shipping_account": "210",
+            "tax_free_code": "EXEMPTOUTPUT",
+            # The demo's owner has reviewed these: the setup's two review steps are done.
+            "invoice_options_confirmed": True,
+            "tax_exceptions_reviewed": True,
+        }
+    }
+    _ok(await http.patch("/v1/settings", json=options), "settings")
 
 
 def seed_when_ready(api_url: str, tenant_id: str, onport: tuple[str, str], *, wait: float = 180) -> None:
@@ -273,84 +277,21 @@ async def wait_until_synced(api_url: str, tenant: DemoTenant, seconds: float) ->
                 await asyncio.sleep(1)
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def _refund_problems(
-    number: str, charged: Decimal, left: Decimal, refunded: bool, organisation: Any
-) -> list[str]:
-    """A sale refunded before its first sync: the charge and the refund are both booked (SPEC §4.8)."""
-    notes = [
-        n for n in organisation.credit_notes.values() if str(n.get("CreditNoteNumber")) == f"CN-{number}"
-    ]
-    expected = charged if refunded else charged - left
-    if len(notes) != 1:
-        return [f"CN-{number}: {len(notes)} credit notes in Xero, expected 1"]
-    note = notes[0]
-    problems = []
-    if _money(note["Total"]) != expected:
-        problems.append(f"CN-{number}: credits {note['Total']}, expected {expected}")
-    if note.get("Status") != "PAID":
-        problems.append(f"CN-{number}: {note.get('Status')} in Xero, expected PAID (its refund applied)")
-    return problems
-
-
-def expected_problems(transactions: dict[int, dict[str, str]], organisation: Any) -> list[str]:
-    """Where the Xero sandbox's books differ from SPEC.md §4 for these ONTRAPORT transactions."""
-    invoices = {
-        str(i["InvoiceNumber"]): i for i in organisation.invoices.values() if i.get("Type") == "ACCREC"
-    }
-    problems = []
-    for transaction_id, transaction in sorted(transactions.items()):
-        number = f"OP-{transaction_id}"
-        status = transaction["status"]
-        moved = status in ("1", "3") or (status == "2" and Decimal(transaction["total"]) != 0)
-        if not moved:
-            if number in invoices:
-                problems.append(f"{number}: status {status} should not be in Xero")
-            continue
-        invoice = invoices.get(number)
-        if invoice is None:
-            problems.append(f"{number}: charged in ONTRAPORT (status {status}) but missing in Xero")
-            continue
-        left = Decimal(transaction["total"])
-        charged = _money(invoice["Total"])
-        if status != "3" and charged != left:
-            problems.append(f"{number}: Xero total {invoice['Total']} but ONTRAPORT charged {left}")
-        if invoice["Status"] != "PAID":
-            problems.append(f"{number}: {invoice['Status']} in Xero, expected PAID")
-        if status != "1":
-            problems += _refund_problems(number, charged, left, status == "2", organisation)
-    return problems
-
-
 def run_demo(transactions: int, timeout: float) -> int:
     """Start everything on free ports, set up a demo tenant through the API, check the books, report."""
     from ledgerbridge.api.app import create_app
     from ledgerbridge.cli.environment import prepare_servers
     from ledgerbridge.common.migrate import upgrade
     from ledgerbridge.common.settings import get_settings
-    from ledgerbridge.sandbox.onport.app import create_app as create_onport
-    from ledgerbridge.sandbox.ontraport.app import create_app as create_ontraport
-    from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
     from ledgerbridge.sandbox.server import free_port, serve_in_thread
-    from ledgerbridge.sandbox.xero.app import create_app as create_xero
     from ledgerbridge.sandbox.xero.seed import demo_tenant_id
 
     started = time.monotonic()
     prepare_servers()
     upgrade(os.environ["DATABASE_URL"])
-    recent = int(time.time()) - 20 * 86400
-    xero_app = create_xero()
-    ontraport_app = create_ontraport(
-        OntraportSandboxConfig(
-            transactions=transactions, start_date=recent, seconds_between_transactions=3600
-        )
-    )
+    xero_app, ontraport_app, onport_app = _sandbox_apps(transactions)
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
-    onport_app = create_onport()
     with (
         serve_in_thread(xero_app) as xero_url,
         serve_in_thread(ontraport_app) as ontraport_url,
@@ -363,15 +304,7 @@ def run_demo(transactions: int, timeout: float) -> int:
         get_settings.cache_clear()
         log_dir = Path(get_settings().runtime.data_dir) / "demo-logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        workers = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter running our own module
-                [sys.executable, "-m", "ledgerbridge.cli.main", "worker", name],
-                env=dict(os.environ),
-                stdout=(log_dir / f"{name}.log").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-            for name in WORKERS
-        ]
+        workers = _start_workers(log_dir)
         try:
             with serve_in_thread(create_app(get_settings()), port=api_port):
                 tenant = asyncio.run(
@@ -389,74 +322,60 @@ def run_demo(transactions: int, timeout: float) -> int:
             print(f"demo failed: {error or 'timed out'}; worker logs in {log_dir}", file=sys.stderr)
             return 1
         finally:
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-            for worker in workers:
-                try:
-                    worker.wait(15)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-
-        demo_account = ontraport_app.state.sandbox.demo
-        organisation = xero_app.state.sandbox.orgs[tenant.tenant_id]
-        problems = expected_problems(demo_account.transactions, organisation)
+            _stop_workers(workers)
+        sales_org = xero_app.state.sandbox.orgs[tenant.tenant_id]
         bills_org = xero_app.state.sandbox.orgs[demo_tenant_id("UK")]
+        problems = expected_problems(ontraport_app.state.sandbox.demo.transactions, sales_org)
         problems += bill_problems(
             onport_app.state.sandbox.accounts[1].data, bills_org, tenant.onport_invoices
         )
-        print(summary(status, organisation, time.monotonic() - started))
-        bills = [i for i in bills_org.invoices.values() if i.get("Type") == "ACCPAY"]
-        print(f"  Onport bills in the second organisation: {len(bills)}")
-        if problems:
-            print(f"{len(problems)} transactions did not reach Xero as the rules say:", file=sys.stderr)
-            for problem in problems[:50]:
-                print(f"  {problem}", file=sys.stderr)
-            return 1
-        print("every demo transaction reached the Xero sandbox as the rules say")
-        return 0
+        print(summary(status, sales_org, time.monotonic() - started))
+        return _report(problems, bills_org)
 
 
-def bill_problems(data: Any, organisation: Any, invoice_ids: list[str]) -> list[str]:
-    """Each dropship invoice the demo added must be one bill of the same total; others wait for a person.
+def _sandbox_apps(transactions: int) -> tuple[Any, Any, Any]:
+    """The three sandboxes, the ONTRAPORT one with ``transactions`` sales over the last 20 days."""
+    from ledgerbridge.sandbox.onport.app import create_app as create_onport
+    from ledgerbridge.sandbox.ontraport.app import create_app as create_ontraport
+    from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
+    from ledgerbridge.sandbox.xero.app import create_app as create_xero
 
-    ``data`` is the sandbox account's ``OnportData``: Onport serves no invoice total, so the sandbox's
-    own figure (``data.amounts``) is the one to compare with."""
-    tables = data.tables
-    bills = [b for b in organisation.invoices.values() if b.get("Type") == "ACCPAY"]
-    purchases = tables["purchases"]
-    problems = []
-    for invoice_id in invoice_ids:
-        invoice = tables["purchase-invoices"][int(invoice_id)]
-        matching = [b for b in bills if b["InvoiceNumber"] == invoice["reference"]]
-        if "dropship" not in str(purchases[invoice["purchaseId"]]["purchaseType"]):
-            if matching:
-                problems.append(
-                    f"bill {invoice['reference']}: replenishment invoices wait for 'sync to Xero'"
-                )
-            continue
-        if len(matching) != 1:
-            problems.append(f"bill {invoice['reference']}: {len(matching)} bills in Xero, expected 1")
-        elif Decimal(str(matching[0]["Total"])).quantize(Decimal("0.01")) != (
-            owed := data.amounts[int(invoice_id)].total
-        ):
-            problems.append(f"bill {invoice['reference']}: Xero total {matching[0]['Total']}, Onport {owed}")
-    return problems
+    recent = int(time.time()) - 20 * 86400
+    config = OntraportSandboxConfig(
+        transactions=transactions, start_date=recent, seconds_between_transactions=3600
+    )
+    return create_xero(), create_ontraport(config), create_onport()
 
 
-def summary(status: dict[str, Any], organisation: Any, seconds: float) -> str:
-    records = Counter[str](status.get("records") or {})
-    documents = {
-        "invoices": sum(1 for i in organisation.invoices.values() if i.get("Type") == "ACCREC"),
-        "payments": sum(1 for p in organisation.payments.values() if p.get("Status") != "DELETED"),
-        "credit notes": len(organisation.credit_notes),
-        "contacts": len(organisation.contacts),
-    }
-    lines = [
-        "ledgerbridge demo",
-        f"  records by status: {dict(sorted(records.items()))}",
-        f"  Xero documents: {documents}",
-        f"  Xero calls used: {organisation.counters.calls} ({dict(organisation.counters.by_endpoint)})",
-        f"  429s received: {organisation.counters.rate_limited}",
-        f"  time taken: {seconds:.1f}s",
+def _start_workers(log_dir: Path) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(  # noqa: S603 - our own interpreter running our own module
+            [sys.executable, "-m", "ledgerbridge.cli.main", "worker", name],
+            env=dict(os.environ),
+            stdout=(log_dir / f"{name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for name in WORKERS
     ]
-    return "\n".join(lines)
+
+
+def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _report(problems: list[str], bills_org: Any) -> int:
+    bills = [i for i in bills_org.invoices.values() if i.get("Type") == "ACCPAY"]
+    print(f"  Onport bills in the second organisation: {len(bills)}")
+    if problems:
+        print(f"{len(problems)} transactions did not reach Xero as the rules say:", file=sys.stderr)
+        for problem in problems[:50]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print("every demo transaction reached the Xero sandbox as the rules say")
+    return 0

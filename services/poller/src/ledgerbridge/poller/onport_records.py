@@ -201,7 +201,6 @@ async def store_invoice(
     purchase kind syncs automatically (or a person already sent this invoice to Xero), else waiting for
     a manual sync. Unchanged content only refreshes the stored copy (no history, no work)."""
     invoice = payload["invoice"]
-    external_id = str(invoice["id"])
     digest = content_hash(payload)
     kind = purchase_kind((payload.get("purchase") or {}).get("purchaseType"))
     if existing is not None and existing.payload_hash == digest:
@@ -212,21 +211,7 @@ async def store_invoice(
         return Outcome(stored=False, queued=False)
 
     if existing is None:
-        record = SourceRecord(
-            id=uuid.uuid4(),
-            account_id=connection.account_id,
-            connection_id=connection.id,
-            source=SOURCE,
-            kind=KIND,
-            external_id=external_id,
-            payload=payload,
-            payload_hash=digest,
-            status=RecordStatus.received,
-            source_date=invoice_date(invoice),
-        )
-        session.add(record)
-        await session.flush()
-        move(session, record, RecordStatus.received, via, detail={"kind": kind})
+        record = await _new_record(session, connection, payload, digest, via, kind)
         # Automatic sync decides for new invoices only: once a person has sent an invoice to Xero, its
         # payouts and adjustments follow it there.
         queue = auto_sync(options, kind)
@@ -244,20 +229,44 @@ async def store_invoice(
                 "Changed in Onport",
                 detail={"was": record.reason, "kind": kind, "via": via},
             )
-
     if queue:
         await add_message(session, MapRecord(record_id=record.id), connection.account_id)
     else:
-        move(
-            session,
-            record,
-            RecordStatus.waiting,
-            manual_sync_reason(kind),
-            code=ReasonCode.manual_sync,
-            cause=Cause(
-                "setting",
-                "onport.auto_sync_replenishment" if kind == "replenishment" else "onport.auto_sync_dropship",
-            ),
-            detail={"kind": kind, "changed": existing is not None},
-        )
+        _wait_for_person(session, record, kind, changed=existing is not None)
     return Outcome(stored=True, queued=queue)
+
+
+async def _new_record(
+    session: AsyncSession, connection: Connection, payload: dict[str, Any], digest: str, via: str, kind: str
+) -> SourceRecord:
+    invoice = payload["invoice"]
+    record = SourceRecord(
+        id=uuid.uuid4(),
+        account_id=connection.account_id,
+        connection_id=connection.id,
+        source=SOURCE,
+        kind=KIND,
+        external_id=str(invoice["id"]),
+        payload=payload,
+        payload_hash=digest,
+        status=RecordStatus.received,
+        source_date=invoice_date(invoice),
+    )
+    session.add(record)
+    await session.flush()
+    move(session, record, RecordStatus.received, via, detail={"kind": kind})
+    return record
+
+
+def _wait_for_person(session: AsyncSession, record: SourceRecord, kind: str, *, changed: bool) -> None:
+    """Automatic sync is off for this kind: the invoice waits for a person's "sync to Xero"."""
+    setting = "onport.auto_sync_replenishment" if kind == "replenishment" else "onport.auto_sync_dropship"
+    move(
+        session,
+        record,
+        RecordStatus.waiting,
+        manual_sync_reason(kind),
+        code=ReasonCode.manual_sync,
+        cause=Cause("setting", setting),
+        detail={"kind": kind, "changed": changed},
+    )

@@ -27,6 +27,21 @@ def _source_date(transaction: dict[str, Any]) -> datetime | None:
     return datetime.fromtimestamp(int(raw), UTC) if raw.isdigit() else None
 
 
+async def _existing(session: AsyncSession, connection: Connection, ids: list[str]) -> dict[str, SourceRecord]:
+    """The connection's records of these transactions, locked like every record change."""
+    rows = await session.scalars(
+        select(SourceRecord)
+        .where(
+            SourceRecord.account_id == connection.account_id,
+            SourceRecord.source == "ontraport",
+            SourceRecord.kind == "transaction",
+            SourceRecord.external_id.in_(ids),
+        )
+        .with_for_update(key_share=True)
+    )
+    return {record.external_id: record for record in rows.all()}
+
+
 async def store_transactions(
     session: AsyncSession,
     connection: Connection,
@@ -37,21 +52,7 @@ async def store_transactions(
     if not transactions:
         return 0
     ids = [str(transaction["id"]) for transaction in transactions]
-    existing = {
-        record.external_id: record
-        for record in (
-            await session.scalars(
-                select(SourceRecord)
-                .where(
-                    SourceRecord.account_id == connection.account_id,
-                    SourceRecord.source == "ontraport",
-                    SourceRecord.kind == "transaction",
-                    SourceRecord.external_id.in_(ids),
-                )
-                .with_for_update(key_share=True)
-            )
-        ).all()
-    }
+    existing = await _existing(session, connection, ids)
     changed = 0
     for transaction in transactions:
         contact_id = str(transaction.get("contact_id") or "")

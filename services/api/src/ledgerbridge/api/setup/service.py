@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +60,26 @@ async def progress(
     session: AsyncSession, partners: Partners, account_id: uuid.UUID, *, refresh: bool = False
 ) -> SetupProgress:
     connections = await repository.connections(session, account_id)
+    ontraport = _active(connections, ConnectionKind.ontraport)
+    options = (await settings_service.read(session, account_id)).ontraport
+    catalogue = (
+        await ontraport_catalogue.read(session, partners, ontraport[0], refresh=refresh)
+        if ontraport
+        else None
+    )
+    known = await repository.known_ontraport_ids(session, account_id)
+    mapped = await repository.mapped_ids(session, account_id)
+    steps = [
+        *_connection_steps(connections),
+        *_catalogue_steps(_Catalogue(catalogue, mapped), known, options),
+        *await _review_steps(session, account_id, options),
+    ]
+    done = sum(step.done for step in steps)
+    onport = await _onport_steps(session, partners, account_id, connections, mapped, refresh=refresh)
+    return SetupProgress(steps=steps, onport=onport, done=done, complete=done == len(steps))
+
+
+def _connection_steps(connections: list[Connection]) -> list[SetupStep]:
     xero_consented = [
         c
         for c in connections
@@ -66,81 +87,88 @@ async def progress(
     ]
     organisations = [c for c in _active(connections, ConnectionKind.xero) if c.xero_tenant_id]
     ontraport = _active(connections, ConnectionKind.ontraport)
-    known = await repository.known_ontraport_ids(session, account_id)
-    mapped = await repository.mapped_ids(session, account_id)
-    options = (await settings_service.read(session, account_id)).ontraport
-    catalogue = (
-        await ontraport_catalogue.read(session, partners, ontraport[0], refresh=refresh)
-        if ontraport
-        else None
-    )
-
-    def unmapped(
-        kind: OntraportKind, mapping: MappingKind, seen: set[str], default_hint: str | None = None
-    ) -> SetupStep:
-        key = "shipping" if kind is OntraportKind.shipping_methods else kind.value
-        title = STEP_TITLES[key]
-        if catalogue is None:
-            return _step(key, title, ["connect ONTRAPORT first"])
-        if kind in catalogue.errors:
-            reason = f"ONTRAPORT's {_KIND_WORDS[kind]} could not be read ({catalogue.errors[kind]}); refresh"
-            return _step(key, title, [reason])
-        everything = catalogue.ids(kind) | seen
-        missing = _sorted_ids(everything - mapped[mapping])
-        return _step(key, title, missing, _unmapped_summary(kind, missing, len(everything), default_hint))
-
-    def covered(key: str, summary: str) -> SetupStep:
-        if catalogue is None:
-            return _step(key, STEP_TITLES[key], ["connect ONTRAPORT first"])
-        return _step(key, STEP_TITLES[key], [], summary)
-
-    gateways = unmapped(OntraportKind.gateways, MappingKind.gateway, known.gateways)
-    if gateways.done and not mapped[MappingKind.gateway]:
-        # Every invoice takes its currency from a gateway mapping: at least one is needed to sync.
-        gateways = _step("gateways", STEP_TITLES["gateways"], ["map at least one gateway"])
-    if options.default_sales_account:
-        products = covered(
-            "products", f"The default sales account {options.default_sales_account} covers them"
-        )
-    else:
-        products = unmapped(
-            OntraportKind.products, MappingKind.product, known.products, "a default sales account"
-        )
-    taxes = unmapped(OntraportKind.taxes, MappingKind.tax, known.taxes)
-    coupons = _coupons(catalogue, known.coupons, mapped[MappingKind.coupon], options)
-    if options.default_shipping_account:
-        shipping = covered(
-            "shipping", f"The default shipping account {options.default_shipping_account} covers them"
-        )
-    else:
-        shipping = unmapped(
-            OntraportKind.shipping_methods, MappingKind.shipping, known.shipping, "a default shipping account"
-        )
-
-    ontraport_missing: list[str] = []
-    if not ontraport:
-        ontraport_missing.append("connect ONTRAPORT")
-    elif not any(c.xero_connection_id for c in ontraport):
-        ontraport_missing.append("choose the Xero organisation ONTRAPORT sales go to")
-
     xero_missing: list[str] = []
     if not xero_consented:
         xero_missing.append("connect a Xero organisation")
     elif not organisations:
         xero_missing.append("choose which Xero organisation to use")
+    ontraport_missing: list[str] = []
+    if not ontraport:
+        ontraport_missing.append("connect ONTRAPORT")
+    elif not any(c.xero_connection_id for c in ontraport):
+        ontraport_missing.append("choose the Xero organisation ONTRAPORT sales go to")
+    return [
+        _step("connect_xero", STEP_TITLES["connect_xero"], xero_missing),
+        _step("connect_ontraport", STEP_TITLES["connect_ontraport"], ontraport_missing),
+    ]
 
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """ONTRAPORT's own catalogue (None before ONTRAPORT is connected) against what is mapped."""
+
+    catalogue: ontraport_catalogue.Catalogue | None
+    mapped: dict[MappingKind, set[str]]
+
+    def unmapped(
+        self, kind: OntraportKind, mapping: MappingKind, seen: set[str], default_hint: str | None = None
+    ) -> SetupStep:
+        key = "shipping" if kind is OntraportKind.shipping_methods else kind.value
+        title = STEP_TITLES[key]
+        if self.catalogue is None:
+            return _step(key, title, ["connect ONTRAPORT first"])
+        if kind in self.catalogue.errors:
+            reason = (
+                f"ONTRAPORT's {_KIND_WORDS[kind]} could not be read ({self.catalogue.errors[kind]}); refresh"
+            )
+            return _step(key, title, [reason])
+        everything = self.catalogue.ids(kind) | seen
+        missing = _sorted_ids(everything - self.mapped[mapping])
+        return _step(key, title, missing, _unmapped_summary(kind, missing, len(everything), default_hint))
+
+    def covered(self, key: str, summary: str) -> SetupStep:
+        if self.catalogue is None:
+            return _step(key, STEP_TITLES[key], ["connect ONTRAPORT first"])
+        return _step(key, STEP_TITLES[key], [], summary)
+
+
+def _catalogue_steps(
+    steps: _Catalogue, known: repository.KnownIds, options: OntraportOptions
+) -> list[SetupStep]:
+    gateways = steps.unmapped(OntraportKind.gateways, MappingKind.gateway, known.gateways)
+    if gateways.done and not steps.mapped[MappingKind.gateway]:
+        # Every invoice takes its currency from a gateway mapping: at least one is needed to sync.
+        gateways = _step("gateways", STEP_TITLES["gateways"], ["map at least one gateway"])
+    if options.default_sales_account:
+        products = steps.covered(
+            "products", f"The default sales account {options.default_sales_account} covers them"
+        )
+    else:
+        products = steps.unmapped(
+            OntraportKind.products, MappingKind.product, known.products, "a default sales account"
+        )
+    if options.default_shipping_account:
+        shipping = steps.covered(
+            "shipping", f"The default shipping account {options.default_shipping_account} covers them"
+        )
+    else:
+        shipping = steps.unmapped(
+            OntraportKind.shipping_methods, MappingKind.shipping, known.shipping, "a default shipping account"
+        )
+    taxes = steps.unmapped(OntraportKind.taxes, MappingKind.tax, known.taxes)
+    coupons = _coupons(steps.catalogue, known.coupons, steps.mapped[MappingKind.coupon], options)
+    return [gateways, products, taxes, coupons, shipping]
+
+
+async def _review_steps(
+    session: AsyncSession, account_id: uuid.UUID, options: OntraportOptions
+) -> list[SetupStep]:
+    """The steps only a person can finish: confirming the rules and options, and going live."""
     has_rules = await repository.has_tax_exceptions(session, account_id)
     live = await repository.has_finished_import(session, account_id) or await repository.has_synced_record(
         session, account_id
     )
-    steps = [
-        _step("connect_xero", STEP_TITLES["connect_xero"], xero_missing),
-        _step("connect_ontraport", STEP_TITLES["connect_ontraport"], ontraport_missing),
-        gateways,
-        products,
-        taxes,
-        coupons,
-        shipping,
+    return [
         _step(
             "tax_exceptions",
             STEP_TITLES["tax_exceptions"],
@@ -159,9 +187,6 @@ async def progress(
             [] if live else ["run a historical import, or let the first sale sync"],
         ),
     ]
-    done = sum(step.done for step in steps)
-    onport = await _onport_steps(session, partners, account_id, connections, mapped, refresh=refresh)
-    return SetupProgress(steps=steps, onport=onport, done=done, complete=done == len(steps))
 
 
 async def _onport_steps(
