@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from ledgerbridge.bookkeeping.sales.transaction import TransactionStatus
 from ledgerbridge.common.clients.ontraport import (
     MAX_RANGE,
     OntraportClient,
     OntraportError,
     OntraportNotFoundError,
-    TransactionStatus,
     field,
 )
 from ledgerbridge.common.clients.ratelimit import RollingWindowLimiter
@@ -99,8 +99,8 @@ async def test_criteria_select_like_the_json_condition_syntax(
     client: OntraportClient, sandbox: FastAPI
 ) -> None:
     records = sandbox.state.sandbox.demo.transactions.values()
-    refunded = field("status").is_in([TransactionStatus.refunded, TransactionStatus.partially_refunded])
-    condition = (field("id").gt(1200) & refunded) | field("status").eq(TransactionStatus.void)
+    refunded = field("status").is_in([TransactionStatus.REFUNDED, TransactionStatus.PARTIALLY_REFUNDED])
+    condition = (field("id").gt(1200) & refunded) | field("status").eq(TransactionStatus.VOID)
 
     assert condition.to_json()[:2] == [
         {"field": {"field": "id"}, "op": ">", "value": {"value": 1200}},

@@ -25,7 +25,6 @@ from ledgerbridge.common.clients.ontraport.models import (
     Transaction,
     TransactionOrder,
     TransactionsInfo,
-    TransactionStatus,
     Webhook,
 )
 
@@ -48,7 +47,6 @@ __all__ = [
     "Tax",
     "Transaction",
     "TransactionOrder",
-    "TransactionStatus",
     "TransactionsInfo",
     "Webhook",
     "account_limiter_key",

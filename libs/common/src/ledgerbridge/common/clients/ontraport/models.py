@@ -7,7 +7,6 @@ other field (``extra="allow"``). ``raw`` is the record exactly as received, for 
 
 from __future__ import annotations
 
-import enum
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ledgerbridge.bookkeeping.sales.transaction import TransactionStatus
 from ledgerbridge.common.clients.partner import PartnerRecord
 
 
@@ -28,17 +28,6 @@ Int = Annotated[int | None, BeforeValidator(_blank_to_none)]
 Money = Annotated[Decimal | None, BeforeValidator(_blank_to_none)]
 Flag = Annotated[bool | None, BeforeValidator(_blank_to_none)]
 Text = Annotated[str | None, BeforeValidator(lambda v: None if v is None else str(v))]
-
-
-class TransactionStatus(enum.IntEnum):
-    unpaid = 0
-    paid = 1
-    refunded = 2
-    partially_refunded = 3
-    void = 4
-    declined = 5
-    written_off = 6
-    pending = 7
 
 
 class OntraportRecord(PartnerRecord):
