@@ -73,8 +73,9 @@ function Vendors({ xeroId, owner }: { xeroId: string; owner: boolean }) {
   const [filter, setFilter] = useState("");
   const vendors = useQuery({
     queryKey: ["onport-vendors"],
-    queryFn: async () =>
-      unwrap(await api.GET("/v1/onport/vendors", { params: { query: { live: true } } })).items,
+    // The default listing reads Onport (the stored invoices' vendors if Onport cannot be read);
+    // ?live=true, which insists on Onport, is a costly call limited per account.
+    queryFn: async () => unwrap(await api.GET("/v1/onport/vendors")).items,
   });
   const suppliers = useQuery({
     queryKey: ["xero-suppliers", xeroId],
