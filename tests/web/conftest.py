@@ -198,7 +198,8 @@ class App:
         page.wait_for_function(
             "() => !document.querySelector('[role=status]')?.textContent?.startsWith('Loading')"
         )
-        page.screenshot(path=str(self.shots / f"{len(self.checked):02d}-{name}.png"), full_page=True)
+        taken = len(list(self.shots.glob("*.png")))  # shared by every browser of the test, in order
+        page.screenshot(path=str(self.shots / f"{taken:02d}-{name}.png"), full_page=True)
         self.checked.append(name)
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             page.add_script_tag(path=str(AXE))
