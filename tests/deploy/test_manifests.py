@@ -128,10 +128,13 @@ def test_an_invalid_compose_file_is_rejected() -> None:
 
 def test_dockerfile_copies_every_workspace_member_manifest() -> None:
     root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    workspace = root["tool"]["uv"]["workspace"]
+    excluded = {ROOT / path for pattern in workspace.get("exclude", []) for path in ROOT.glob(pattern)}
     members = [
         path.relative_to(ROOT)
-        for pattern in root["tool"]["uv"]["workspace"]["members"]
+        for pattern in workspace["members"]
         for path in ROOT.glob(pattern)
+        if path not in excluded
     ]
     dockerfile = (ROOT / "Dockerfile").read_text()
     for member in members:

@@ -198,12 +198,10 @@ class App:
         page.wait_for_function(
             "() => !document.querySelector('[role=status]')?.textContent?.startsWith('Loading')"
         )
-        page.screenshot(path=str(self.shots / f"{len(self.checked):02d}-{name}.png"), full_page=True)
+        taken = len(list(self.shots.glob("*.png")))  # shared by every browser of the test, in order
+        page.screenshot(path=str(self.shots / f"{taken:02d}-{name}.png"), full_page=True)
         self.checked.append(name)
-        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-            # Evaluated over the DevTools protocol, not added as a <script>: the app's own
-            # Content-Security-Policy (script-src 'self') stays in force for everything the app does.
-            page.evaluate(AXE.read_text())
+        assert page.evaluate("() => typeof window.axe !== 'undefined'"), "axe-core was not injected"
         violations: list[dict[str, Any]] = page.evaluate(
             """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
@@ -255,6 +253,9 @@ def new_app(browser: Browser, web_stack: WebStack, shots: Path) -> Iterator[Any]
     def make() -> App:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(20_000)
+        # axe-core from node_modules into every page, before the page's own scripts; an init script is not
+        # an inline <script>, so a strict Content-Security-Policy does not block it.
+        context.add_init_script(path=str(AXE))
         contexts.append(context)
         return App(context.new_page(), web_stack, shots)
 

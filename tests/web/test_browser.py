@@ -233,6 +233,7 @@ def test_an_onport_invoice_synced_by_hand_answers_with_its_bill_in_xero(new_app:
     page.get_by_label("Shipping account").select_option("425")
     page.get_by_label("Tax code for taxed lines").select_option("INPUT2")
     page.get_by_label("Tax code for untaxed lines").select_option("NONE")
+    page.get_by_label("Payout account for GBP").select_option("617")
     page.get_by_role("button", name="Save Onport options").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
     # Onport's own setup steps follow: every vendor of Onport's list linked, accounts chosen.

@@ -11,15 +11,16 @@ import {
 import { useMe, useMeta } from "./api/queries";
 import { Loading } from "./components/ui";
 import { SignInPage, SignUpPage } from "./pages/Auth";
+import { DashboardPage } from "./pages/Dashboard";
+import { RecordPage } from "./pages/Record";
+import { RecordsPage } from "./pages/Records";
 
-// Each signed-in page is its own chunk: the first load carries React, the client and the shell only.
+// The pages people open most (dashboard, records) come with the first load; the rest are chunks of their
+// own, fetched when first visited.
 const ConnectionsPage = lazy(() =>
   import("./pages/Connections").then((m) => ({ default: m.ConnectionsPage })),
 );
-const DashboardPage = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.DashboardPage })));
 const OnportPage = lazy(() => import("./pages/Onport").then((m) => ({ default: m.OnportPage })));
-const RecordPage = lazy(() => import("./pages/Record").then((m) => ({ default: m.RecordPage })));
-const RecordsPage = lazy(() => import("./pages/Records").then((m) => ({ default: m.RecordsPage })));
 const SetupPage = lazy(() => import("./pages/Setup").then((m) => ({ default: m.SetupPage })));
 const UsersPage = lazy(() => import("./pages/Users").then((m) => ({ default: m.UsersPage })));
 

@@ -158,6 +158,7 @@ function Options({ owner, xeroId }: { owner: boolean; xeroId: string }) {
   const settings = useSettings();
   const accounts = useXero(xeroId, "accounts");
   const taxRates = useXero(xeroId, "tax-rates");
+  const currencies = useXero(xeroId, "currencies");
   const queryClient = useQueryClient();
   const save = useMutation({
     mutationFn: async (onport: Partial<Schemas["OnportOptions"]>) => patchSettings({ onport }),
@@ -220,6 +221,22 @@ function Options({ owner, xeroId }: { owner: boolean; xeroId: string }) {
           options={taxOptions(taxRates.items)}
           placeholder="None"
         />
+        <fieldset>
+          <legend>Vendor payouts: the account each currency&apos;s payouts are paid from</legend>
+          {currencies.items.map((currency) => {
+            const code = String(currency.Code ?? "");
+            return (
+              <SelectField
+                key={code}
+                label={`Payout account for ${code}`}
+                value={onport.payout_accounts?.[code] ?? ""}
+                onChange={(v) => v && set({ payout_accounts: { ...onport.payout_accounts, [code]: v } })}
+                options={accountOptions(accounts.items, "payments")}
+                placeholder="No payouts synced"
+              />
+            );
+          })}
+        </fieldset>
         <ErrorNotice error={save.error ?? accounts.error} />
         {save.isSuccess ? <StatusNotice>Saved.</StatusNotice> : null}
         <button type="submit" disabled={!owner || save.isPending}>

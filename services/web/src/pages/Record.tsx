@@ -34,7 +34,7 @@ export function RecordPage() {
         <Link to="/records">← All records</Link>
       </p>
       <h1>
-        {data.source} {data.kind} {data.external_id}
+        {data.source === "onport" ? "Onport" : "ONTRAPORT"} {data.kind.replace(/_/g, " ")} {data.external_id}
       </h1>
       <p>
         <StatusBadge status={data.status} /> {data.reason ?? ""}

@@ -39,10 +39,10 @@ class KnownIds:
 
 
 async def known_ontraport_ids(session: AsyncSession, account_id: uuid.UUID) -> KnownIds:
-    """The single place the setup learns which ONTRAPORT ids exist.
+    """The ONTRAPORT ids the stored sales name (gateway_id and offer_data).
 
-    Read from the stored transactions for now (gateway_id and offer_data); when ONTRAPORT's own lists
-    (gateways, products, taxes…) are cached, they belong here too.
+    The setup adds these to ONTRAPORT's own catalogue (``catalogue.read``), so an item the catalogue no
+    longer lists but a sale still uses is not forgotten.
     """
     rows = await session.execute(
         select(
