@@ -231,7 +231,8 @@ class App:
         page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
         page.locator("body").focus()
         reached: set[str] = set()
-        for _ in range(len(expected) + 5):
+        # A date input holds a stop per part (day, month, year, its picker): room for those too.
+        for _ in range(len(expected) * 4 + 5):
             page.keyboard.press("Tab")
             key = page.evaluate("() => document.activeElement?.getAttribute('data-kb')")
             if key:

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, unwrap, type Schemas } from "../api/client";
+import { api, unwrap } from "../api/client";
 import { useMeta, xeroHref } from "../api/queries";
 import { ErrorNotice, formatDate, Loading, SelectField, StatusBadge, StatusNotice } from "../components/ui";
 
@@ -9,18 +9,27 @@ const STATUSES = ["received", "mapped", "synced", "skipped", "failed", "waiting"
 type Status = (typeof STATUSES)[number];
 const PAGE_SIZE = 50;
 
+/** The moment a day ends (the API's ``until`` excludes it), for a ``YYYY-MM-DD`` date. */
+function dayAfter(day: string): string {
+  const next = new Date(`${day}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString();
+}
+
 export function RecordsPage() {
   const [params, setParams] = useSearchParams();
   const status = (params.get("status") ?? "") as Status | "";
   const source = (params.get("source") ?? "") as "ontraport" | "onport" | "";
   const q = params.get("q") ?? "";
+  const from = params.get("from") ?? "";
+  const to = params.get("to") ?? "";
   const page = Number(params.get("page") ?? "1") || 1;
   const [search, setSearch] = useState(q);
   const meta = useMeta();
   const queryClient = useQueryClient();
 
   const records = useQuery({
-    queryKey: ["records", status, source, q, page],
+    queryKey: ["records", status, source, q, from, to, page],
     queryFn: async () =>
       unwrap(
         await api.GET("/v1/records", {
@@ -29,6 +38,8 @@ export function RecordsPage() {
               status: status || undefined,
               source: source || undefined,
               q: q || undefined,
+              since: from ? `${from}T00:00:00Z` : undefined,
+              until: to ? dayAfter(to) : undefined,
               page,
               page_size: PAGE_SIZE,
             },
@@ -47,20 +58,18 @@ export function RecordsPage() {
     setParams(next);
   };
 
-  const retryable = (records.data?.items ?? []).filter(
-    (r) => r.status === "failed" || r.status === "waiting",
-  );
+  const retryable = (records.data?.items ?? []).some((r) => r.status === "failed" || r.status === "waiting");
+  // One call retries every failed or waiting record the filters match, on every page.
   const bulk = useMutation({
-    mutationFn: async (items: Schemas["RecordSummary"][]) => {
-      let queued = 0;
-      for (const item of items) {
-        const answer = await api.POST("/v1/records/{record_id}/retry", {
-          params: { path: { record_id: item.id } },
-        });
-        if (answer.response.ok) queued += 1;
-      }
-      return queued;
-    },
+    mutationFn: async () =>
+      unwrap(
+        await api.POST("/v1/records/retry", {
+          body: {
+            status: status === "failed" || status === "waiting" ? [status] : ["failed", "waiting"],
+            source: source || undefined,
+          },
+        }),
+      ).queued,
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["records"] }),
   });
 
@@ -94,6 +103,14 @@ export function RecordsPage() {
           ]}
         />
         <div className="field">
+          <label htmlFor="record-from">Sold or invoiced from</label>
+          <input id="record-from" type="date" value={from} onChange={(e) => set("from", e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="record-to">to</label>
+          <input id="record-to" type="date" value={to} onChange={(e) => set("to", e.target.value)} />
+        </div>
+        <div className="field">
           <label htmlFor="record-search">Search</label>
           <input
             id="record-search"
@@ -105,10 +122,10 @@ export function RecordsPage() {
         </div>
         <button type="submit">Search</button>
       </form>
-      {retryable.length > 0 ? (
+      {retryable ? (
         <p>
-          <button type="button" onClick={() => bulk.mutate(retryable)} disabled={bulk.isPending}>
-            {bulk.isPending ? "Retrying…" : `Retry the ${retryable.length} failed or waiting records shown`}
+          <button type="button" onClick={() => bulk.mutate()} disabled={bulk.isPending}>
+            {bulk.isPending ? "Retrying…" : "Retry every failed or waiting record these filters match"}
           </button>
         </p>
       ) : null}
