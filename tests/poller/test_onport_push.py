@@ -52,7 +52,17 @@ async def test_a_push_stores_what_onport_returns_once(
     assert list(stored) == [str(invoice_id)]
     record = stored[str(invoice_id)]
     assert record.status is RecordStatus.received
-    assert set(record.payload) == {"invoice", "items", "purchase", "vendor", "payments"}
+    # Read from Onport like a poll: the invoice, its lines and payouts, and its charges.
+    assert set(record.payload) == {
+        "invoice",
+        "items",
+        "purchase",
+        "vendor",
+        "payments",
+        "shippingRates",
+        "landedCosts",
+        "landedCostItems",
+    }
     assert record.payload["invoice"]["reference"] == body["reference"]
     assert [item["id"] for item in record.payload["items"]] == [i["id"] for i in body["purchaseInvoiceItems"]]
     assert await map_messages(db, tenant.account_id) == [str(record.id)]

@@ -111,6 +111,8 @@ def web_stack(
             "QUEUE_PREFIX": f"lbweb-{uuid.uuid4().hex[:8]}",
             "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "SECRET_KEY": "web-tests-secret",
+            # Every test signs up new accounts from 127.0.0.1: the per-address sign-up limit is not tested here.
+            "API_SIGNUPS_PER_ADDRESS": "1000",
             "XERO_WEBHOOK_KEY": "web-tests-webhook-key",
             "LEDGERBRIDGE_DATA_DIR": str(log_dir / "data"),
             "XERO_REDIRECT_URI": f"{url}/v1/connections/xero/callback",
