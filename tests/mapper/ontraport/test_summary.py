@@ -28,9 +28,11 @@ from ledgerbridge.bookkeeping.sales.summary import (
     day_closes_at,
     map_daily_summary,
     map_summary_member,
+    parse_summary_number,
     plan_summaries,
     summary_documents,
     summary_entry,
+    summary_number,
 )
 from ledgerbridge.sandbox.xero.openapi import schema_errors
 from tests.mapper.ontraport.test_properties import Sale, _ontraport_record, sales
@@ -181,6 +183,13 @@ def test_a_late_arrival_never_changes_a_closed_summary(
             assert isinstance(again, Publish)
             invoice = next(d for d in again.documents if d.kind is DocumentKind.invoice)
             assert invoice.fingerprint == sent[summary.number]
+
+
+def test_a_summary_number_reads_back() -> None:
+    for sequence in (0, 1, 12):
+        number = summary_number(5, date(2026, 11, 2), sequence)
+        assert parse_summary_number(number) == (5, date(2026, 11, 2), sequence)
+    assert summary_number(5, date(2026, 11, 2), 2) == "OP-DAY-5-20261102-ADJ2"
 
 
 def test_the_day_closes_at_the_close_hour_of_the_next_local_day() -> None:

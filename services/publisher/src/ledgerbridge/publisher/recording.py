@@ -13,6 +13,7 @@ from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Document, DocumentStatus, RecordStatus, SourceRecord
+from ledgerbridge.common.models.records import SUMMARY_KIND
 from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.claimed import Decided, Outcome
 
@@ -94,6 +95,25 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
                 f"{d.kind.value.replace('_', ' ')} {d.xero_number or d.xero_id}" for d in documents
             )
             move(session, source_record, RecordStatus.synced, f"In Xero: {summary}")
+            if source_record.kind == SUMMARY_KIND:
+                await _settle_members(session, source_record)
+
+
+async def _settle_members(session: AsyncSession, summary: SourceRecord) -> None:
+    """The sales a daily summary covers are in Xero with it."""
+    members = (
+        await session.scalars(
+            select(SourceRecord)
+            .where(
+                SourceRecord.summary_record_id == summary.id,
+                SourceRecord.status.in_((RecordStatus.mapped, RecordStatus.waiting)),
+            )
+            .order_by(SourceRecord.id)
+            .with_for_update(key_share=True)
+        )
+    ).all()
+    for member in members:
+        move(session, member, RecordStatus.synced, f"In Xero through summary {summary.external_id}")
 
 
 def _suggests_stale_reference(error: str) -> bool:

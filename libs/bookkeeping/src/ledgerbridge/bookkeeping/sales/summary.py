@@ -108,8 +108,11 @@ def summary_number(gateway_id: int, day: date, sequence: int) -> str:
     return f"{base}-ADJ{sequence}" if sequence else base
 
 
-def local_day(unix_seconds: int, time_zone: str) -> date:
-    return datetime.fromtimestamp(unix_seconds, UTC).astimezone(ZoneInfo(time_zone)).date()
+def parse_summary_number(number: str) -> tuple[int, date, int]:
+    """Gateway, day and sequence of a :func:`summary_number`."""
+    parts = number.split("-")
+    sequence = int(parts[4].removeprefix("ADJ")) if len(parts) > 4 else 0
+    return int(parts[2]), datetime.strptime(parts[3], "%Y%m%d").date(), sequence
 
 
 def day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
