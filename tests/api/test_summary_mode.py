@@ -4,7 +4,7 @@ links between a sale and its summary."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -99,11 +99,24 @@ async def test_a_day_closes_into_one_summary_and_a_late_sale_into_its_adjustment
         payload={"transaction": worked_transaction("1002"), "contact": WORKED_CONTACT},
     )
     await wait_for_day(second)
+    # While sales are still coming in (one mapped moments ago), a closed day waits for the intake to settle.
+    async with unit_of_work(committing) as session:
+        assert await close_due_summaries(session, datetime(2024, 6, 2, tzinfo=UTC), APP) == 0
     # Before the day closes (02:00 the next day, Sydney) nothing is made.
     async with unit_of_work(committing) as session:
-        assert await close_due_summaries(session, datetime(2024, 6, 1, 15, 59, tzinfo=UTC), APP) == 0
+        assert (
+            await close_due_summaries(
+                session, datetime(2024, 6, 1, 15, 59, tzinfo=UTC), APP, quiet=timedelta(0)
+            )
+            == 0
+        )
     async with unit_of_work(committing) as session:
-        assert await close_due_summaries(session, datetime(2024, 6, 1, 16, 0, tzinfo=UTC), APP) == 1
+        assert (
+            await close_due_summaries(
+                session, datetime(2024, 6, 1, 16, 0, tzinfo=UTC), APP, quiet=timedelta(0)
+            )
+            == 1
+        )
     (summary,) = await _summaries(committing)
     assert summary.external_id == "OP-DAY-3-20240601"
     assert [entry["record_id"] for entry in summary.payload["entries"]] == [
@@ -151,10 +164,12 @@ async def test_a_day_closes_into_one_summary_and_a_late_sale_into_its_adjustment
     )
     await wait_for_day(late)
     async with unit_of_work(committing) as session:
-        assert await close_due_summaries(session, datetime.now(UTC), APP) == 1
+        assert await close_due_summaries(session, datetime.now(UTC), APP, quiet=timedelta(0)) == 1
     day, adjustment = await _summaries(committing)
     assert (day.id, day.payload, day.status) == (summary.id, summary.payload, summary.status)
     assert adjustment.external_id == "OP-DAY-3-20240601-ADJ1"
     assert [entry["record_id"] for entry in adjustment.payload["entries"]] == [str(late)]
     async with unit_of_work(committing) as session:
-        assert await close_due_summaries(session, datetime.now(UTC), APP) == 0  # nothing left waiting
+        assert (
+            await close_due_summaries(session, datetime.now(UTC), APP, quiet=timedelta(0)) == 0
+        )  # nothing left waiting

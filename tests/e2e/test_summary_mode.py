@@ -14,15 +14,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
     AccountSettings,
-    Document,
-    DocumentStatus,
     RecordStatus,
     SourceRecord,
 )
@@ -37,7 +34,7 @@ from tests.e2e.harness import (
     money,
     poll_now,
     provision,
-    unfinished_records,
+    summary_settled,
     wait_for,
 )
 
@@ -62,29 +59,6 @@ async def _summary_tenant(
             .values(values={**row.values, "ontraport": ontraport})
         )
     return tenant
-
-
-async def _settled(sessions: async_sessionmaker[AsyncSession], tenant: Tenant, expected_sales: int) -> bool:
-    """Every sale stored and final (none still waiting for its day), and nothing left to send."""
-    async with sessions() as session:
-        sales = await session.scalar(
-            select(func.count()).where(
-                SourceRecord.account_id == tenant.account_id, SourceRecord.kind != SUMMARY_KIND
-            )
-        )
-        unfinished = await session.scalar(
-            select(func.count()).where(
-                SourceRecord.account_id == tenant.account_id,
-                unfinished_records() | (SourceRecord.reason_code == ReasonCode.summary_pending.value),
-            )
-        )
-        unsent = await session.scalar(
-            select(func.count()).where(
-                Document.account_id == tenant.account_id,
-                Document.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
-            )
-        )
-    return sales == expected_sales and unfinished == 0 and unsent == 0
 
 
 def _day(transaction: dict[str, str]) -> str:
@@ -177,7 +151,7 @@ async def test_summary_mode_books_each_day_once_and_faults_change_nothing(
     clean = await _summary_tenant(committing, sandboxes, SEED)
     await poll_now(committing, clean)
     expected = len(sandboxes.transactions(clean.ontraport_account_id))
-    await wait_for(lambda: _settled(committing, clean, expected), 120, stack, "the clean summary sync")
+    await wait_for(lambda: summary_settled(committing, clean, expected), 120, stack, "the clean summary sync")
     await _check_clean_books(committing, sandboxes, clean)
     clean_books = _summary_books(sandboxes.organisation(clean.tenant_id))
 
@@ -207,7 +181,9 @@ async def test_summary_mode_books_each_day_once_and_faults_change_nothing(
         if round_number == 1:
             await redis.flushdb()
         stack.start(victim)
-    await wait_for(lambda: _settled(committing, faulty, expected), 180, stack, "the faulty summary sync")
+    await wait_for(
+        lambda: summary_settled(committing, faulty, expected), 180, stack, "the faulty summary sync"
+    )
     assert sum(sandboxes.organisation(faulty.tenant_id).faults.injected.values()) > 0
     assert _summary_books(sandboxes.organisation(faulty.tenant_id)) == clean_books
     await _check_clean_books(committing, sandboxes, faulty)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -136,7 +136,8 @@ class Poller:
                     await schedule_due(session, now)
                 # Summary mode: the sales of days closed since the last tick become their summaries.
                 async with unit_of_work(self.platform.sessions) as session:
-                    await close_due_summaries(session, now, self._app_url())
+                    quiet = timedelta(seconds=self.platform.settings.polling.summary_quiet_seconds)
+                    await close_due_summaries(session, now, self._app_url(), quiet=quiet)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -13,9 +13,9 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.decisions import Fail
@@ -37,10 +37,20 @@ from ledgerbridge.common.records.lifecycle import move, requeue
 RECORDS_PATH = "/records?source=ontraport&since={since}&until={until}"
 """The web app's records list for one day: what a summary invoice's ``Url`` opens."""
 BATCH = 5_000  # waiting sales read per connection and closing: one transaction's worth
+QUIET = timedelta(seconds=10)
+"""A connection's closed days are summarised once its intake is quiet this long (``SUMMARY_QUIET_SECONDS``
+in the poller): a backlog (an import, a first sync, a poll after an outage) becomes the day's summary, not
+a summary and a string of -ADJn."""
 
 
-async def close_due_summaries(session: AsyncSession, now: datetime, app_url: str) -> int:
-    """Make the summaries of every closed day that has sales waiting; returns how many were made."""
+async def close_due_summaries(
+    session: AsyncSession, now: datetime, app_url: str, *, quiet: timedelta = QUIET
+) -> int:
+    """Make the summaries of every closed day that has sales waiting; returns how many were made.
+
+    ``now`` decides which days are closed; ``quiet`` is measured on the database's clock, against the
+    records' own ``updated_at``.
+    """
     rows = await session.execute(
         select(SourceRecord.connection_id)
         .where(
@@ -52,8 +62,29 @@ async def close_due_summaries(session: AsyncSession, now: datetime, app_url: str
     )
     made = 0
     for (connection_id,) in rows.all():
-        made += await _close_connection(session, connection_id, now, app_url)
+        if not await _busy(session, connection_id, quiet):
+            made += await _close_connection(session, connection_id, now, app_url)
     return made
+
+
+async def _busy(session: AsyncSession, connection_id: uuid.UUID, quiet: timedelta) -> bool:
+    """Whether sales are still coming in for the connection: one not mapped yet, or one just mapped."""
+    coming = await session.scalar(
+        select(
+            exists().where(
+                SourceRecord.connection_id == connection_id,
+                SourceRecord.kind != SUMMARY_KIND,
+                or_(
+                    SourceRecord.status == RecordStatus.received,
+                    and_(
+                        SourceRecord.reason_code == ReasonCode.summary_pending.value,
+                        SourceRecord.updated_at > func.now() - quiet,
+                    ),
+                ),
+            )
+        )
+    )
+    return bool(coming)
 
 
 async def _close_connection(
