@@ -200,6 +200,7 @@ def _print_summary_mode(figures: SummaryFigures) -> None:
         f"  Xero calls: {figures.xero_calls} = {figures.calls_per_transaction:.4f} per transaction "
         f"(goal < {CALLS_PER_TRANSACTION_GOAL}); took {figures.seconds:.0f} s"
     )
+    print(f"  by endpoint: {dict(sorted(figures.calls.items()))}")
 
 
 def _summary_mode_rows(figures: SummaryFigures | None) -> list[tuple[str, str, str]]:

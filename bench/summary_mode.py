@@ -12,6 +12,7 @@ import asyncio
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.infra import CallRecorder
+from bench.infra import CallRecorder, by_endpoint
 from bench.pipeline import PipelineOptions, worker_environment
 from ledgerbridge.common.database import create_engine, session_factory, unit_of_work
 from ledgerbridge.common.models import AccountSettings, SourceRecord
@@ -42,6 +43,7 @@ class SummaryFigures:
     summarised: int
     summaries: int
     xero_calls: int
+    calls: Counter[str]
     seconds: float
 
     @property
@@ -79,6 +81,7 @@ async def run_summary_mode(options: PipelineOptions) -> SummaryFigures:
             transactions=0, start_date=int(yesterday.timestamp()), seconds_between_transactions=spacing
         )
     )
+    onport_app = create_onport()
     log_dir = Path(tempfile.mkdtemp(prefix="ledgerbridge-bench-summary-"))
     engine = create_engine(options.database_url, pool_size=3)
     sessions = session_factory(engine)
@@ -118,7 +121,7 @@ async def run_summary_mode(options: PipelineOptions) -> SummaryFigures:
                     await asyncio.sleep(0.5)
                 await asyncio.sleep(3)  # anything still on its way shows up in the call count
                 summarised, summaries = await _summarised(sessions, tenant.account_id)
-                calls = len(recorder.calls) - calls_before
+                calls = recorder.calls[calls_before:]
             except BaseException:
                 print(f"worker logs (tail):\n{stack.logs()}", flush=True)
                 raise
@@ -132,6 +135,7 @@ async def run_summary_mode(options: PipelineOptions) -> SummaryFigures:
         transactions=expected,
         summarised=summarised,
         summaries=summaries,
-        xero_calls=calls,
+        xero_calls=len(calls),
+        calls=by_endpoint(calls),
         seconds=time.monotonic() - began,
     )
