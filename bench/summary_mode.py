@@ -89,11 +89,9 @@ async def run_summary_mode(options: PipelineOptions) -> SummaryFigures:
         with (
             serve_in_thread(recorder) as xero_url,
             serve_in_thread(ontraport_app) as ontraport_url,
-            serve_in_thread(create_onport()) as onport_url,
+            serve_in_thread(onport_app) as onport_url,
         ):
-            sandboxes = Sandboxes(
-                xero_app, xero_url, ontraport_app, ontraport_url, create_onport(), onport_url
-            )
+            sandboxes = Sandboxes(xero_app, xero_url, ontraport_app, ontraport_url, onport_app, onport_url)
             env, _ = worker_environment(sandboxes, options, options.database_url, log_dir / "data")
             stack = Stack(env, log_dir)
             try:
