@@ -14,6 +14,8 @@ from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import DocumentKind, DocumentStatus, RecordStatus, SourceRecord
 from ledgerbridge.common.models.records import SUMMARY_KIND
 from ledgerbridge.common.records.summaries import close_due_summaries
+from ledgerbridge.publisher.claimed import Outcome
+from ledgerbridge.publisher.recording import record_outcomes
 from tests.api.conftest import MakeTenant
 from tests.api.seed import (
     WORKED_CONTACT,
@@ -173,3 +175,37 @@ async def test_a_day_closes_into_one_summary_and_a_late_sale_into_its_adjustment
         assert (
             await close_due_summaries(session, datetime.now(UTC), APP, quiet=timedelta(0)) == 0
         )  # nothing left waiting
+
+
+async def test_a_summary_xero_refuses_holds_its_sales_until_it_is_in_xero(
+    make_tenant: MakeTenant, committing: Sessions
+) -> None:
+    tenant = await make_tenant()
+    xero, source = await _connections(committing, tenant)
+    summary_id = await add_record(
+        committing, tenant.account_id, source, "OP-DAY-3-20240601", status=RecordStatus.mapped, payload={}
+    )
+    sale_id = await add_record(committing, tenant.account_id, source, "1001", status=RecordStatus.mapped)
+    async with unit_of_work(committing) as session:
+        summary = await session.get_one(SourceRecord, summary_id)
+        summary.kind = SUMMARY_KIND
+        (await session.get_one(SourceRecord, sale_id)).summary_record_id = summary_id
+    invoice = await add_document(
+        committing, tenant.account_id, summary_id, xero, DocumentKind.invoice, status=DocumentStatus.sending
+    )
+
+    async def statuses() -> tuple[tuple[RecordStatus, str | None], tuple[RecordStatus, str | None]]:
+        async with committing() as session:
+            day = await session.get_one(SourceRecord, summary_id)
+            sale = await session.get_one(SourceRecord, sale_id)
+            return (day.status, day.reason_code), (sale.status, sale.reason_code)
+
+    await record_outcomes(committing, {invoice: Outcome(False, error="Account code '999' is not valid")})
+    assert await statuses() == (
+        (RecordStatus.failed, "xero_rejected"),
+        (RecordStatus.waiting, "summary_pending"),
+    )
+    await record_outcomes(
+        committing, {invoice: Outcome(True, xero_id="5f0d6a0e", number="OP-DAY-3-20240601", amount=None)}
+    )
+    assert await statuses() == ((RecordStatus.synced, None), (RecordStatus.synced, None))
