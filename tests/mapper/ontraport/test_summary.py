@@ -21,6 +21,7 @@ from ledgerbridge.bookkeeping.sales import (
     MappingSettings,
     ProductMapping,
     SyncState,
+    TrialState,
 )
 from ledgerbridge.bookkeeping.sales.summary import (
     DailySummary,
@@ -297,3 +298,46 @@ def test_a_day_mixing_taxed_and_untaxed_sales_needs_a_tax_free_code() -> None:
         summary.model_dump(mode="json"), SETTINGS.model_copy(update={"tax_free_code": None})
     )
     assert isinstance(failed, Fail) and failed.code is ReasonCode.setting_missing
+
+
+def test_a_partial_refund_of_a_summarised_sale_credits_its_summary_lines_in_proportion() -> None:
+    record = _paid_sale()  # 100.00 + 10 % tax = 110.00
+    (entry,) = _entries([record])
+    decision = map_summary_member(
+        {**record, "status": 3, "total": "55.00"},
+        record_id="r1",
+        contact=None,
+        mappings=MAPPINGS,
+        settings=SETTINGS,
+        summarised=entry,
+        summary="OP-DAY-3-20261102",
+        summary_published=True,
+        observed_on=date(2026, 11, 4),
+    )
+    assert isinstance(decision, Publish), decision
+    documents = {doc.kind: doc.body for doc in decision.documents}
+    note = documents[DocumentKind.credit_note]
+    assert note["CreditNoteNumber"] == "CN-OP-7001"
+    assert [(line["AccountCode"], line.get("TaxType")) for line in note["LineItems"]] == [
+        (group.account_code, group.tax_type) for group in entry.groups
+    ]
+    assert xero_totals(note, {"TAX": Decimal(10)}).total == Decimal("55.00")
+    assert documents[DocumentKind.refund_payment]["Amount"] == Decimal("55.00")
+
+
+def test_on_the_trial_plan_sales_go_one_by_one_and_count_against_its_limit() -> None:
+    trial = TrialState(plan_is_trial=True, synced_count=3, limit=20)
+    decision = map_summary_member(
+        _paid_sale(), record_id="r1", contact=None, mappings=MAPPINGS, settings=SETTINGS, trial=trial
+    )
+    assert isinstance(decision, Publish)
+    assert DocumentKind.invoice in {doc.kind for doc in decision.documents}
+    full = map_summary_member(
+        _paid_sale(),
+        record_id="r1",
+        contact=None,
+        mappings=MAPPINGS,
+        settings=SETTINGS,
+        trial=trial.model_copy(update={"synced_count": 20}),
+    )
+    assert isinstance(full, Wait) and full.code is ReasonCode.plan_limit

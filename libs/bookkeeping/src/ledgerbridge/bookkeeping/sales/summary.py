@@ -35,6 +35,7 @@ from ledgerbridge.bookkeeping.sales.invoices import MAPPING_VERSION, invoice_doc
 from ledgerbridge.bookkeeping.sales.lines import build_lines
 from ledgerbridge.bookkeeping.sales.mapping import map_transaction
 from ledgerbridge.bookkeeping.sales.offer_data import OfferDataError
+from ledgerbridge.bookkeeping.sales.rules import render, template_values
 from ledgerbridge.bookkeeping.sales.transaction import (
     Transaction,
     TransactionError,
@@ -248,7 +249,9 @@ def map_summary_member(
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "transaction"))
     transaction = context.transaction
     if summarised is None:
-        if not goes_into_summary(transaction, settings, context.state):
+        # On the trial plan sales go one by one, so each is counted against its limit as usual.
+        on_trial = trial is not None and trial.plan_is_trial
+        if on_trial or not goes_into_summary(transaction, settings, context.state):
             return map_transaction(
                 transaction,
                 contact=contact,
@@ -302,16 +305,12 @@ def _summarised(
         if not published:
             return Wait(f"In summary {summary}, which is being sent to Xero", ReasonCode.summary_pending)
         return NoChange(f"In Xero through summary {summary}")
-    # The sale is credited on its own, against the lines it had, as if its own invoice were in Xero.
-    try:
-        _, body = _entry(context, entry.record_id)
-    except MappingError as error:
-        return error.as_fail()
-    number = str(body["InvoiceNumber"])
+    # The sale is credited on its own, against the lines the summary took from it, as if those were its
+    # own invoice in Xero (a partial refund is spread over them in proportion).
+    number = render(context.settings.invoice_number_template, template_values(transaction, context.contact))
+    invoice = PublishedDocument(number=number, amount=entry.total, body=_entry_invoice_body(entry))
     paid = PublishedDocument(number=number, amount=entry.total, body={})
-    state = context.state.model_copy(
-        update={"invoice": PublishedDocument(number=number, amount=entry.total, body=body), "payment": paid}
-    )
+    state = context.state.model_copy(update={"invoice": invoice, "payment": paid})
     return map_transaction(
         transaction,
         contact=context.contact,
@@ -321,6 +320,24 @@ def _summarised(
         state=state,
         observed_on=observed_on,
     )
+
+
+def _entry_invoice_body(entry: SummaryEntry) -> dict[str, Any]:
+    """The sale's part of its summary as invoice lines: tax inclusive with their tax (NoTax if untaxed)."""
+    untaxed = all(group.tax_type is None for group in entry.groups)
+    lines = []
+    for group in entry.groups:
+        line: dict[str, Any] = {
+            "Description": f"ONTRAPORT transaction {entry.transaction_id} (account {group.account_code})",
+            "Quantity": Decimal(1),
+            "UnitAmount": group.gross,
+            "AccountCode": group.account_code,
+        }
+        if group.tax_type:
+            line["TaxType"] = group.tax_type
+            line["TaxAmount"] = group.tax
+        lines.append(line)
+    return {"LineAmountTypes": "NoTax" if untaxed else "Inclusive", "LineItems": lines}
 
 
 def plan_summaries(
