@@ -41,6 +41,9 @@ QUIET = timedelta(seconds=10)
 """A connection's closed days are summarised once its intake is quiet this long (``SUMMARY_QUIET_SECONDS``
 in the poller): a backlog (an import, a first sync, a poll after an outage) becomes the day's summary, not
 a summary and a string of -ADJn."""
+MOST_QUIET_WAITS = 30
+"""The quiet wait is skipped once a sale has waited this many quiet windows: a steady stream of sales
+(a busy shop, always something just mapped) must not hold a closed day forever."""
 
 
 async def close_due_summaries(
@@ -68,23 +71,25 @@ async def close_due_summaries(
 
 
 async def _busy(session: AsyncSession, connection_id: uuid.UUID, quiet: timedelta) -> bool:
-    """Whether sales are still coming in for the connection: one not mapped yet, or one just mapped."""
-    coming = await session.scalar(
-        select(
-            exists().where(
-                SourceRecord.connection_id == connection_id,
-                SourceRecord.kind != SUMMARY_KIND,
-                or_(
-                    SourceRecord.status == RecordStatus.received,
-                    and_(
-                        SourceRecord.reason_code == ReasonCode.summary_pending.value,
-                        SourceRecord.updated_at > func.now() - quiet,
-                    ),
-                ),
-            )
-        )
+    """Whether sales are still coming in for the connection (one not mapped yet, or one just mapped) and
+    none has waited :data:`MOST_QUIET_WAITS` quiet windows yet."""
+    sales = and_(SourceRecord.connection_id == connection_id, SourceRecord.kind != SUMMARY_KIND)
+    pending = SourceRecord.reason_code == ReasonCode.summary_pending.value
+    coming = exists().where(
+        sales,
+        or_(
+            SourceRecord.status == RecordStatus.received,
+            and_(pending, SourceRecord.updated_at > func.now() - quiet),
+        ),
     )
-    return bool(coming)
+    overdue = exists().where(
+        sales,
+        pending,
+        SourceRecord.status == RecordStatus.waiting,
+        SourceRecord.summary_record_id.is_(None),
+        SourceRecord.updated_at < func.now() - quiet * MOST_QUIET_WAITS,
+    )
+    return bool(await session.scalar(select(and_(coming, ~overdue))))
 
 
 async def _close_connection(
