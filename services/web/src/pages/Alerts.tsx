@@ -26,9 +26,9 @@ const KINDS: { kind: Kind; label: string }[] = [
   { kind: "day_limit", label: "Xero's daily limit pauses an organisation" },
   { kind: "daily_digest", label: "Daily digest" },
 ];
-const CHANNELS: { channel: Channel; label: string }[] = [
-  { channel: "email", label: "by e-mail" },
-  { channel: "webhook", label: "by webhook" },
+const CHANNELS: { channel: Channel; label: string; heading: string }[] = [
+  { channel: "email", label: "by e-mail", heading: "E-mail" },
+  { channel: "webhook", label: "by webhook", heading: "Webhook" },
 ];
 
 interface Form {
@@ -147,22 +147,36 @@ function Choose({ form, set }: { form: Form; set: (form: Form) => void }) {
     set({ ...form, choices: { ...form.choices, [kind]: [...chosen].sort() } });
   };
   return (
-    <fieldset>
-      <legend>What you receive</legend>
-      {KINDS.map(({ kind, label }) => (
-        <div key={kind} className="choice-row">
-          <span>{label}</span>
-          {CHANNELS.map(({ channel, label: how }) => (
-            <Checkbox
-              key={channel}
-              label={`${label} ${how}`}
-              checked={form.choices[kind].includes(channel)}
-              onChange={(on) => toggle(kind, channel, on)}
-            />
+    <table className="choices">
+      <caption>What you receive, and how</caption>
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          {CHANNELS.map(({ channel, heading }) => (
+            <th key={channel} scope="col">
+              {heading}
+            </th>
           ))}
-        </div>
-      ))}
-    </fieldset>
+        </tr>
+      </thead>
+      <tbody>
+        {KINDS.map(({ kind, label }) => (
+          <tr key={kind}>
+            <th scope="row">{label}</th>
+            {CHANNELS.map(({ channel, label: how }) => (
+              <td key={channel}>
+                <input
+                  type="checkbox"
+                  aria-label={`${label} ${how}`}
+                  checked={form.choices[kind].includes(channel)}
+                  onChange={(e) => toggle(kind, channel, e.target.checked)}
+                />
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -164,14 +164,15 @@ async def make_digests(session: AsyncSession, settings: Settings, now: datetime)
         return 0
     day = now.date().isoformat()
     made = 0
-    for row in await session.scalars(select(AlertSettings)):
+    key = f"digest:{day}"
+    # Only accounts without today's digest: after the first tick of the day this reads no rows.
+    due = select(AlertSettings).where(
+        ~select(Alert.id)
+        .where(Alert.account_id == AlertSettings.account_id, Alert.dedupe_key == key)
+        .exists()
+    )
+    for row in await session.scalars(due):
         if not channels_for(row.preferences, AlertKind.daily_digest) & configured_channels(row):
-            continue
-        key = f"digest:{day}"
-        exists = await session.scalar(
-            select(Alert.id).where(Alert.account_id == row.account_id, Alert.dedupe_key == key)
-        )
-        if exists is not None:
             continue
         figures = dict(
             (

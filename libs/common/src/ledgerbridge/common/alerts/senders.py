@@ -18,6 +18,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -142,7 +143,7 @@ async def send_webhook(
     production: bool,
 ) -> None:
     host = check_webhook_url(url, production=production)
-    await resolve_public(host, 443, production=production)
+    await resolve_public(host, urlsplit(url).port or 443, production=production)
     body = webhook_body(outgoing, fmt)
     timestamp = str(int(time.time()))
     headers = {
