@@ -186,7 +186,9 @@ class AlertsSettings(_Settings):
     )
     send_timeout_seconds: float = Field(default=10, gt=0, description="Per SMTP conversation or webhook call")
     max_attempts: int = Field(
-        default=20, ge=1, description="Sends tried (with backoff, ~1 day) before giving up"
+        default=20,
+        ge=1,
+        description="Sends tried (30 s doubling to an hour: about 13 hours) before giving up",
     )
 
 
