@@ -378,6 +378,7 @@ def test_failed_records_are_retried_in_bulk_and_healed_by_mapping_their_product(
 
     # A bulk retry before the fix: one call queues every failed record, and they fail again, named.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Records").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Records")  # see the first test
     page.get_by_label("Status").select_option("failed")
     retry = page.get_by_role("button", name="Retry every failed or waiting record these filters match")
     expect(retry).to_be_visible()
