@@ -46,7 +46,7 @@ export function AuditTrail({ subject, title = "Changes by people" }: { subject: 
           <li key={entry.id}>
             <time dateTime={entry.created_at}>{formatDate(entry.created_at)}</time>: {entry.user_email}{" "}
             <strong>{entry.action.replace(/[._]/g, " ")}</strong>
-            {subject.includes(":") ? "" : ` ${entry.subject}`}
+            {entry.subject === subject ? "" : ` ${entry.subject}`}
             <Change entry={entry} />
           </li>
         ))}

@@ -11,6 +11,7 @@ from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
 from ledgerbridge.api.costly import spend
 from ledgerbridge.api.dependencies import PlatformDep, Session
 from ledgerbridge.api.problems import problem_responses
+from ledgerbridge.common.audit import changed
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 SUBJECT = "alerts"
@@ -38,7 +39,7 @@ async def put_alerts(
     body: AlertSettingsIn, user: OwnerUser, session: Session, platform: PlatformDep, audit: AuditDep
 ) -> AlertSettingsOut:
     answer, before, after = await service.save(session, platform, user.account_id, body)
-    await audit("alerts.update", SUBJECT, before=before, after=after)
+    await audit("alerts.update", SUBJECT, **changed(before, after))
     return answer
 
 
