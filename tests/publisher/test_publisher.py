@@ -22,6 +22,7 @@ from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
     Account,
+    AlertEvent,
     Connection,
     ConnectionKind,
     ConnectionStatus,
@@ -111,11 +112,14 @@ async def test_connections_unused_for_a_week_are_refreshed_once_and_busy_ones_no
     assert await keep_tokens_alive(committing, xero.tokens, now, timedelta(days=7)) == 0
 
 
-async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_reference_data(
-    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
-) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
-    async with unit_of_work(committing) as session:
+async def _pending_invoice(
+    sessions: async_sessionmaker[AsyncSession],
+    account_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    account_code: str,
+) -> uuid.UUID:
+    """A mapped record with one invoice waiting to be sent; the record's id."""
+    async with unit_of_work(sessions) as session:
         record = SourceRecord(
             account_id=account_id,
             connection_id=connection_id,
@@ -141,7 +145,7 @@ async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_refer
                     "Description": "Course",
                     "Quantity": 1,
                     "UnitAmount": 100,
-                    "AccountCode": "999",
+                    "AccountCode": account_code,
                     "TaxType": "OUTPUT",
                 }
             ],
@@ -158,6 +162,16 @@ async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_refer
                 idempotency_key=f"lb:test:{uuid.uuid4()}",
             )
         )
+        return record.id
+
+
+def _runs(
+    committing: async_sessionmaker[AsyncSession],
+    xero: XeroSide,
+    redis: Redis,
+    settings: Settings,
+    tenant_id: str,
+) -> PublishingRuns:
     limiter = RateLimiter(redis, settings.queue.prefix)
 
     def client_for(connection: Connection) -> XeroClient:
@@ -166,11 +180,27 @@ async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_refer
             xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
         )
 
-    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+    return PublishingRuns(committing, client_for, gather=0)
+
+
+async def _alert_events(
+    sessions: async_sessionmaker[AsyncSession], account_id: uuid.UUID
+) -> list[AlertEvent]:
+    async with sessions() as session:
+        return list(await session.scalars(select(AlertEvent).where(AlertEvent.account_id == account_id)))
+
+
+async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_reference_data(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    record_id = await _pending_invoice(committing, account_id, connection_id, "999")
+
+    await _runs(committing, xero, redis, settings, tenant_id).publish(connection_id, max_seconds=30)
 
     async with committing() as session:
-        document = await session.scalar(select(Document).where(Document.record_id == record.id))
-        stored = await session.get(SourceRecord, record.id)
+        document = await session.scalar(select(Document).where(Document.record_id == record_id))
+        stored = await session.get(SourceRecord, record_id)
         messages = (await session.scalars(select(OutboxMessage.message_type))).all()
     assert document is not None
     assert stored is not None
@@ -181,6 +211,34 @@ async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_refer
     assert stored.reason is not None
     assert stored.reason.startswith("Xero rejected the invoice:")
     assert list(messages) == ["xero.reference.refresh"]
+    # The owners are told, from the same transaction that failed the record.
+    [event] = await _alert_events(committing, account_id)
+    assert (event.kind, event.detail["record_id"], event.detail["reason"]) == (
+        "records_failed",
+        str(record_id),
+        stored.reason,
+    )
+
+
+async def test_a_day_limit_parks_the_organisation_and_tells_the_owners_once(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    await _pending_invoice(committing, account_id, connection_id, "200")
+    limited = await xero.http.post("/_sandbox/limits", json={"tenant_id": tenant_id, "day_limit": 0})
+    assert limited.status_code == 200
+    runs = _runs(committing, xero, redis, settings, tenant_id)
+
+    for _ in range(3):  # the first run meets the limit, the later ones find the organisation parked
+        await runs.publish(connection_id, max_seconds=30)
+
+    async with committing() as session:
+        connection = await session.get(Connection, connection_id)
+    assert connection is not None and connection.parked_until is not None
+    assert connection.parked_until > datetime.now(UTC)
+    [event] = await _alert_events(committing, account_id)
+    assert (event.kind, event.detail["connection_id"]) == ("day_limit", str(connection_id))
+    assert event.detail["until"].endswith(" UTC")
 
 
 async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sent(

@@ -17,6 +17,7 @@ import { RecordsPage } from "./pages/Records";
 
 // The pages people open most (dashboard, records) come with the first load; the rest are chunks of their
 // own, fetched when first visited.
+const AlertsPage = lazy(() => import("./pages/Alerts").then((m) => ({ default: m.AlertsPage })));
 const ConnectionsPage = lazy(() =>
   import("./pages/Connections").then((m) => ({ default: m.ConnectionsPage })),
 );
@@ -93,6 +94,9 @@ function Shell({ children }: { children: ReactNode }) {
             <li>
               <NavLink to="/users">Users</NavLink>
             </li>
+            <li>
+              <NavLink to="/alerts">Alerts</NavLink>
+            </li>
           </ul>
         </nav>
         <div className="who">
@@ -159,6 +163,7 @@ export function App() {
           <Route path="/connections" element={<ConnectionsPage />} />
           <Route path="/onport" element={<OnportPage />} />
           <Route path="/users" element={<UsersPage />} />
+          <Route path="/alerts" element={<AlertsPage />} />
           <Route path="/signin" element={<Navigate to="/" replace />} />
           <Route path="/signup" element={<Navigate to="/setup" replace />} />
           <Route path="*" element={<h1>Page not found</h1>} />

@@ -8,12 +8,13 @@ import uuid
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from ledgerbridge.common.clients.xero import TokenService, TokenSet, XeroOAuth
 from ledgerbridge.common.clients.xero.tokens import RECONNECT_MESSAGE
 from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
-from ledgerbridge.common.models import Connection, ConnectionStatus
+from ledgerbridge.common.models import AlertEvent, Connection, ConnectionStatus
 from ledgerbridge.common.settings import XeroSettings
 from ledgerbridge.sandbox.xero.testing import REDIRECT, SandboxClient, pkce_pair
 
@@ -142,6 +143,12 @@ async def test_a_refused_refresh_token_marks_the_connection_for_reconnection(
     with pytest.raises(PermanentError, match="reconnect Xero"):
         await tokens.access_token(committing, connection_id)
     assert await refreshes(sandbox) == calls
+    # The owners hear of it once, in the transaction that marked the connection.
+    async with committing() as session:
+        events = list(
+            await session.scalars(select(AlertEvent).where(AlertEvent.account_id == row.account_id))
+        )
+    assert [(e.kind, e.detail["connection_id"]) for e in events] == [("xero_consent", str(connection_id))]
 
 
 async def test_connect_flow_exchange_list_and_disconnect(

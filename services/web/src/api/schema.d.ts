@@ -38,6 +38,81 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/alerts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Alert settings (no secrets) and the latest alerts with how each delivery went */
+    get: operations["get_alerts_v1_alerts_get"];
+    /**
+     * Replace the alert settings; owners only
+     * @description The SMTP password is kept when left out. The first save with a webhook creates its signing secret and returns it once, in webhook_secret.
+     */
+    put: operations["put_alerts_v1_alerts_put"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/alerts/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a test alert to every configured channel (through the alerts worker, like a real one) */
+    post: operations["send_test_alert_v1_alerts_test_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/alerts/webhook-secret": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Make a new webhook signing secret (the old one stops at once); shown only here */
+    post: operations["rotate_webhook_secret_v1_alerts_webhook_secret_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/audit": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Who changed what and when, newest first
+     * @description subject=record:<id> gives one record's entries; a prefix such as subject=mapping gives every mapping's (mapping:product:12, …). Pages go back in time with before=next_before.
+     */
+    get: operations["list_audit_v1_audit_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/auth/refresh": {
     parameters: {
       query?: never;
@@ -827,6 +902,128 @@ export interface components {
       id: string;
       plan: components["schemas"]["Plan"];
     };
+    /** AlertOut */
+    AlertOut: {
+      /** Count */
+      count: number;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Deliveries */
+      deliveries: components["schemas"]["DeliveryOut"][];
+      /**
+       * Id
+       * Format: uuid
+       */
+      id: string;
+      /** Kind */
+      kind: string;
+      /** Link */
+      link: string;
+      /** Title */
+      title: string;
+    };
+    /** AlertSettingsIn */
+    AlertSettingsIn: {
+      /**
+       * Preferences
+       * @description Per alert kind, the channels it goes to; a kind left out goes to all
+       */
+      preferences?: {
+        [key: string]: components["schemas"]["Channel"][];
+      };
+      /**
+       * Recipients
+       * @description Who gets e-mail; empty: the account's owners
+       */
+      recipients?: string[];
+      /** @description Empty: no e-mail alerts */
+      smtp?: components["schemas"]["SmtpIn"] | null;
+      /** @description Empty: no webhook alerts */
+      webhook?: components["schemas"]["WebhookIn"] | null;
+    };
+    /** AlertSettingsOut */
+    AlertSettingsOut: {
+      /**
+       * Preferences
+       * @description Every kind, with the channels it goes to
+       */
+      preferences: {
+        [key: string]: string[];
+      };
+      /**
+       * Recent
+       * @description The latest alerts and how each delivery went
+       */
+      recent: components["schemas"]["AlertOut"][];
+      /** Recipients */
+      recipients: string[];
+      smtp: components["schemas"]["SmtpOut"] | null;
+      webhook: components["schemas"]["WebhookOut"] | null;
+      /**
+       * Webhook Secret
+       * @description The webhook signing secret, shown only in the answer that created or rotated it
+       */
+      webhook_secret?: string | null;
+    };
+    /** AuditEntryOut */
+    AuditEntryOut: {
+      /**
+       * Action
+       * @example settings.update
+       * @example record.retry
+       * @example mapping.save
+       */
+      action: string;
+      /**
+       * After
+       * @description What changed, as it became (secrets never recorded)
+       */
+      after: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * Before
+       * @description What changed, as it was (secrets never recorded)
+       */
+      before: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Id */
+      id: number;
+      /**
+       * Subject
+       * @example record:3f0c…
+       * @example settings
+       * @example mapping:product:12
+       * @example connection:…
+       */
+      subject: string;
+      /** User Email */
+      user_email: string;
+      /**
+       * User Id
+       * @description Empty once the user was removed; user_email stays
+       */
+      user_id: string | null;
+    };
+    /** AuditPage */
+    AuditPage: {
+      /** Items */
+      items: components["schemas"]["AuditEntryOut"][];
+      /**
+       * Next Before
+       * @description Pass as before= for the next (older) page; empty on the last page
+       */
+      next_before: number | null;
+    };
     /** AuthorizeUrl */
     AuthorizeUrl: {
       /**
@@ -859,6 +1056,11 @@ export interface components {
       /** Username */
       username: string;
     };
+    /**
+     * Channel
+     * @enum {string}
+     */
+    Channel: "email" | "webhook";
     /** ChooseOrganisation */
     ChooseOrganisation: {
       /** Tenant Id */
@@ -982,6 +1184,19 @@ export interface components {
       /** Organisations */
       organisations: components["schemas"]["Organisation"][];
       status: components["schemas"]["ConnectionStatus"];
+    };
+    /** DeliveryOut */
+    DeliveryOut: {
+      /** Attempts */
+      attempts: number;
+      /** Channel */
+      channel: string;
+      /** Last Error */
+      last_error: string | null;
+      /** Sent At */
+      sent_at: string | null;
+      /** Status */
+      status: string;
     };
     /**
      * DocumentKind
@@ -2274,6 +2489,54 @@ export interface components {
        */
       password: string;
     };
+    /** SmtpIn */
+    SmtpIn: {
+      /**
+       * From Address
+       * Format: email
+       * @example alerts@example.com
+       */
+      from_address: string;
+      /**
+       * Host
+       * @example smtp.example.com
+       */
+      host: string;
+      /**
+       * Password
+       * @description Stored encrypted; leave out to keep the stored one
+       */
+      password?: string | null;
+      /**
+       * Port
+       * @default 587
+       */
+      port: number;
+      /**
+       * Tls
+       * @description starttls (port 587), tls (implicit, port 465) or none (not in production)
+       * @default starttls
+       * @enum {string}
+       */
+      tls: "starttls" | "tls" | "none";
+      /** Username */
+      username?: string | null;
+    };
+    /** SmtpOut */
+    SmtpOut: {
+      /** From Address */
+      from_address: string;
+      /** Host */
+      host: string;
+      /** Password Set */
+      password_set: boolean;
+      /** Port */
+      port: number;
+      /** Tls */
+      tls: string;
+      /** Username */
+      username: string | null;
+    };
     /** SourceConnected */
     SourceConnected: {
       /**
@@ -2507,6 +2770,16 @@ export interface components {
       /** Warnings */
       warnings?: string[];
     };
+    /** TestAlertQueued */
+    TestAlertQueued: {
+      /**
+       * Alert Id
+       * Format: uuid
+       */
+      alert_id: string;
+      /** Channels */
+      channels: string[];
+    };
     /**
      * TokenPair
      * @example {
@@ -2655,6 +2928,38 @@ export interface components {
        */
       name: string | null;
     };
+    /** WebhookIn */
+    WebhookIn: {
+      /**
+       * Format
+       * @description json: our alert object; slack: {"text": …} for a Slack incoming webhook
+       * @default json
+       * @enum {string}
+       */
+      format: "json" | "slack";
+      /**
+       * Url
+       * @example https://hooks.example.com/ledgerbridge
+       */
+      url: string;
+    };
+    /** WebhookOut */
+    WebhookOut: {
+      /** Format */
+      format: string;
+      /** Secret Set */
+      secret_set: boolean;
+      /** Url */
+      url: string;
+    };
+    /** WebhookSecret */
+    WebhookSecret: {
+      /**
+       * Secret
+       * @description Shown once: verify X-Ledgerbridge-Signature with it
+       */
+      secret: string;
+    };
     /**
      * XeroKind
      * @enum {string}
@@ -2740,6 +3045,244 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Readiness"];
+        };
+      };
+    };
+  };
+  get_alerts_v1_alerts_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AlertSettingsOut"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  put_alerts_v1_alerts_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["AlertSettingsIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AlertSettingsOut"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  send_test_alert_v1_alerts_test_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TestAlertQueued"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  rotate_webhook_secret_v1_alerts_webhook_secret_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookSecret"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  list_audit_v1_audit_get: {
+    parameters: {
+      query?: {
+        subject?: string | null;
+        before?: number | null;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AuditPage"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
         };
       };
     };

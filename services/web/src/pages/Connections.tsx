@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../api/client";
 import { keys, useConnections, useMe } from "../api/queries";
 import { ErrorNotice, formatDate, Loading, StatusBadge } from "../components/ui";
+import { AuditTrail } from "../components/AuditTrail";
 
 export async function startXeroConsent(): Promise<void> {
   const answer = unwrap(await api.POST("/v1/connections/xero"));
@@ -94,6 +95,7 @@ export function ConnectionsPage() {
           </button>
         </p>
       ) : null}
+      <AuditTrail subject="connection" />
     </>
   );
 }

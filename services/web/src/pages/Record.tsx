@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { useMeta, xeroHref } from "../api/queries";
+import { AuditTrail } from "../components/AuditTrail";
 import { ErrorNotice, formatDate, Loading, StatusBadge, StatusNotice } from "../components/ui";
 
 export function RecordPage() {
@@ -91,6 +92,7 @@ export function RecordPage() {
           ))}
         </ol>
       </section>
+      <AuditTrail subject={`record:${data.id}`} title="Changes by people (retries)" />
       <section className="card" aria-labelledby="preview">
         <h2 id="preview">What would be sent now</h2>
         {preview.isPending ? <Loading what="the preview" /> : null}

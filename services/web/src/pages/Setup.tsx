@@ -58,6 +58,7 @@ import {
   type StepKey,
 } from "../setup/steps";
 import { startXeroConsent } from "./Connections";
+import { AuditTrail } from "../components/AuditTrail";
 
 type Mapping = Schemas["MappingIn"];
 
@@ -940,6 +941,20 @@ function StepBody({
   }
 }
 
+/** Whose changes each step shows: its mappings, rules, options or connections. */
+const AUDIT_SUBJECTS: Record<StepKey, string> = {
+  connect_xero: "connection",
+  connect_ontraport: "connection",
+  gateways: "mapping:gateway",
+  products: "mapping:product",
+  taxes: "mapping:tax",
+  coupons: "mapping:coupon",
+  shipping: "mapping:shipping",
+  tax_exceptions: "tax_exception",
+  invoice_options: "settings",
+  import_and_go_live: "import",
+};
+
 export function SetupPage() {
   const { step: param } = useParams();
   const navigate = useNavigate();
@@ -1007,6 +1022,7 @@ export function SetupPage() {
           </details>
         ) : null}
         <StepBody step={current} owner={owner} progress={setup.data} />
+        <AuditTrail subject={AUDIT_SUBJECTS[current]} />
         <div className="wizard-nav">
           {previous ? (
             <button type="button" className="secondary" onClick={() => navigate(`/setup/${previous}`)}>

@@ -175,6 +175,25 @@ class PublisherSettings(_Settings):
     sweep_after_seconds: float = Field(default=30, description="Documents waiting this long get a run queued")
 
 
+class AlertsSettings(_Settings):
+    """The alerts worker (in the publisher process): coalescing, retries, limits of what it sends."""
+
+    model_config = SettingsConfigDict(env_prefix="ALERTS_", extra="ignore")
+    coalesce_seconds: float = Field(
+        default=60, ge=0, description="Events of one kind within this window become one alert"
+    )
+    tick_seconds: float = Field(default=5, gt=0, description="How often the alerts worker looks for work")
+    digest_hour_utc: int = Field(
+        default=7, ge=0, le=23, description="The daily digest goes out after this hour"
+    )
+    send_timeout_seconds: float = Field(default=10, gt=0, description="Per SMTP conversation or webhook call")
+    max_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Sends tried (30 s doubling to an hour: about 13 hours) before giving up",
+    )
+
+
 class Settings:
     """All concerns together, read once per process."""
 
@@ -190,6 +209,7 @@ class Settings:
         self.polling = PollingSettings()
         self.queue = QueueSettings()
         self.publisher = PublisherSettings()
+        self.alerts = AlertsSettings()
 
 
 @cache

@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ledgerbridge.api import problems
+from ledgerbridge.api.alerts.endpoints import router as alerts_router
+from ledgerbridge.api.audit.endpoints import router as audit_router
 from ledgerbridge.api.auth.endpoints import router as auth_router
 from ledgerbridge.api.connections.endpoints import router as connections_router
 from ledgerbridge.api.guards import RequestGuard, SecurityHeaders
@@ -84,6 +86,15 @@ OPENAPI_TAGS = [
     {"name": "sync", "description": "Sync now, and each connection's polling and backlog"},
     {"name": "imports", "description": "Historical imports with progress"},
     {"name": "webhooks", "description": "Receivers for Xero, ONTRAPORT and Onport webhooks"},
+    {
+        "name": "alerts",
+        "description": "E-mail (SMTP) and a signed outgoing webhook when records fail, Xero consent is lost, a "
+        "day limit pauses an organisation, and a daily digest; owners choose per kind and channel",
+    },
+    {
+        "name": "audit",
+        "description": "Who changed connections, mappings, settings, rules and records, and when",
+    },
 ]
 
 
@@ -149,5 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (setup_router, records_router, sync_router, imports_router, webhooks_router):
         app.include_router(router)
     app.include_router(onport_router)
+    app.include_router(alerts_router)
+    app.include_router(audit_router)
     install_web(app)  # last: the web app's fallback route must come after every API route
     return app

@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.common.alerts import dispatch as alerts
 from ledgerbridge.common.clients.factory import xero_client
 from ledgerbridge.common.clients.xero import LimiterConfig, TokenService, XeroClient, XeroOAuth
 from ledgerbridge.common.database import unit_of_work
@@ -133,6 +134,9 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
             gather=settings.publisher.gather_seconds,
         )
         sweeper = asyncio.create_task(_sweep_forever(platform, tokens), name="publish-sweep")
+        # Alerts go out from here (never from a request): the publisher is where Xero's troubles are seen.
+        sender = alerts.Sender(platform.cipher, http, settings)
+        alerting = asyncio.create_task(alerts.run_forever(platform.sessions, sender), name="alerts")
         try:
             yield [
                 Handler(PublishPending, _publish_handler(platform, runs)),
@@ -140,6 +144,7 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
                 Handler(HandleWebhookEvent, handle_xero_event),
             ]
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, alerting):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

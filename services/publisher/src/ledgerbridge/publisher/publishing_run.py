@@ -17,9 +17,10 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.common.alerts import events as alerts
+from ledgerbridge.common.alerts.kinds import AlertKind
 from ledgerbridge.common.clients.xero import OrganisationParkedError, XeroClient
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import Connection, ConnectionStatus
@@ -105,9 +106,21 @@ class PublishingRuns:
     async def _park(self, connection_id: uuid.UUID, parked: OrganisationParkedError) -> None:
         """Xero's daily limit is spent: no run for this organisation until it resets."""
         async with unit_of_work(self.sessions) as session:
-            await session.execute(
-                update(Connection)
-                .where(Connection.id == connection_id)
-                .values(parked_until=parked.parked_until)
-            )
+            connection = await session.get(Connection, connection_id, with_for_update=True)
+            if connection is None:
+                return
+            now = datetime.now(UTC)
+            if connection.parked_until is None or connection.parked_until <= now:
+                # Newly parked (not a replica finding it parked again): the owners are told once.
+                alerts.note(
+                    session,
+                    connection.account_id,
+                    AlertKind.day_limit,
+                    detail={
+                        "connection_id": str(connection.id),
+                        "name": connection.name,
+                        "until": f"{parked.parked_until.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+                    },
+                )
+            connection.parked_until = parked.parked_until
         log.warning("publish.parked", connection_id=str(connection_id), until=parked.parked_until.isoformat())

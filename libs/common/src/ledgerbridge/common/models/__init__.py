@@ -3,6 +3,8 @@
 # DocumentKind is the bookkeeping core's own: the database stores the core's document kinds.
 from ledgerbridge.bookkeeping.documents import DocumentKind
 from ledgerbridge.common.models.accounts import Account, AccountSettings, Plan, Role, User
+from ledgerbridge.common.models.alerts import Alert, AlertDelivery, AlertEvent, AlertSettings, DeliveryStatus
+from ledgerbridge.common.models.audit import AuditEntry
 from ledgerbridge.common.models.auth import RefreshToken
 from ledgerbridge.common.models.base import Base
 from ledgerbridge.common.models.connections import (
@@ -29,11 +31,17 @@ from ledgerbridge.common.models.reference import ConnectionReferenceCache
 __all__ = [
     "Account",
     "AccountSettings",
+    "Alert",
+    "AlertDelivery",
+    "AlertEvent",
+    "AlertSettings",
+    "AuditEntry",
     "Base",
     "Connection",
     "ConnectionKind",
     "ConnectionReferenceCache",
     "ConnectionStatus",
+    "DeliveryStatus",
     "Document",
     "DocumentKind",
     "DocumentStatus",

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.common.alerts import events as alerts
+from ledgerbridge.common.alerts.kinds import AlertKind
 from ledgerbridge.common.messaging.messages import MapRecord
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Document, DocumentStatus, RecordEvent, RecordStatus, SourceRecord
@@ -69,6 +71,14 @@ def move(
         event_detail["reason_code"] = code.value
     if cause is not None:
         event_detail["cause"] = cause.as_dict()
+    if status is RecordStatus.failed and previous is not RecordStatus.failed:
+        # The owners hear of it in the same transaction; the alerts worker folds a burst into one alert.
+        alerts.note(
+            session,
+            record.account_id,
+            AlertKind.records_failed,
+            detail={"record_id": str(record.id), "external_id": record.external_id, "reason": reason},
+        )
     session.add(
         RecordEvent(
             account_id=record.account_id,

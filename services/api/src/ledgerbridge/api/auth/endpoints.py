@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth import repository, service
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
 from ledgerbridge.api.auth.rate_limit import FixedWindowLimiter, SignInLimits
@@ -128,8 +129,12 @@ async def list_users(user: CurrentUser, session: Session) -> UserList:
     response_model=UserOut,
     responses=problem_responses(401, 403, 409, 422),
 )
-async def invite_user(body: InviteIn, owner: OwnerUser, session: Session) -> UserOut:
-    return UserOut.model_validate(await service.invite(session, owner, body))
+async def invite_user(body: InviteIn, owner: OwnerUser, session: Session, audit: AuditDep) -> UserOut:
+    invited = UserOut.model_validate(await service.invite(session, owner, body))
+    await audit(
+        "user.invite", f"user:{invited.id}", after={"email": invited.email, "role": str(invited.role)}
+    )
+    return invited
 
 
 @router.put(
@@ -139,9 +144,11 @@ async def invite_user(body: InviteIn, owner: OwnerUser, session: Session) -> Use
     responses=problem_responses(401, 422),
 )
 async def change_password(
-    body: PasswordChangeIn, user: CurrentUser, session: Session, platform: PlatformDep
+    body: PasswordChangeIn, user: CurrentUser, session: Session, platform: PlatformDep, audit: AuditDep
 ) -> TokenPair:
-    return await service.change_own_password(session, platform.secret_key, user, body)
+    pair = await service.change_own_password(session, platform.secret_key, user, body)
+    await audit("user.change_password", f"user:{user.id}", after={"password": "changed"})
+    return pair
 
 
 @router.patch(
@@ -150,8 +157,16 @@ async def change_password(
     response_model=UserOut,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def change_role(user_id: uuid.UUID, body: RoleIn, owner: OwnerUser, session: Session) -> UserOut:
-    return UserOut.model_validate(await service.change_role(session, owner, user_id, body))
+async def change_role(
+    user_id: uuid.UUID, body: RoleIn, owner: OwnerUser, session: Session, audit: AuditDep
+) -> UserOut:
+    before = await repository.user_in_account(session, owner.account_id, user_id)
+    old_role = str(before.role) if before else None
+    changed = UserOut.model_validate(await service.change_role(session, owner, user_id, body))
+    await audit(
+        "user.change_role", f"user:{user_id}", before={"role": old_role}, after={"role": str(changed.role)}
+    )
+    return changed
 
 
 @router.delete(
@@ -161,8 +176,11 @@ async def change_role(user_id: uuid.UUID, body: RoleIn, owner: OwnerUser, sessio
     response_class=Response,
     responses=problem_responses(401, 403, 404, 409),
 )
-async def remove_user(user_id: uuid.UUID, owner: OwnerUser, session: Session) -> None:
+async def remove_user(user_id: uuid.UUID, owner: OwnerUser, session: Session, audit: AuditDep) -> None:
+    before = await repository.user_in_account(session, owner.account_id, user_id)
+    removed = {"email": before.email, "role": str(before.role)} if before else None
     await service.remove_user(session, owner, user_id)
+    await audit("user.remove", f"user:{user_id}", before=removed)
 
 
 @router.put(
@@ -173,6 +191,7 @@ async def remove_user(user_id: uuid.UUID, owner: OwnerUser, session: Session) ->
     responses=problem_responses(401, 403, 404, 422),
 )
 async def reset_password(
-    user_id: uuid.UUID, body: PasswordResetIn, owner: OwnerUser, session: Session
+    user_id: uuid.UUID, body: PasswordResetIn, owner: OwnerUser, session: Session, audit: AuditDep
 ) -> None:
     await service.reset_password(session, owner, user_id, body)
+    await audit("user.reset_password", f"user:{user_id}", after={"password": "reset"})

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import jwt
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import RedirectResponse
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser, bearer
 from ledgerbridge.api.auth.service import unauthorized
 from ledgerbridge.api.auth.tokens import read_access_token
@@ -50,8 +51,11 @@ async def list_connections(user: CurrentUser, session: Session) -> ConnectionLis
     response_model=AuthorizeUrl,
     responses=problem_responses(401, 403, 503),
 )
-async def start_xero(user: OwnerUser, platform: PlatformDep) -> AuthorizeUrl:
-    return await service.authorize_url(platform, user)
+async def start_xero(user: OwnerUser, platform: PlatformDep, audit: AuditDep) -> AuthorizeUrl:
+    started = await service.authorize_url(platform, user)
+    # The callback makes the connection (and is recorded with it); this records who asked for consent.
+    await audit("connection.xero_consent_start", "connection:xero")
+    return started
 
 
 async def _caller(token: Annotated[str | None, Depends(bearer)], platform: PlatformDep) -> uuid.UUID | None:
@@ -117,8 +121,14 @@ async def choose_organisation(
     user: OwnerUser,
     session: Session,
     partners: PartnersDep,
+    audit: AuditDep,
 ) -> ConnectionOut:
-    return await service.choose_organisation(session, partners, user, connection_id, body)
+    before = _state(await service.out(session, await service.owned(session, user.account_id, connection_id)))
+    chosen = await service.choose_organisation(session, partners, user, connection_id, body)
+    await audit(
+        "connection.choose_organisation", f"connection:{connection_id}", before=before, after=_state(chosen)
+    )
+    return chosen
 
 
 @router.post(
@@ -129,9 +139,11 @@ async def choose_organisation(
     responses=problem_responses(401, 403, 422, 502, 503),
 )
 async def connect_ontraport(
-    body: OntraportConnect, user: OwnerUser, session: Session, partners: PartnersDep
+    body: OntraportConnect, user: OwnerUser, session: Session, partners: PartnersDep, audit: AuditDep
 ) -> SourceConnected:
-    return await sources.connect_ontraport(session, partners, user, body)
+    connected = await sources.connect_ontraport(session, partners, user, body)
+    await audit("connection.connect", f"connection:{connected.id}", after=_state(connected))
+    return connected
 
 
 @router.post(
@@ -142,9 +154,11 @@ async def connect_ontraport(
     responses=problem_responses(401, 403, 422, 502, 503),
 )
 async def connect_onport(
-    body: OnportConnect, user: OwnerUser, session: Session, partners: PartnersDep
+    body: OnportConnect, user: OwnerUser, session: Session, partners: PartnersDep, audit: AuditDep
 ) -> SourceConnected:
-    return await sources.connect_onport(session, partners, user, body)
+    connected = await sources.connect_onport(session, partners, user, body)
+    await audit("connection.connect", f"connection:{connected.id}", after=_state(connected))
+    return connected
 
 
 @router.put(
@@ -154,9 +168,17 @@ async def connect_onport(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def choose_xero_connection(
-    connection_id: uuid.UUID, body: ChooseXeroConnection, user: OwnerUser, session: Session
+    connection_id: uuid.UUID, body: ChooseXeroConnection, user: OwnerUser, session: Session, audit: AuditDep
 ) -> ConnectionOut:
-    return await sources.choose_xero_connection(session, user, connection_id, body.xero_connection_id)
+    before = _state(await service.out(session, await service.owned(session, user.account_id, connection_id)))
+    chosen = await sources.choose_xero_connection(session, user, connection_id, body.xero_connection_id)
+    await audit(
+        "connection.choose_xero_connection",
+        f"connection:{connection_id}",
+        before=before,
+        after=_state(chosen),
+    )
+    return chosen
 
 
 @router.post(
@@ -168,9 +190,14 @@ async def choose_xero_connection(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def rotate_webhook_token(
-    connection_id: uuid.UUID, user: OwnerUser, session: Session, partners: PartnersDep
+    connection_id: uuid.UUID, user: OwnerUser, session: Session, partners: PartnersDep, audit: AuditDep
 ) -> SourceConnected:
-    return await sources.rotate_webhook_token(session, partners, user, connection_id)
+    rotated = await sources.rotate_webhook_token(session, partners, user, connection_id)
+    # The URLs carry the token: the entry says it changed, never what it is.
+    await audit(
+        "connection.rotate_webhook_token", f"connection:{connection_id}", after={"webhook_urls": "rotated"}
+    )
+    return rotated
 
 
 @router.delete(
@@ -181,6 +208,20 @@ async def rotate_webhook_token(
     responses=problem_responses(401, 403, 404, 502, 503),
 )
 async def disconnect(
-    connection_id: uuid.UUID, user: OwnerUser, session: Session, partners: PartnersDep
+    connection_id: uuid.UUID, user: OwnerUser, session: Session, partners: PartnersDep, audit: AuditDep
 ) -> None:
+    before = _state(await service.out(session, await service.owned(session, user.account_id, connection_id)))
     await service.disconnect(session, partners, user, connection_id)
+    await audit(
+        "connection.disconnect",
+        f"connection:{connection_id}",
+        before=before,
+        after={"status": "disconnected"},
+    )
+
+
+def _state(connection: ConnectionOut) -> dict[str, Any]:
+    """What an audit entry keeps of a connection: never its credentials or webhook URLs."""
+    return connection.model_dump(
+        mode="json", include={"kind", "name", "status", "xero_tenant_id", "xero_connection_id"}
+    )

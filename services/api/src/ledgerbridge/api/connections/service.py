@@ -27,6 +27,7 @@ from ledgerbridge.api.problems import VALIDATION_TYPE, ProblemError
 from ledgerbridge.api.reference import cache
 from ledgerbridge.api.reference.service import fetch_all_xero
 from ledgerbridge.common import xero_reference
+from ledgerbridge.common.audit import record_change
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
 from ledgerbridge.common.models import (
     Connection,
@@ -148,6 +149,13 @@ async def receive_consent(
     )
     session.add(connection)
     await session.flush()
+    await record_change(
+        session,
+        user,
+        "connection.xero_consent",
+        f"connection:{connection.id}",
+        after={"kind": "xero", "status": str(connection.status), "organisations": len(listed)},
+    )
     await cache.merge(session, connection.id, {ORGANISATIONS_KEY: listed})
     log.info("xero.consent_received", connection_id=str(connection.id), organisations=len(listed))
     return ConsentReceived(

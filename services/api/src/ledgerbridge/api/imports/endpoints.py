@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
 from ledgerbridge.api.costly import spend
 from ledgerbridge.api.dependencies import PlatformDep, Session
@@ -23,9 +24,13 @@ router = APIRouter(prefix="/v1/imports", tags=["imports"])
     response_model=ImportOut,
     responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
-async def start_import(body: ImportIn, user: OwnerUser, session: Session, platform: PlatformDep) -> ImportOut:
+async def start_import(
+    body: ImportIn, user: OwnerUser, session: Session, platform: PlatformDep, audit: AuditDep
+) -> ImportOut:
     await spend(platform, user.account_id, "import")
-    return await service.start(session, user.account_id, body)
+    started = await service.start(session, user.account_id, body)
+    await audit("import.start", f"import:{started.id}", after=body.model_dump(mode="json"))
+    return started
 
 
 @router.get(

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.mappings import repository, service
@@ -52,8 +53,19 @@ async def put_mappings(
     user: CurrentUser,
     session: Session,
     reference: ReferenceDataDep,
+    audit: AuditDep,
 ) -> MappingsSaved:
-    return await service.put_mappings(session, reference, user.account_id, items)
+    stored = await repository.list_mappings(session, user.account_id, None)
+    before = {(row.kind, row.source_id): dict(row.target) for row in stored}
+    saved = await service.put_mappings(session, reference, user.account_id, items)
+    for item in saved.items:
+        await audit(
+            "mapping.save",
+            f"mapping:{item.kind}:{item.source_id}",
+            before=_target(before.get((item.kind, item.source_id))),
+            after=_target(item.target),
+        )
+    return saved
 
 
 @router.put(
@@ -70,8 +82,18 @@ async def put_mapping(
     user: CurrentUser,
     session: Session,
     reference: ReferenceDataDep,
+    audit: AuditDep,
 ) -> MappingSaved:
-    return await service.put_mapping(session, reference, user.account_id, kind, source_id, target)
+    stored = await repository.get_mapping(session, user.account_id, kind, source_id)
+    before = dict(stored.target) if stored else None  # the upsert refreshes the loaded row in place
+    saved = await service.put_mapping(session, reference, user.account_id, kind, source_id, target)
+    await audit(
+        "mapping.save",
+        f"mapping:{kind}:{source_id}",
+        before=_target(before),
+        after=_target(saved.target),
+    )
+    return saved
 
 
 @router.delete(
@@ -82,7 +104,13 @@ async def put_mapping(
     responses=problem_responses(401, 404),
 )
 async def delete_mapping(
-    kind: MappingKind, source_id: SourceIdPath, user: CurrentUser, session: Session
+    kind: MappingKind, source_id: SourceIdPath, user: CurrentUser, session: Session, audit: AuditDep
 ) -> None:
-    if not await repository.delete_mapping(session, user.account_id, kind, source_id):
+    before = await repository.get_mapping(session, user.account_id, kind, source_id)
+    if before is None or not await repository.delete_mapping(session, user.account_id, kind, source_id):
         raise ProblemError(404, "Not found", f"No {kind} mapping for '{source_id}'")
+    await audit("mapping.delete", f"mapping:{kind}:{source_id}", before=_target(before.target))
+
+
+def _target(target: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {"target": target} if target is not None else None

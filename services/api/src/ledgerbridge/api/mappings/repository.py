@@ -55,3 +55,14 @@ async def delete_mapping(
         .returning(Mapping.id)
     )
     return deleted.first() is not None
+
+
+async def get_mapping(
+    session: AsyncSession, account_id: uuid.UUID, kind: MappingKind, source_id: str
+) -> Mapping | None:
+    mapping: Mapping | None = await session.scalar(
+        select(Mapping).where(
+            Mapping.account_id == account_id, Mapping.kind == kind, Mapping.source_id == source_id
+        )
+    )
+    return mapping

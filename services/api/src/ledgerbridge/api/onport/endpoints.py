@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.connections.partners import PartnersDep
 from ledgerbridge.api.costly import spend
@@ -54,9 +55,12 @@ async def list_invoices(
     },
 )
 async def sync_invoice(
-    record_id: uuid.UUID, user: CurrentUser, session: Session, response: Response
+    record_id: uuid.UUID, user: CurrentUser, session: Session, response: Response, audit: AuditDep
 ) -> OnportInvoice:
     invoice, queued = await service.sync_invoice(session, user, record_id)
+    await audit(
+        "record.sync_to_xero", f"record:{record_id}", after={"status": str(invoice.status), "queued": queued}
+    )
     if not queued:
         response.status_code = status.HTTP_200_OK
     return invoice

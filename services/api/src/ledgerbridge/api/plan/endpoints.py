@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser, OwnerUser
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.plan import service
@@ -29,5 +30,8 @@ async def get_plan(user: CurrentUser, session: Session) -> PlanOut:
     response_model=UpgradeOut,
     responses=problem_responses(401, 403),
 )
-async def upgrade_plan(owner: OwnerUser, session: Session) -> UpgradeOut:
-    return await service.upgrade(session, owner.account_id)
+async def upgrade_plan(owner: OwnerUser, session: Session, audit: AuditDep) -> UpgradeOut:
+    before = await service.read(session, owner.account_id)
+    upgraded = await service.upgrade(session, owner.account_id)
+    await audit("plan.upgrade", "plan", before={"plan": str(before.plan)}, after={"plan": "pro"})
+    return upgraded

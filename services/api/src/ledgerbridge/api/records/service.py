@@ -24,6 +24,7 @@ from ledgerbridge.api.records.schemas import (
 )
 from ledgerbridge.bookkeeping.decisions import NoChange, Publish, Skip, Wait
 from ledgerbridge.bookkeeping.reasons import ReasonCode
+from ledgerbridge.common.audit import record_change, record_changes
 from ledgerbridge.common.models import (
     Document,
     DocumentKind,
@@ -134,7 +135,16 @@ async def retry(session: AsyncSession, user: User, record_id: uuid.UUID) -> Reco
             f"Record {record_id} is {record.status}; only failed or waiting records are retried",
             type_="https://ledgerbridge.dev/problems/not-retryable",
         )
+    before = {"status": str(record.status), "reason": record.reason}
     await requeue(session, record, "Retry requested", detail={"requested_by": str(user.id)})
+    await record_change(
+        session,
+        user,
+        "record.retry",
+        f"record:{record.id}",
+        before=before,
+        after={"status": str(record.status)},
+    )
     await session.flush()
     await session.refresh(record)  # server-side updated_at
     return await _detail(session, record)
@@ -151,8 +161,20 @@ async def retry_matching(session: AsyncSession, user: User, wanted: RetryFilter)
     )
     records, matched = await repository.lock_matching(session, user.account_id, where, BULK_RETRY_MAX)
     detail = {"requested_by": str(user.id), "bulk": True}
+    changes = []
     for record in records:
+        before = {"status": str(record.status), "reason": record.reason}
         await requeue(session, record, "Retry requested", detail=detail)
+        changes.append((f"record:{record.id}", before, {"status": str(record.status), "bulk": True}))
+    # One entry per record, so each record's page shows who retried it, plus the filter as asked.
+    await record_changes(session, user, "record.retry", changes)
+    await record_change(
+        session,
+        user,
+        "records.retry_matching",
+        "records",
+        after={"filter": wanted.model_dump(mode="json"), "queued": len(records), "matched": matched},
+    )
     return RetryQueued(queued=len(records), matched=matched, remaining=matched - len(records))
 
 

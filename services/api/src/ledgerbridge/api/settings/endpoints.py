@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.mappings.dependencies import ReferenceDataDep
@@ -13,6 +14,7 @@ from ledgerbridge.api.problems import problem_responses
 from ledgerbridge.api.settings import service
 from ledgerbridge.api.settings.schemas import PATCH_BODY, SettingsUpdated
 from ledgerbridge.common.account_settings import AccountOptions
+from ledgerbridge.common.audit import changed
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
 
@@ -39,5 +41,14 @@ async def patch_settings(
     user: CurrentUser,
     session: Session,
     reference: ReferenceDataDep,
+    audit: AuditDep,
 ) -> SettingsUpdated:
-    return await service.update(session, reference, user.account_id, body)
+    before = await service.read(session, user.account_id)
+    updated = await service.update(session, reference, user.account_id, body)
+    after = AccountOptions.model_validate(updated.model_dump(exclude={"warnings"}))
+    await audit(
+        "settings.update",
+        "settings",
+        **changed(before.model_dump(mode="json"), after.model_dump(mode="json")),
+    )
+    return updated

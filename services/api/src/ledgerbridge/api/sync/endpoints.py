@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.costly import spend
 from ledgerbridge.api.dependencies import PlatformDep, Session
@@ -27,10 +28,15 @@ async def run_sync(
     user: CurrentUser,
     session: Session,
     platform: PlatformDep,
+    audit: AuditDep,
     body: Annotated[SyncRunIn | None, Body()] = None,
 ) -> SyncRunQueued:
     await spend(platform, user.account_id, "sync-run")
-    return await service.run(session, user.account_id, body.connection_id if body else None)
+    connection_id = body.connection_id if body else None
+    queued = await service.run(session, user.account_id, connection_id)
+    subject = f"connection:{connection_id}" if connection_id else "sync"
+    await audit("sync.run", subject, after=queued.model_dump(mode="json"))
+    return queued
 
 
 @router.get(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from ledgerbridge.api.audit.dependencies import AuditDep
 from ledgerbridge.api.auth.dependencies import CurrentUser
 from ledgerbridge.api.dependencies import Session
 from ledgerbridge.api.mappings.dependencies import ReferenceDataDep
@@ -40,9 +42,11 @@ async def list_tax_exceptions(user: CurrentUser, session: Session) -> TaxExcepti
     responses=problem_responses(401, 422),
 )
 async def create_tax_exception(
-    body: TaxExceptionIn, user: CurrentUser, session: Session, reference: ReferenceDataDep
+    body: TaxExceptionIn, user: CurrentUser, session: Session, reference: ReferenceDataDep, audit: AuditDep
 ) -> TaxExceptionSaved:
-    return await service.create(session, reference, user.account_id, body)
+    saved = await service.create(session, reference, user.account_id, body)
+    await audit("tax_exception.create", f"tax_exception:{saved.id}", after=body.model_dump(mode="json"))
+    return saved
 
 
 @router.get(
@@ -59,9 +63,17 @@ async def get_tax_exception(rule_id: uuid.UUID, user: CurrentUser, session: Sess
     responses=problem_responses(401, 404, 422),
 )
 async def replace_tax_exception(
-    rule_id: uuid.UUID, body: TaxExceptionIn, user: CurrentUser, session: Session, reference: ReferenceDataDep
+    rule_id: uuid.UUID,
+    body: TaxExceptionIn,
+    user: CurrentUser,
+    session: Session,
+    reference: ReferenceDataDep,
+    audit: AuditDep,
 ) -> TaxExceptionSaved:
-    return await service.replace(session, reference, user.account_id, rule_id, body)
+    before = _rule(await service.get(session, user.account_id, rule_id))
+    saved = await service.replace(session, reference, user.account_id, rule_id, body)
+    await audit("tax_exception.replace", f"tax_exception:{rule_id}", before=before, after=_rule(saved))
+    return saved
 
 
 @router.delete(
@@ -71,5 +83,15 @@ async def replace_tax_exception(
     response_class=Response,
     responses=problem_responses(401, 404),
 )
-async def delete_tax_exception(rule_id: uuid.UUID, user: CurrentUser, session: Session) -> None:
+async def delete_tax_exception(
+    rule_id: uuid.UUID, user: CurrentUser, session: Session, audit: AuditDep
+) -> None:
+    before = _rule(await service.get(session, user.account_id, rule_id))
     await service.delete(session, user.account_id, rule_id)
+    await audit("tax_exception.delete", f"tax_exception:{rule_id}", before=before)
+
+
+def _rule(rule: TaxExceptionOut) -> dict[str, Any]:
+    return TaxExceptionIn.model_validate(
+        rule.model_dump(include=set(TaxExceptionIn.model_fields))
+    ).model_dump(mode="json")

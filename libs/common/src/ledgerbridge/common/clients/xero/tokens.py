@@ -19,6 +19,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.common.alerts import events as alerts
+from ledgerbridge.common.alerts.kinds import AlertKind
 from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.messaging.errors import PermanentError, TransientError
 from ledgerbridge.common.models import Connection, ConnectionStatus
@@ -279,6 +281,13 @@ class TokenService:
             except RefreshRejectedError:
                 connection.status = ConnectionStatus.error
                 connection.last_error = RECONNECT_MESSAGE
+                # Xero refuses the refresh token once consent expired or was revoked: tell the owners.
+                alerts.note(
+                    session,
+                    connection.account_id,
+                    AlertKind.xero_consent,
+                    detail={"connection_id": str(connection.id), "name": connection.name},
+                )
             else:
                 connection.credentials = self.seal(fresh)
                 connection.token_expires_at = fresh.expires_at_datetime

@@ -1,0 +1,1 @@
+"""Alerts settings: SMTP, the outgoing webhook, what owners receive, and a test alert."""
