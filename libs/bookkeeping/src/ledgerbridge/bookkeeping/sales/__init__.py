@@ -26,6 +26,7 @@ from ledgerbridge.bookkeeping.sales.offer_data import (
     OfferTax,
     parse_offer_data,
 )
+from ledgerbridge.bookkeeping.sales.purchases import PurchaseError, needs_purchases
 from ledgerbridge.bookkeeping.sales.rules import contact_name_for_clash
 from ledgerbridge.bookkeeping.sales.transaction import (
     Transaction,
@@ -48,6 +49,7 @@ __all__ = [
     "OfferShipping",
     "OfferTax",
     "ProductMapping",
+    "PurchaseError",
     "SyncState",
     "TaxException",
     "Transaction",
@@ -57,6 +59,7 @@ __all__ = [
     "UntaxedMode",
     "contact_name_for_clash",
     "map_transaction",
+    "needs_purchases",
     "parse_offer_data",
     "parse_transaction",
 ]

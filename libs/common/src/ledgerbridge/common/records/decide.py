@@ -110,4 +110,5 @@ async def _core(
         state=inputs.sync_state(documents),
         trial=TrialState() if as_upgraded else inputs.trial_state(account, now),
         observed_on=now.date(),
+        purchases=record.payload.get("purchases"),
     )
