@@ -138,7 +138,9 @@ def _coupon_shares(
         return apportion(coupon.discount, [lines[index].amount for index in targets])
     shares = [Decimal(0)] * len(targets)
     for product_id, discount in coupon.product_discounts:
-        positions = [n for n, index in enumerate(targets) if transaction.offer.products[index].id == product_id]
+        positions = [
+            n for n, index in enumerate(targets) if transaction.offer.products[index].id == product_id
+        ]
         amounts = [lines[targets[n]].amount for n in positions]
         if not positions or discount > sum(amounts, Decimal(0)):
             raise MappingError(

@@ -96,7 +96,9 @@ def coupon_from_purchases(transaction_id: int, purchases: Sequence[Purchase]) ->
     per_product: dict[int, Decimal] = {}
     for purchase in discounted:
         assert purchase.product_id is not None  # checked above
-        per_product[purchase.product_id] = per_product.get(purchase.product_id, Decimal(0)) + purchase.discount
+        per_product[purchase.product_id] = (
+            per_product.get(purchase.product_id, Decimal(0)) + purchase.discount
+        )
     first = discounted[0]
     return OfferCoupon(
         id=first.coupon_id,
