@@ -14,6 +14,7 @@ from ledgerbridge.bookkeeping.sales.inputs import (
     TaxException,
     TrialState,
     UntaxedMode,
+    tax_combination_key,
 )
 from ledgerbridge.bookkeeping.sales.invoices import MAPPING_VERSION
 from ledgerbridge.bookkeeping.sales.mapping import map_transaction
@@ -62,4 +63,5 @@ __all__ = [
     "needs_purchases",
     "parse_offer_data",
     "parse_transaction",
+    "tax_combination_key",
 ]

@@ -17,6 +17,7 @@ from ledgerbridge.bookkeeping.sales.inputs import (
     Mappings,
     MappingSettings,
     UntaxedMode,
+    tax_combination_key,
 )
 from ledgerbridge.bookkeeping.sales.offer_data import OfferCoupon, OfferShipping, OfferTax
 from ledgerbridge.bookkeeping.sales.rules import matching_tax_exception
@@ -248,14 +249,22 @@ def _tax_code(taxes: tuple[OfferTax, ...], mappings: Mappings) -> str:
             )
         codes.append(code)
     distinct = sorted(set(codes))
-    if len(distinct) > 1:
-        raise MappingError(
-            f"Taxes {', '.join(tax.name for tax in taxes)} map to different Xero tax codes "
-            f"({', '.join(distinct)}); one invoice line can carry only one",
-            ReasonCode.tax_unmapped,
-            Cause("mapping", "tax"),
-        )
-    return distinct[0]
+    if len(distinct) == 1:
+        return distinct[0]
+    # Xero puts one TaxType on a line, and the line's amount is the base of every tax on it: two codes
+    # would count the same sale twice. Taxes charged together are one Xero rate with several
+    # components, mapped for the combination.
+    key = tax_combination_key(tax.id for tax in taxes if tax.id is not None)
+    combined = mappings.tax_combinations.get(key)
+    if combined:
+        return combined
+    raise MappingError(
+        f"Taxes {', '.join(tax.name for tax in taxes)} are charged together on the same lines and map to "
+        f"different Xero tax codes ({', '.join(distinct)}); a Xero line carries one tax code, so map the "
+        f"combination '{key}' to a Xero tax rate that has each of them as a component",
+        ReasonCode.tax_unmapped,
+        Cause("mapping", "tax", key),
+    )
 
 
 def _spread(tax: Decimal, lines: list[Line]) -> list[Decimal]:
