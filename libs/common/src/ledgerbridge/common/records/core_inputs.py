@@ -221,6 +221,7 @@ def bill_options(options: AccountOptions) -> BillOptions:
         adjustment_account=onport.adjustment_account,
         payout_accounts=onport.payout_accounts,
         time_zone=options.ontraport.time_zone,
+        url_template=onport.invoice_url_template or None,
     )
 
 
