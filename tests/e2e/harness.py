@@ -325,7 +325,34 @@ class OnportTenant:
     other_org: str
 
 
-async def _organisation(http: httpx.AsyncClient, sandboxes: Sandboxes) -> tuple[str, TokenSet]:
+async def sign_up(http: httpx.AsyncClient, company: str) -> tuple[str, uuid.UUID]:
+    """A new account through the API (``http`` is based at it): its bearer token and account id."""
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    password = "correct horse battery"
+    signed_up = await http.post(
+        "/v1/auth/signup", json={"email": email, "password": password, "company": company}
+    )
+    assert signed_up.status_code == 201, signed_up.text
+    token = (await http.post("/v1/auth/token", data={"username": email, "password": password})).json()[
+        "access_token"
+    ]
+    me = (await http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})).json()
+    return str(token), uuid.UUID(me["account_id"])
+
+
+def xero_connection(account_id: uuid.UUID, tenant_id: str, tokens: TokenSet) -> Connection:
+    """A connected Xero organisation, as the OAuth callback leaves it."""
+    return Connection(
+        account_id=account_id,
+        kind=ConnectionKind.xero,
+        status=ConnectionStatus.active,
+        credentials=Cipher([ENCRYPTION_KEY]).encrypt_json(tokens.to_credentials()),
+        xero_tenant_id=tenant_id,
+        token_expires_at=tokens.expires_at_datetime,
+    )
+
+
+async def xero_organisation(http: httpx.AsyncClient, sandboxes: Sandboxes) -> tuple[str, TokenSet]:
     tenant_id = (
         await http.post(
             f"{sandboxes.xero_url}/_sandbox/organisations",
@@ -347,22 +374,10 @@ async def provision_onport(
     mark: str = "2000-01-01T00:00:00.000Z",
 ) -> OnportTenant:
     """Sign up through the API; two Xero organisations; Onport posting to the second; dropship synced automatically."""
-    email = f"onport-{uuid.uuid4().hex[:8]}@example.com"
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
-        assert (
-            await http.post(
-                "/v1/auth/signup",
-                json={"email": email, "password": "correct horse battery", "company": "Marketplace"},
-            )
-        ).status_code == 201
-        token = (
-            await http.post("/v1/auth/token", data={"username": email, "password": "correct horse battery"})
-        ).json()["access_token"]
-        account_id = uuid.UUID(
-            (await http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})).json()["account_id"]
-        )
-        other_org, other_tokens = await _organisation(http, sandboxes)
-        bills_org, bills_tokens = await _organisation(http, sandboxes)
+        token, account_id = await sign_up(http, "Marketplace")
+        other_org, other_tokens = await xero_organisation(http, sandboxes)
+        bills_org, bills_tokens = await xero_organisation(http, sandboxes)
         onport = (
             await http.post(f"{sandboxes.onport_url}/_sandbox/accounts", json={"seed": seed, "purchases": 10})
         ).json()
@@ -375,13 +390,7 @@ async def provision_onport(
     async with unit_of_work(sessions) as session:
         connections = []
         for tenant_id, tokens in ((other_org, other_tokens), (bills_org, bills_tokens)):
-            xero = Connection(
-                account_id=account_id,
-                kind=ConnectionKind.xero,
-                status=ConnectionStatus.active,
-                credentials=cipher.encrypt_json(tokens.to_credentials()),
-                xero_tenant_id=tenant_id,
-            )
+            xero = xero_connection(account_id, tenant_id, tokens)
             session.add(xero)
             connections.append(xero)
         await session.flush()
