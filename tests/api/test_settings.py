@@ -185,7 +185,7 @@ async def test_the_link_back_to_onport_is_an_https_template_with_its_own_placeho
     """Issue 15, point 13: Onport's API documents no web address for an invoice, so the link is a
     setting; a value the mapper could not render, or one that is no https address, is refused."""
     tenant = await make_tenant()
-    for template in (
+    for refused in (
         "http://onport.example/invoices/{invoice_id}",
         "/purchase-invoices/{invoice_id}",
         "https://onport.example/{transaction_id}",
@@ -193,12 +193,13 @@ async def test_the_link_back_to_onport_is_an_https_template_with_its_own_placeho
         "https://",
     ):
         response = await api.patch(
-            "/v1/settings", json={"onport": {"invoice_url_template": template}}, headers=tenant.headers
+            "/v1/settings", json={"onport": {"invoice_url_template": refused}}, headers=tenant.headers
         )
-        assert response.status_code == 422, template
+        assert response.status_code == 422, refused
         assert response.json()["errors"][0]["loc"] == ["body", "onport", "invoice_url_template"]
     custom = "https://shop.onport.example/invoices/{reference}?p={purchase_id}"
-    for template, stored in ((custom, custom), ("", ""), (None, DEFAULT_ONPORT_LINK)):
+    cases: list[tuple[str | None, str]] = [(custom, custom), ("", ""), (None, DEFAULT_ONPORT_LINK)]
+    for template, stored in cases:
         ok = await api.patch(
             "/v1/settings", json={"onport": {"invoice_url_template": template}}, headers=tenant.headers
         )

@@ -318,14 +318,9 @@ async def test_the_coupon_of_a_stored_record_comes_from_its_stored_purchases(db:
 
 async def test_taxes_charged_together_take_the_code_mapped_for_their_combination(db: AsyncSession) -> None:
     account, source = await tenant(db)
-    await xero_reference.store(
-        db,
-        source.xero_connection_id,  # type: ignore[arg-type]
-        {
-            **REFERENCE,
-            "tax_rates": [*REFERENCE["tax_rates"], {"TaxType": "GSTLEVY", "EffectiveRate": 15}],
-        },
-    )
+    assert source.xero_connection_id is not None
+    rates = [{"TaxType": "OUTPUT", "EffectiveRate": 10}, {"TaxType": "GSTLEVY", "EffectiveRate": 15}]
+    await xero_reference.store(db, source.xero_connection_id, {**REFERENCE, "tax_rates": rates})
     transaction = worked_example()
     offer = json.loads(transaction["offer_data"])
     offer["taxes"].append({"id": "2", "name": "Levy", "rate": "5", "taxShipping": False, "taxTotal": "10.50"})

@@ -270,13 +270,13 @@ def run_demo(transactions: int, timeout: float) -> int:
             _stop_workers(workers)
         sales_org = xero_app.state.sandbox.orgs[tenant.tenant_id]
         print(summary(status, sales_org, time.monotonic() - started))
-        transactions = ontraport_app.state.sandbox.demo.transactions
-        problems = expected_problems(transactions, sales_org)
+        sales = ontraport_app.state.sandbox.demo.transactions
+        problems = expected_problems(sales, sales_org)
         problems += bill_problems(
             onport_app.state.sandbox.accounts[1].data, bills_org, tenant.onport_invoices
         )
         problems += payout_reversal_problems(bills_org, reversed_bill)
-        return _report(problems, bills_org, len(refunded_before_sync(transactions)), reversed_bill)
+        return _report(problems, bills_org, len(refunded_before_sync(sales)), reversed_bill)
 
 
 async def _reverse_a_payout(api_url: str, onport_url: str, tenant: DemoTenant, bills_org: Any) -> str:
