@@ -3,13 +3,25 @@ item 12, issue 15 point 3)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import json
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
-from ledgerbridge.bookkeeping.decisions import Fail
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledgerbridge.bookkeeping.decisions import Fail, Publish
 from ledgerbridge.bookkeeping.documents import DocumentKind, xero_totals
 from ledgerbridge.bookkeeping.reasons import ReasonCode
-from ledgerbridge.bookkeeping.sales import Mappings, MappingSettings, map_transaction, needs_purchases
+from ledgerbridge.bookkeeping.sales import (
+    GatewayMapping,
+    Mappings,
+    MappingSettings,
+    map_transaction,
+    needs_purchases,
+)
 from tests.mapper.ontraport.conftest import Publisher, RecordFactory
 
 GST = {"OUTPUT": Decimal("10"), "EXEMPTOUTPUT": Decimal("0")}
@@ -164,3 +176,98 @@ def test_which_transactions_need_their_purchases_read(
     for status in ("4", "5", "6", "7"):  # void, declined, written off, pending: never invoiced
         assert not needs_purchases(make_record(offer, status=status))
     assert not needs_purchases(make_record("not json"))
+
+
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True)
+
+
+@dataclass(frozen=True)
+class Sale:
+    products: list[tuple[int, Decimal, bool, Fraction]]  # quantity, price, taxable, share taken off
+    rate: Decimal | None
+    tax_shipping: bool
+    shipping: Decimal
+
+
+sales = st.builds(
+    Sale,
+    products=st.lists(
+        st.tuples(
+            st.integers(1, 5),
+            st.integers(0, 50000).map(lambda cents: Decimal(cents).scaleb(-2)),
+            st.booleans(),
+            st.fractions(0, 1, max_denominator=20),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    rate=st.none() | st.sampled_from([Decimal("5"), Decimal("10"), Decimal("8.25"), Decimal("20")]),
+    tax_shipping=st.booleans(),
+    shipping=st.integers(0, 3000).map(lambda cents: Decimal(cents).scaleb(-2)),
+)
+
+
+def _cents(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+@PROPERTY
+@given(sales)
+def test_a_coupon_only_in_the_purchases_books_exactly_what_was_charged(sale: Sale) -> None:
+    """Whatever the products, their discounts, tax and shipping: with the coupon read from the purchases,
+    Xero's total and tax are ONTRAPORT's, and purchases are asked for exactly when money was taken off."""
+    lines = [quantity * price for quantity, price, _, _ in sale.products]
+    discounts = [
+        _cents(Fraction(line) * share) for line, (*_, share) in zip(lines, sale.products, strict=True)
+    ]
+    taxable = sum(
+        (
+            line - off
+            for line, off, (_, _, taxed, _) in zip(lines, discounts, sale.products, strict=True)
+            if taxed
+        ),
+        Decimal(0),
+    )
+    offer: dict[str, Any] = {
+        "products": [
+            {"id": 100 + n, "name": f"Product {n}", "quantity": q, "price": str(p), "taxable": int(t)}
+            for n, (q, p, t, _) in enumerate(sale.products)
+        ],
+        "shipping": {"id": 2, "name": "Standard", "price": str(sale.shipping)} if sale.shipping else [],
+    }
+    tax = Decimal("0.00")
+    if sale.rate is not None:
+        base = taxable + (sale.shipping if sale.tax_shipping else 0)
+        tax = _cents(Fraction(base) * Fraction(sale.rate) / 100)
+        offer["taxes"] = [{"id": 4, "name": "Tax", "rate": str(sale.rate), "taxShipping": sale.tax_shipping}]
+    subtotal, discount = sum(lines, Decimal(0)), sum(discounts, Decimal(0))
+    raw = {
+        "id": "1001",
+        "contact_id": "55",
+        "date": "1717200000",
+        "status": "1",
+        "subtotal": str(subtotal),
+        "tax": str(tax),
+        "shipping": str(sale.shipping),
+        "total": str(subtotal - discount + sale.shipping + tax),
+        "gateway_id": "3",
+        "offer_data": json.dumps(offer),
+    }
+    purchases = [_purchase(100 + n, str(off)) for n, off in enumerate(discounts)]
+    assert needs_purchases(raw) == (discount > 0)
+    mappings = Mappings(
+        taxes={4: "TAX"}, gateways={3: GatewayMapping(currency_code="AUD", payment_account_code="610")}
+    )
+    settings_ = MappingSettings(
+        default_sales_account="200",
+        default_coupon_account="450",
+        default_shipping_account="260",
+        tax_free_code="EXEMPT",
+    )
+    decision = map_transaction(raw, contact=None, mappings=mappings, settings=settings_, purchases=purchases)
+    assert isinstance(decision, Publish), decision
+    invoice = next(doc.body for doc in decision.documents if doc.kind is DocumentKind.invoice)
+    totals = xero_totals(invoice, {"TAX": sale.rate or Decimal(0), "EXEMPT": Decimal(0)})
+    assert (totals.total, totals.total_tax) == (Decimal(raw["total"]), tax)
+    coupons = [line for line in invoice["LineItems"] if str(line["Description"]).startswith("Coupon")]
+    assert -sum((Decimal(str(line["UnitAmount"])) for line in coupons), Decimal(0)) == discount
