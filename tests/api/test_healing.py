@@ -3,6 +3,7 @@ waited on it back to the mapper by itself; a filtered set is retried in one call
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -149,3 +150,34 @@ async def test_bulk_retry_takes_a_filter_and_says_how_many_it_queued(
     bad = await api.post("/v1/records/retry", json={"status": ["synced"]}, headers=tenant.headers)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"][:2] == ["body", "status"]
+
+
+async def test_mapping_a_tax_combination_heals_the_sales_taxed_twice(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, committing: Sessions
+) -> None:
+    """Issue 15, point 3: taxes charged together on a line map to their own codes only where they apply
+    alone; a line taxed by both takes the code mapped for the combination, and mapping it heals."""
+    tenant = await make_tenant()
+    (record_id,) = await _sales(committing, tenant, 1)
+    transaction = worked_transaction("1001", tax="32.50", total="252.50")
+    offer = json.loads(transaction["offer_data"])
+    offer["taxes"].append({"id": 6, "name": "Levy", "rate": "5", "taxShipping": 0})
+    transaction["offer_data"] = json.dumps(offer)
+    async with committing() as session, session.begin():
+        record = await session.get(SourceRecord, record_id)
+        assert record is not None
+        record.payload = {"transaction": transaction, "contact": WORKED_CONTACT}
+    levy = {"kind": "tax", "source_id": "6", "target": {"tax_type": "EXEMPTOUTPUT"}}
+    saved = await api.put("/v1/mappings", json=[*WORKED_MAPPINGS, levy], headers=tenant.headers)
+    assert saved.status_code == 200, saved.text
+    await _map(committing, [record_id])
+    assert await _states(committing, [record_id]) == [("failed", "tax_unmapped")]
+    async with committing() as session:
+        failed = await session.get(SourceRecord, record_id)
+        assert failed is not None and failed.reason_cause == {"kind": "mapping", "name": "tax", "key": "4+6"}
+
+    combined = await api.put("/v1/mappings/tax/4+6", json={"tax_type": "OUTPUT"}, headers=tenant.headers)
+    assert combined.status_code == 200, combined.text
+    assert await _states(committing, [record_id]) == [("received", None)]
+    await _map(committing, [record_id])
+    assert await _states(committing, [record_id]) == [("mapped", None)]

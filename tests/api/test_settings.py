@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.bookkeeping.bills.inputs import DEFAULT_ONPORT_LINK
 from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.models import AccountSettings
 from tests.api.conftest import PASSWORD, CacheReference, MakeTenant, sign_in
@@ -176,3 +177,31 @@ async def test_free_text_options_have_maximum_lengths(
         response = await api.patch("/v1/settings", json=body, headers=tenant.headers)
         assert response.status_code == 422, field
         assert response.json()["errors"][0]["loc"][: len(field) + 1] == ["body", *field], response.json()
+
+
+async def test_the_link_back_to_onport_is_an_https_template_with_its_own_placeholders(
+    api: httpx.AsyncClient, make_tenant: MakeTenant
+) -> None:
+    """Issue 15, point 13: Onport's API documents no web address for an invoice, so the link is a
+    setting; a value the mapper could not render, or one that is no https address, is refused."""
+    tenant = await make_tenant()
+    for refused in (
+        "http://onport.example/invoices/{invoice_id}",
+        "/purchase-invoices/{invoice_id}",
+        "https://onport.example/{transaction_id}",
+        "https://onport.example/{invoice_id:x>9000}",
+        "https://",
+    ):
+        response = await api.patch(
+            "/v1/settings", json={"onport": {"invoice_url_template": refused}}, headers=tenant.headers
+        )
+        assert response.status_code == 422, refused
+        assert response.json()["errors"][0]["loc"] == ["body", "onport", "invoice_url_template"]
+    custom = "https://shop.onport.example/invoices/{reference}?p={purchase_id}"
+    cases: list[tuple[str | None, str]] = [(custom, custom), ("", ""), (None, DEFAULT_ONPORT_LINK)]
+    for template, stored in cases:
+        ok = await api.patch(
+            "/v1/settings", json={"onport": {"invoice_url_template": template}}, headers=tenant.headers
+        )
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["onport"]["invoice_url_template"] == stored

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.api.app import create_app
 from ledgerbridge.cli.sandboxes import sandbox_environment
+from ledgerbridge.common.settings import Settings
 from ledgerbridge.sandbox.onport.app import create_app as create_onport
 from ledgerbridge.sandbox.ontraport.app import create_app as create_ontraport
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
@@ -72,3 +75,17 @@ def stack(
         running.start(service)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def api_url(settings: Settings, sandboxes: Sandboxes, queue_prefix: str) -> Iterator[str]:
+    """The API in this process on a real port, talking to the sandboxes, PostgreSQL and Redis."""
+    for name, value in sandbox_environment(
+        sandboxes.xero_url, sandboxes.ontraport_url, sandboxes.onport_url
+    ).items():
+        group, _, field = name.lower().partition("_")
+        setattr(getattr(settings, group), field, value)
+    settings.security.encryption_keys = SecretStr(ENCRYPTION_KEY)
+    settings.security.secret_key = SecretStr("e2e-secret")
+    with serve_in_thread(create_app(settings)) as url:
+        yield url

@@ -1,7 +1,8 @@
 """End-to-end harness: the three workers as real processes, the sandboxes on real ports, real PostgreSQL and Redis.
 
-Tenants are provisioned straight into the database (the API's own tests cover doing it through the API);
-everything after that happens the production way: a poll message through the outbox, the relay, arq.
+ONTRAPORT tenants are provisioned straight into the database (the API's own tests cover doing it through
+the API), Onport tenants sign up through the API; everything after that happens the production way: a
+poll message through the outbox, the relay, arq. ``xero_books`` is what two runs are compared by.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.bookkeeping.reasons import ReasonCode
-from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
+from ledgerbridge.common.account_settings import AccountOptions, OnportOptions, OntraportOptions
 from ledgerbridge.common.clients.xero import TokenSet
 from ledgerbridge.common.crypto import Cipher, webhook_token_hash
 from ledgerbridge.common.database import unit_of_work
@@ -294,25 +295,241 @@ def money(value: Any) -> Decimal:
 
 
 def xero_books(organisation: Organisation) -> dict[str, Any]:
-    """The organisation's sales documents, in a form two runs can be compared by."""
+    """The organisation's documents (invoices and bills, payments and refunds, credit notes), in a form
+    two runs can be compared by."""
     invoices = sorted(
         (
+            str(invoice.get("Type")),
             str(invoice["InvoiceNumber"]),
             money(invoice["Total"]),
             str(invoice["Status"]),
             str(invoice.get("CurrencyCode")),
             money(invoice.get("AmountPaid", 0)),
+            money(invoice.get("AmountCredited", 0)),
         )
         for invoice in organisation.invoices.values()
-        if invoice.get("Type") == "ACCREC"
     )
     payments = sorted(
         (
-            str(p.get("Invoice", {}).get("InvoiceNumber")),
+            str(p.get("Invoice", {}).get("InvoiceNumber") or p.get("CreditNote", {}).get("CreditNoteNumber")),
             money(p["Amount"]),
             str(p.get("Account", {}).get("Code")),
+            str(p.get("Status")),
         )
         for p in organisation.payments.values()
-        if p.get("Status") != "DELETED"
     )
-    return {"invoices": invoices, "payments": payments, "contacts": len(organisation.contacts)}
+    credit_notes = sorted(
+        (
+            str(note["CreditNoteNumber"]),
+            money(note["Total"]),
+            str(note["Status"]),
+            money(note.get("RemainingCredit", 0)),
+        )
+        for note in organisation.credit_notes.values()
+    )
+    return {
+        "invoices": invoices,
+        "payments": payments,
+        "credit_notes": credit_notes,
+        "contacts": len(organisation.contacts),
+    }
+
+
+# -- Onport ------------------------------------------------------------------------------------
+
+PAYOUT_ACCOUNT = "617"
+DROPSHIP = ("dropship", "automated_dropship")
+
+
+@dataclass
+class OnportTenant:
+    account_id: uuid.UUID
+    token: str
+    onport_connection_id: uuid.UUID
+    onport_account_id: int
+    webhook_token: str
+    org_for_bills: str
+    other_org: str
+
+
+async def sign_up(http: httpx.AsyncClient, company: str) -> tuple[str, uuid.UUID]:
+    """A new account through the API (``http`` is based at it): its bearer token and account id."""
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    password = "correct horse battery"
+    signed_up = await http.post(
+        "/v1/auth/signup", json={"email": email, "password": password, "company": company}
+    )
+    assert signed_up.status_code == 201, signed_up.text
+    token = (await http.post("/v1/auth/token", data={"username": email, "password": password})).json()[
+        "access_token"
+    ]
+    me = (await http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})).json()
+    return str(token), uuid.UUID(me["account_id"])
+
+
+def xero_connection(account_id: uuid.UUID, tenant_id: str, tokens: TokenSet) -> Connection:
+    """A connected Xero organisation, as the OAuth callback leaves it."""
+    return Connection(
+        account_id=account_id,
+        kind=ConnectionKind.xero,
+        status=ConnectionStatus.active,
+        credentials=Cipher([ENCRYPTION_KEY]).encrypt_json(tokens.to_credentials()),
+        xero_tenant_id=tenant_id,
+        token_expires_at=tokens.expires_at_datetime,
+    )
+
+
+async def xero_organisation(http: httpx.AsyncClient, sandboxes: Sandboxes) -> tuple[str, TokenSet]:
+    tenant_id = (
+        await http.post(
+            f"{sandboxes.xero_url}/_sandbox/organisations",
+            json={"country": "AU", "connect_client_id": "sandbox-client"},
+        )
+    ).json()["tenantId"]
+    tokens = (
+        await http.post(f"{sandboxes.xero_url}/_sandbox/tokens", json={"tenant_ids": [tenant_id]})
+    ).json()
+    return tenant_id, TokenSet.from_response(tokens, time.time())
+
+
+async def provision_onport(
+    sessions: async_sessionmaker[AsyncSession],
+    sandboxes: Sandboxes,
+    api_url: str,
+    *,
+    seed: int,
+    mark: str = "2000-01-01T00:00:00.000Z",
+) -> OnportTenant:
+    """Sign up through the API; two Xero organisations; Onport posting to the second; dropship synced automatically."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        token, account_id = await sign_up(http, "Marketplace")
+        other_org, other_tokens = await xero_organisation(http, sandboxes)
+        bills_org, bills_tokens = await xero_organisation(http, sandboxes)
+        onport = (
+            await http.post(f"{sandboxes.onport_url}/_sandbox/accounts", json={"seed": seed, "purchases": 10})
+        ).json()
+    vendors = onport_vendors(sandboxes, onport["account_id"])
+    supplier = next(
+        c for c in sandboxes.organisation(bills_org).contacts.values() if c.get("ContactNumber") == "VEND-1"
+    )
+    cipher = Cipher([ENCRYPTION_KEY])
+    webhook_token = secrets.token_urlsafe(32)
+    async with unit_of_work(sessions) as session:
+        connections = []
+        for tenant_id, tokens in ((other_org, other_tokens), (bills_org, bills_tokens)):
+            xero = xero_connection(account_id, tenant_id, tokens)
+            session.add(xero)
+            connections.append(xero)
+        await session.flush()
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.onport,
+            status=ConnectionStatus.active,
+            credentials=cipher.encrypt_json({"api_token": onport["token"]}),
+            xero_connection_id=connections[1].id,
+            webhook_token=webhook_token_hash(webhook_token),
+        )
+        session.add(source)
+        await session.flush()
+        session.add(
+            PollCursor(
+                connection_id=source.id,
+                stream="purchase_invoices",
+                high_water_mark=mark,
+            )
+        )
+        options = AccountOptions(
+            onport=OnportOptions(
+                auto_sync_dropship=True,
+                sync_adjustments=True,
+                default_purchases_account="300",
+                shipping_account="425",
+                adjustment_account="429",
+                default_tax_code="INPUT",
+                tax_free_code="EXEMPTEXPENSES",
+                payout_accounts={currency: PAYOUT_ACCOUNT for currency in ("AUD", "USD", "GBP")},
+            )
+        )
+        existing = await session.get(AccountSettings, account_id)
+        if existing is None:
+            session.add(AccountSettings(account_id=account_id, values=options.model_dump()))
+        else:
+            existing.values = options.model_dump()
+        mappings = [
+            (MappingKind.vendor, str(vendor), {"contact_id": supplier["ContactID"]}) for vendor in vendors
+        ] + [
+            (MappingKind.purchase_type, kind, {"account_code": "320" if "dropship" in kind else "310"})
+            for kind in ("dropship", "automated_dropship", "replenishment", "automated_replenishment")
+        ]
+        session.add_all(Mapping(account_id=account_id, kind=k, source_id=s, target=t) for k, s, t in mappings)
+        await add_message(session, PollConnection(connection_id=source.id, reason="sync_now"), account_id)
+    return OnportTenant(
+        account_id, token, source.id, int(onport["account_id"]), webhook_token, bills_org, other_org
+    )
+
+
+def onport_vendors(sandboxes: Sandboxes, account_id: int) -> list[int]:
+    return [int(vendor_id) for vendor_id in onport_table(sandboxes, account_id, "dropship-providers")]
+
+
+def onport_data(sandboxes: Sandboxes, account_id: int) -> Any:
+    """The sandbox account's ``OnportData`` (its own figures, e.g. ``amounts``, which Onport never serves)."""
+    return sandboxes.onport.state.sandbox.accounts[account_id].data
+
+
+def onport_table(sandboxes: Sandboxes, account_id: int, name: str) -> dict[Any, dict[str, Any]]:
+    app = sandboxes.onport
+    table: dict[Any, dict[str, Any]] = app.state.sandbox.accounts[account_id].data.tables[name]
+    return table
+
+
+async def onport_records(
+    sessions: async_sessionmaker[AsyncSession], tenant: OnportTenant
+) -> dict[str, SourceRecord]:
+    async with sessions() as session:
+        rows = await session.scalars(select(SourceRecord).where(SourceRecord.account_id == tenant.account_id))
+        return {record.external_id: record for record in rows.all()}
+
+
+async def onport_settled(
+    sessions: async_sessionmaker[AsyncSession], tenant: OnportTenant, expected: int
+) -> bool:
+    async with sessions() as session:
+        records = await session.scalar(
+            select(func.count()).where(SourceRecord.account_id == tenant.account_id)
+        )
+        unfinished = await session.scalar(
+            select(func.count()).where(SourceRecord.account_id == tenant.account_id, unfinished_records())
+        )
+        unsent = await session.scalar(
+            select(func.count()).where(
+                Document.account_id == tenant.account_id,
+                Document.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
+            )
+        )
+    return (records or 0) >= expected and unfinished == 0 and unsent == 0
+
+
+def bills(sandboxes: Sandboxes, tenant_id: str) -> list[dict[str, Any]]:
+    return [i for i in sandboxes.organisation(tenant_id).invoices.values() if i.get("Type") == "ACCPAY"]
+
+
+async def poll_onport_until(
+    committing: async_sessionmaker[AsyncSession],
+    tenant: OnportTenant,
+    stack: Stack,
+    what: str,
+    done: Any,
+) -> None:
+    """Ask for a poll on every check (the change is in Onport; the next scheduled poll is minutes away)."""
+
+    async def check() -> bool:
+        async with unit_of_work(committing) as session:
+            await add_message(
+                session,
+                PollConnection(connection_id=tenant.onport_connection_id, reason="sync_now"),
+                tenant.account_id,
+            )
+        return bool(done())
+
+    await wait_for(check, 120, stack, what)

@@ -28,3 +28,7 @@ def test_demo_runs_the_whole_flow_and_exits_zero(database_url: str, redis_url: s
     assert "every demo transaction reached the Xero sandbox as the rules say" in result.stdout
     assert "429s received: 0" in result.stdout
     assert "records by status: {'skipped':" in result.stdout
+    # Issue 15: a refund before the first sync and an Onport payout reversal are part of every demo.
+    assert "refunded before their first sync (invoice, payment, credit note, refund): 0" not in result.stdout
+    assert "refunded before their first sync" in result.stdout
+    assert "Onport payout cancelled, its bill payment deleted in Xero: bill " in result.stdout

@@ -9,58 +9,38 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.common.database import unit_of_work
-from ledgerbridge.common.messaging.messages import PollConnection
-from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import RecordStatus
-from tests.e2e.harness import Sandboxes, Stack, money, wait_for
-from tests.e2e.test_onport_to_xero import (
+from tests.e2e.harness import (
     DROPSHIP,
-    OnportTenant,
-    _quiet,
-    _records,
-    api_url,  # noqa: F401 - the fixture, shared with the main Onport e2e tests
+    Sandboxes,
+    Stack,
     bills,
+    money,
     onport_data,
+    onport_records,
+    onport_settled,
     onport_table,
-    provision,
+    poll_onport_until,
+    provision_onport,
+    wait_for,
 )
-
-
-async def _poll_until(
-    committing: async_sessionmaker[AsyncSession],
-    tenant: OnportTenant,
-    stack: Stack,
-    what: str,
-    done: Any,
-) -> None:
-    """Ask for a poll on every check (the change is in Onport; the next scheduled poll is minutes away)."""
-
-    async def check() -> bool:
-        async with unit_of_work(committing) as session:
-            await add_message(
-                session,
-                PollConnection(connection_id=tenant.onport_connection_id, reason="sync_now"),
-                tenant.account_id,
-            )
-        return bool(done())
-
-    await wait_for(check, 120, stack, what)
 
 
 async def test_a_cancelled_or_refunded_payout_removes_its_bill_payment(
     committing: async_sessionmaker[AsyncSession],
     sandboxes: Sandboxes,
     stack: Stack,
-    api_url: str,  # noqa: F811
+    api_url: str,
 ) -> None:
     """Issue 15, point 11: Xero payments cannot be edited, so a reversed payout deletes its bill payment,
     and a partial refund re-makes the payment for what is left."""
-    tenant = await provision(committing, sandboxes, api_url, seed=33)
+    tenant = await provision_onport(committing, sandboxes, api_url, seed=33)
     data = onport_data(sandboxes, tenant.onport_account_id)
     invoices = onport_table(sandboxes, tenant.onport_account_id, "purchase-invoices")
     purchases = onport_table(sandboxes, tenant.onport_account_id, "purchases")
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle")
+    await wait_for(
+        lambda: onport_settled(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle"
+    )
     invoice_id = next(
         i
         for i, inv in invoices.items()
@@ -87,29 +67,33 @@ async def test_a_cancelled_or_refunded_payout_removes_its_bill_payment(
         payout = (await http.post(f"{base}/purchase-invoices/{invoice_id}/payments", json={})).json()[
             "payment"
         ]
-        await _poll_until(committing, tenant, stack, "the payout to be paid", lambda: standing() == [owed])
+        await poll_onport_until(
+            committing, tenant, stack, "the payout to be paid", lambda: standing() == [owed]
+        )
 
         cancelled = await http.post(f"{base}/purchase-invoice-payments/{payout['id']}/cancel")
         assert cancelled.status_code == 200, cancelled.text
-        await _poll_until(
+        await poll_onport_until(
             committing, tenant, stack, "the cancelled payout's payment to go", lambda: standing() == []
         )
 
         await http.post(f"{base}/purchase-invoices/{invoice_id}/payments", json={})
-        await _poll_until(
+        await poll_onport_until(
             committing, tenant, stack, "the new payout to be paid", lambda: standing() == [owed]
         )
         refund = await http.post(f"{base}/purchase-invoices/{invoice_id}/refunds", json={"amount": "5.00"})
         assert refund.status_code == 200, refund.text
         left = owed - Decimal("5.00")
-        await _poll_until(
+        await poll_onport_until(
             committing, tenant, stack, "the refund to re-make the payment", lambda: standing() == [left]
         )
 
     assert sum(1 for p in payments_on_bill() if p.get("Status") == "DELETED") == 2
     assert money(org.invoices[bill["InvoiceID"]]["AmountDue"]) == owed - left
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 60, stack, "the records to settle")
-    record = (await _records(committing, tenant))[str(invoice_id)]
+    await wait_for(
+        lambda: onport_settled(committing, tenant, len(invoices)), 60, stack, "the records to settle"
+    )
+    record = (await onport_records(committing, tenant))[str(invoice_id)]
     assert record.status is RecordStatus.synced, (record.status, record.reason)
 
 
@@ -117,11 +101,11 @@ async def test_historical_import_of_onport_invoices(
     committing: async_sessionmaker[AsyncSession],
     sandboxes: Sandboxes,
     stack: Stack,
-    api_url: str,  # noqa: F811
+    api_url: str,
 ) -> None:
     """Issue 15, point 10: a connection that starts now imports a date range of older purchase
     invoices through the API, with progress, and they become bills by the usual rules."""
-    tenant = await provision(committing, sandboxes, api_url, seed=34, mark="2100-01-01T00:00:00.000Z")
+    tenant = await provision_onport(committing, sandboxes, api_url, seed=34, mark="2100-01-01T00:00:00.000Z")
     invoices = onport_table(sandboxes, tenant.onport_account_id, "purchase-invoices")
     purchases = onport_table(sandboxes, tenant.onport_account_id, "purchases")
     data = onport_data(sandboxes, tenant.onport_account_id)
@@ -149,9 +133,9 @@ async def test_historical_import_of_onport_invoices(
         job = (await http.get(f"/v1/imports/{import_id}")).json()
     assert (job["total"], job["done"]) == (len(wanted), len(wanted))
     await wait_for(
-        lambda: _quiet(committing, tenant, len(wanted)), 120, stack, "the imported invoices to settle"
+        lambda: onport_settled(committing, tenant, len(wanted)), 120, stack, "the imported invoices to settle"
     )
-    records = await _records(committing, tenant)
+    records = await onport_records(committing, tenant)
     assert set(records) == {str(i) for i in wanted}
     made = {b["InvoiceNumber"]: b for b in bills(sandboxes, tenant.org_for_bills)}
     for invoice_id in wanted:
@@ -167,14 +151,16 @@ async def test_a_positive_adjustment_after_sync_updates_the_bill_or_adds_an_adju
     committing: async_sessionmaker[AsyncSession],
     sandboxes: Sandboxes,
     stack: Stack,
-    api_url: str,  # noqa: F811
+    api_url: str,
 ) -> None:
     """Issue 15, point 12: unpaid, the bill itself is updated; once paid, an ``<reference>-ADJ`` bill."""
-    tenant = await provision(committing, sandboxes, api_url, seed=35)
+    tenant = await provision_onport(committing, sandboxes, api_url, seed=35)
     data = onport_data(sandboxes, tenant.onport_account_id)
     invoices = onport_table(sandboxes, tenant.onport_account_id, "purchase-invoices")
     purchases = onport_table(sandboxes, tenant.onport_account_id, "purchases")
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle")
+    await wait_for(
+        lambda: onport_settled(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle"
+    )
     invoice_id = next(
         i
         for i, inv in invoices.items()
@@ -193,7 +179,7 @@ async def test_a_positive_adjustment_after_sync_updates_the_bill_or_adds_an_adju
     async with httpx.AsyncClient(base_url=sandboxes.onport_url, timeout=30) as http:
         await http.post(f"{base}/adjustments", json={"amount": "15.00", "reason": "Rush fee"})
         owed = data.amounts[invoice_id].total
-        await _poll_until(
+        await poll_onport_until(
             committing,
             tenant,
             stack,
@@ -202,7 +188,7 @@ async def test_a_positive_adjustment_after_sync_updates_the_bill_or_adds_an_adju
         )
         assert bill(reference) is not None and bill(reference)["InvoiceID"] == first["InvoiceID"]  # type: ignore[index]
         await http.post(f"{base}/payments", json={})
-        await _poll_until(
+        await poll_onport_until(
             committing,
             tenant,
             stack,
@@ -210,28 +196,32 @@ async def test_a_positive_adjustment_after_sync_updates_the_bill_or_adds_an_adju
             lambda: (bill(reference) or {}).get("Status") == "PAID",
         )
         await http.post(f"{base}/adjustments", json={"amount": "7.25", "reason": "Packaging surcharge"})
-        await _poll_until(
+        await poll_onport_until(
             committing, tenant, stack, "the adjustment bill", lambda: bill(f"{reference}-ADJ") is not None
         )
     extra = bill(f"{reference}-ADJ")
     assert extra is not None and money(extra["Total"]) == Decimal("7.25")
     assert [b["InvoiceNumber"] for b in bills(sandboxes, tenant.org_for_bills)].count(reference) == 1
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 60, stack, "the records to settle")
+    await wait_for(
+        lambda: onport_settled(committing, tenant, len(invoices)), 60, stack, "the records to settle"
+    )
 
 
 async def test_a_negative_adjustment_after_sync_is_a_credit_note_allocated_to_its_bill(
     committing: async_sessionmaker[AsyncSession],
     sandboxes: Sandboxes,
     stack: Stack,
-    api_url: str,  # noqa: F811
+    api_url: str,
 ) -> None:
     """Issue 15, point 12: the credit note is allocated, so the bill's amount due is what Onport owes and
     the vendor payout settles it exactly."""
-    tenant = await provision(committing, sandboxes, api_url, seed=36)
+    tenant = await provision_onport(committing, sandboxes, api_url, seed=36)
     data = onport_data(sandboxes, tenant.onport_account_id)
     invoices = onport_table(sandboxes, tenant.onport_account_id, "purchase-invoices")
     purchases = onport_table(sandboxes, tenant.onport_account_id, "purchases")
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle")
+    await wait_for(
+        lambda: onport_settled(committing, tenant, len(invoices)), 180, stack, "the Onport sync to settle"
+    )
     invoice_id = next(
         i
         for i, inv in invoices.items()
@@ -250,7 +240,7 @@ async def test_a_negative_adjustment_after_sync_is_a_credit_note_allocated_to_it
     async with httpx.AsyncClient(base_url=sandboxes.onport_url, timeout=30) as http:
         await http.post(f"{base}/adjustments", json={"amount": "-5.00", "reason": "Damaged item credit"})
         owed = data.amounts[invoice_id].total
-        await _poll_until(
+        await poll_onport_until(
             committing,
             tenant,
             stack,
@@ -262,9 +252,11 @@ async def test_a_negative_adjustment_after_sync_is_a_credit_note_allocated_to_it
             (Decimal("5.00"), Decimal(0))
         ]
         await http.post(f"{base}/payments", json={})
-        await _poll_until(
+        await poll_onport_until(
             committing, tenant, stack, "the payout to settle the bill", lambda: bill()["Status"] == "PAID"
         )
-    await wait_for(lambda: _quiet(committing, tenant, len(invoices)), 60, stack, "the records to settle")
-    record = (await _records(committing, tenant))[str(invoice_id)]
+    await wait_for(
+        lambda: onport_settled(committing, tenant, len(invoices)), 60, stack, "the records to settle"
+    )
+    record = (await onport_records(committing, tenant))[str(invoice_id)]
     assert record.status is RecordStatus.synced, (record.status, record.reason)

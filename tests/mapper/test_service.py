@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -287,3 +288,67 @@ async def test_a_record_being_sent_is_mapped_again_later(db: AsyncSession) -> No
     await db.flush()
     with pytest.raises(TransientError, match="being published"):
         await map_record(db, MapRecord(record_id=record.id))
+
+
+async def test_the_coupon_of_a_stored_record_comes_from_its_stored_purchases(db: AsyncSession) -> None:
+    # SPEC §4 item 12: the poller stores the purchases when offer_data names no coupon.
+    _, source = await tenant(db)
+    app = create_ontraport(OntraportSandboxConfig(transactions=0))
+    demo = app.state.sandbox.demo
+    demo.specs[1001].coupon_in_offer = False
+    transaction = dict(demo.put_spec(demo.specs[1001]))
+    record = await stored(db, source, transaction)
+    await map_record(db, MapRecord(record_id=record.id))
+    assert record.status is RecordStatus.failed  # no purchases stored: the 40.00 is unexplained
+    assert record.reason is not None and "282.00" in record.reason and "242.00" in record.reason
+
+    record.payload = {
+        **record.payload,
+        "purchases": [p for p in demo.objects(17) if p["invoice_id"] == "1001"],
+    }
+    await map_record(db, MapRecord(record_id=record.id))
+    assert status_of(record) is RecordStatus.mapped, record.reason
+    invoice = await db.scalar(
+        select(Document).where(Document.record_id == record.id, Document.kind == DocumentKind.invoice)
+    )
+    assert invoice is not None
+    lines = [(line["Description"], line["AccountCode"]) for line in invoice.request_body["LineItems"]]
+    assert ("Coupon SPRING20", "220") in lines  # the coupon mapping by the purchases' code
+
+
+async def test_taxes_charged_together_take_the_code_mapped_for_their_combination(db: AsyncSession) -> None:
+    account, source = await tenant(db)
+    assert source.xero_connection_id is not None
+    rates = [{"TaxType": "OUTPUT", "EffectiveRate": 10}, {"TaxType": "GSTLEVY", "EffectiveRate": 15}]
+    await xero_reference.store(db, source.xero_connection_id, {**REFERENCE, "tax_rates": rates})
+    transaction = worked_example()
+    offer = json.loads(transaction["offer_data"])
+    offer["taxes"].append({"id": "2", "name": "Levy", "rate": "5", "taxShipping": False, "taxTotal": "10.50"})
+    transaction.update(offer_data=json.dumps(offer), tax="32.50", total="252.50")
+    db.add(Mapping(account_id=account.id, kind=MappingKind.tax, source_id="2", target={"tax_type": "LEVY"}))
+    record = await stored(db, source, transaction)
+    await map_record(db, MapRecord(record_id=record.id))
+    assert record.status is RecordStatus.failed and record.reason_code == ReasonCode.tax_unmapped
+    assert record.reason is not None and "'1+2'" in record.reason
+
+    db.add(
+        Mapping(account_id=account.id, kind=MappingKind.tax, source_id="1+2", target={"tax_type": "GSTLEVY"})
+    )
+    await db.flush()
+    await map_record(db, MapRecord(record_id=record.id))
+    assert status_of(record) is RecordStatus.mapped, record.reason
+    invoice = await db.scalar(
+        select(Document).where(
+            Document.record_id == record.id,
+            Document.kind == DocumentKind.invoice,
+            Document.status == DocumentStatus.pending,
+        )
+    )
+    assert invoice is not None
+    codes = {line["Description"]: line["TaxType"] for line in invoice.request_body["LineItems"]}
+    assert codes == {
+        "Pro Course": "GSTLEVY",
+        "Workbook": "GSTLEVY",
+        "Coupon SPRING20": "GSTLEVY",
+        "Shipping: Standard": "OUTPUT",
+    }

@@ -291,3 +291,109 @@ async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sen
     assert names[1] in ("Jane Smith (jane1@example.com)", "Jane Smith (jane2@example.com)")
     calls = dict(organisation.counters.by_endpoint)
     assert (calls.get("PUT Contacts"), calls.get("GET Contacts", 0)) == (1, 0)
+
+
+async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_sent_alone_again(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """Issue 15, point 6: the invoice is in Xero but its payment was refused (account 200 takes no
+    payments): the record says both, and once the payment is fixed only the payment goes out."""
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    invoice = {
+        "Type": "ACCREC",
+        "InvoiceNumber": "OP-78",
+        "Contact": {"Name": "Ada Lovelace", "ContactNumber": "OP-10"},
+        "Status": "AUTHORISED",
+        "Date": "2026-11-01",
+        "DueDate": "2026-11-01",
+        "LineAmountTypes": "Exclusive",
+        "LineItems": [
+            {
+                "Description": "Course",
+                "Quantity": 1,
+                "UnitAmount": 100,
+                "AccountCode": "200",
+                "TaxType": "OUTPUT",
+            }
+        ],
+    }
+
+    def payment(code: str) -> dict[str, object]:
+        return {
+            "Invoice": {"InvoiceNumber": "OP-78"},
+            "Account": {"Code": code},
+            "Date": "2026-11-01",
+            "Amount": 110,
+        }
+
+    async with unit_of_work(committing) as session:
+        record = SourceRecord(
+            account_id=account_id,
+            connection_id=connection_id,
+            source="ontraport",
+            kind="transaction",
+            external_id="78",
+            payload={},
+            payload_hash="h",
+            status=RecordStatus.mapped,
+        )
+        session.add(record)
+        await session.flush()
+        for kind, body in ((DocumentKind.invoice, invoice), (DocumentKind.payment, payment("200"))):
+            session.add(
+                Document(
+                    account_id=account_id,
+                    record_id=record.id,
+                    xero_connection_id=connection_id,
+                    kind=kind,
+                    mapping_version="test",
+                    request_body=body,
+                    fingerprint=uuid.uuid4().hex * 2,
+                    idempotency_key=f"lb:test:{uuid.uuid4()}",
+                )
+            )
+    limiter = RateLimiter(redis, settings.queue.prefix)
+
+    def client_for(connection: Connection) -> XeroClient:
+        return XeroClient(
+            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
+        )
+
+    runs = PublishingRuns(committing, client_for, gather=0)
+    await runs.publish(connection_id, max_seconds=30)
+    async with committing() as session:
+        stored = await session.get(SourceRecord, record.id)
+        failed = await session.scalar(select(Document).where(Document.kind == DocumentKind.payment))
+    assert stored is not None and stored.status is RecordStatus.failed
+    assert stored.reason is not None
+    assert stored.reason.startswith("Xero rejected the payment:")
+    assert stored.reason.endswith("already in Xero: invoice OP-78 (a retry sends only what failed)")
+
+    # The gateway's payment account fixed, the mapper replaces the refused payment (the invoice is
+    # published, so the core asks for the payment alone); the next run sends just that.
+    async with unit_of_work(committing) as session:
+        old = await session.get(Document, failed.id if failed else None)
+        assert old is not None
+        old.status = DocumentStatus.superseded
+        session.add(
+            Document(
+                account_id=account_id,
+                record_id=record.id,
+                xero_connection_id=connection_id,
+                kind=DocumentKind.payment,
+                mapping_version="test",
+                request_body=payment("615"),
+                fingerprint=uuid.uuid4().hex * 2,
+                idempotency_key=f"lb:test:{uuid.uuid4()}",
+            )
+        )
+    counters = xero.app.state.sandbox.orgs[tenant_id].counters
+    invoice_calls = sum(n for endpoint, n in counters.by_endpoint.items() if "Invoices" in endpoint)
+    await runs.publish(connection_id, max_seconds=30)
+    assert sum(n for endpoint, n in counters.by_endpoint.items() if "Invoices" in endpoint) == invoice_calls
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    (sent,) = [i for i in organisation.invoices.values() if i["InvoiceNumber"] == "OP-78"]
+    assert sent["Status"] == "PAID"
+    async with committing() as session:
+        final = await session.get(SourceRecord, record.id)
+    assert final is not None and final.status is RecordStatus.synced

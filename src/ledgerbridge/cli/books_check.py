@@ -35,7 +35,7 @@ def expected_problems(transactions: dict[int, dict[str, str]], organisation: Any
     invoices = {
         str(i["InvoiceNumber"]): i for i in organisation.invoices.values() if i.get("Type") == "ACCREC"
     }
-    problems = []
+    problems = [] if refunded_before_sync(transactions) else ["the demo has no sale refunded before its sync"]
     for transaction_id, transaction in sorted(transactions.items()):
         number = f"OP-{transaction_id}"
         status = transaction["status"]
@@ -56,6 +56,49 @@ def expected_problems(transactions: dict[int, dict[str, str]], organisation: Any
             problems.append(f"{number}: {invoice['Status']} in Xero, expected PAID")
         if status != "1":
             problems += _refund_problems(number, charged, left, status == "2", organisation)
+    return problems
+
+
+def refunded_before_sync(transactions: dict[int, dict[str, str]]) -> list[int]:
+    """The demo's sales refunded (fully or in part) before their first sync: each must show as an invoice
+    with its payment and a credit note with its refund (SPEC §4 item 8)."""
+    return [
+        tid for tid, t in sorted(transactions.items()) if t["status"] in ("2", "3") and _money(t["total"])
+    ]
+
+
+def bill_payments(organisation: Any, reference: str) -> tuple[int, int]:
+    """(standing, deleted) payments in Xero on the bill numbered ``reference``."""
+    bill_ids = {
+        b["InvoiceID"]
+        for b in organisation.invoices.values()
+        if b.get("Type") == "ACCPAY" and b.get("InvoiceNumber") == reference
+    }
+    on_bill = [p for p in organisation.payments.values() if p.get("Invoice", {}).get("InvoiceID") in bill_ids]
+    deleted = sum(1 for p in on_bill if p.get("Status") == "DELETED")
+    return len(on_bill) - deleted, deleted
+
+
+def payout_reversal_problems(organisation: Any, reference: str) -> list[str]:
+    """A cancelled Onport payout: its bill payment deleted in Xero, the bill owed in full again (SPEC §5
+    item 6; Xero payments cannot be edited, only deleted)."""
+    bills = [
+        b
+        for b in organisation.invoices.values()
+        if b.get("Type") == "ACCPAY" and b.get("InvoiceNumber") == reference
+    ]
+    if len(bills) != 1:
+        return [f"bill {reference}: {len(bills)} bills in Xero, expected 1"]
+    problems = []
+    if bill_payments(organisation, reference) != (0, 1):
+        standing, deleted = bill_payments(organisation, reference)
+        problems.append(
+            f"bill {reference}: {standing} standing and {deleted} deleted payments after its payout was "
+            "cancelled, expected 0 and 1"
+        )
+    bill = bills[0]
+    if _money(bill.get("AmountDue", 0)) != _money(bill["Total"]):
+        problems.append(f"bill {reference}: {bill.get('AmountDue')} due in Xero, expected {bill['Total']}")
     return problems
 
 

@@ -21,7 +21,15 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from ledgerbridge.cli.books_check import bill_problems, expected_problems, summary
+from ledgerbridge.cli.books_check import (
+    bill_payments,
+    bill_problems,
+    expected_problems,
+    payout_reversal_problems,
+    refunded_before_sync,
+    summary,
+)
+from ledgerbridge.cli.demo_onport import bills_settled, connect_onport, reverse_a_payout
 from ledgerbridge.cli.sandboxes import sandbox_environment
 
 DEMO_EMAIL = "demo@ledgerbridge.example"
@@ -44,6 +52,7 @@ class DemoTenant:
     ontraport_connection_id: str
     import_id: str
     tenant_id: str
+    onport_connection_id: str
     onport_invoices: list[str]
 
 
@@ -52,14 +61,6 @@ def _ok(response: httpx.Response, step: str) -> dict[str, Any]:
         raise DemoError(f"{step}: {response.status_code} {response.text[:500]}")
     body: dict[str, Any] = response.json() if response.content else {}
     return body
-
-
-PURCHASE_ACCOUNTS = {
-    "dropship": "320",
-    "automated_dropship": "320",
-    "replenishment": "310",
-    "automated_replenishment": "310",
-}
 
 
 async def connect_xero(http: httpx.AsyncClient, tenant_id: str) -> str:
@@ -78,66 +79,6 @@ async def connect_xero(http: httpx.AsyncClient, tenant_id: str) -> str:
         "choose organisation",
     )
     return xero_id
-
-
-async def connect_onport(http: httpx.AsyncClient, onport_url: str, tenant_id: str) -> list[str]:
-    """Onport posting bills to a second organisation: vendors linked, dropship synced automatically."""
-    xero_id = await connect_xero(http, tenant_id)
-    onport = _ok(
-        await http.post(
-            "/v1/connections/onport", json={"api_token": "sandbox-token", "xero_connection_id": xero_id}
-        ),
-        "connect Onport",
-    )
-    suppliers = _ok(
-        await http.get(f"/v1/xero/{xero_id}/contacts", params={"is_supplier": "true"}), "suppliers"
-    )["items"]
-    supplier = next(c["ContactID"] for c in suppliers if c.get("ContactNumber") == "VEND-1")
-    vendors = _ok(await http.get("/v1/onport/vendors", params={"live": "true"}), "Onport vendors")["items"]
-    mappings = [
-        {"kind": "vendor", "source_id": str(v["id"]), "target": {"contact_id": supplier}} for v in vendors
-    ] + [
-        {"kind": "purchase_type", "source_id": kind, "target": {"account_code": code}}
-        for kind, code in PURCHASE_ACCOUNTS.items()
-    ]
-    _ok(await http.put("/v1/mappings", json=mappings), "link vendors")
-    options = {
-        "onport": {
-            "auto_sync_dropship": True,
-            "sync_adjustments": True,
-            "default_purchases_account": "300",
-            "shipping_account": "425",
-            "adjustment_account": "429",
-            "default_tax_code": "INPUT2",
-            "tax_free_code": "NONE",
-            "payout_accounts": {"AUD": "617", "GBP": "617", "USD": "617"},
-        }
-    }
-    _ok(await http.patch("/v1/settings", json=options), "Onport settings")
-    # Onport's first poll only marks where "now" is; the invoices added after it are the news it finds.
-    async with asyncio.timeout(120):
-        while not await _polled(http, str(onport["id"])):  # noqa: ASYNC110 - polling our own API
-            await asyncio.sleep(1)
-    async with httpx.AsyncClient(base_url=onport_url, timeout=30) as sandbox:
-        added = _ok(
-            await sandbox.post("/_sandbox/accounts/1/purchase-invoices", json={"count": 6}),
-            "new Onport invoices",
-        )
-    _ok(await http.post("/v1/sync/run", json={"connection_id": onport["id"]}), "poll Onport now")
-    return [str(invoice_id) for invoice_id in added["invoice_ids"]]
-
-
-async def _bills_settled(http: httpx.AsyncClient, tenant: DemoTenant) -> bool:
-    if not tenant.onport_invoices:
-        return True
-    listed = _ok(await http.get("/v1/onport/invoices", params={"page_size": 200}), "Onport invoices")["items"]
-    settled = {i["invoice_id"] for i in listed if i["status"] in ("synced", "waiting", "skipped", "failed")}
-    return set(tenant.onport_invoices) <= settled
-
-
-async def _polled(http: httpx.AsyncClient, connection_id: str) -> bool:
-    status = _ok(await http.get("/v1/sync/status"), "sync status")
-    return any(c["connection_id"] == connection_id and c.get("last_polled_at") for c in status["connections"])
 
 
 async def provision(
@@ -173,12 +114,13 @@ async def provision(
             await http.post("/v1/imports", json={"connection_id": ontraport["id"], "last_n": last_n}),
             "historical import",
         )
-        onport_invoices: list[str] = []
+        onport_id, onport_invoices = "", list[str]()
         if onport is not None:
             onport_url, onport_tenant_id = onport
-            onport_invoices = await connect_onport(http, onport_url, onport_tenant_id)
+            bills_xero_id = await connect_xero(http, onport_tenant_id)
+            onport_id, onport_invoices = await connect_onport(http, onport_url, bills_xero_id, _ok)
         return DemoTenant(
-            email, token, xero_id, str(ontraport["id"]), str(job["id"]), tenant_id, onport_invoices
+            email, token, xero_id, str(ontraport["id"]), str(job["id"]), tenant_id, onport_id, onport_invoices
         )
 
 
@@ -272,7 +214,8 @@ async def wait_until_synced(api_url: str, tenant: DemoTenant, seconds: float) ->
                 if job["status"] == "failed":
                     raise DemoError(f"the import failed: {job.get('error')}")
                 in_flight = sum(c.get("backlog", 0) for c in status.get("connections", []))
-                if job["status"] == "done" and in_flight == 0 and await _bills_settled(http, tenant):
+                bills = await bills_settled(http, tenant.onport_invoices, _ok)
+                if job["status"] == "done" and in_flight == 0 and bills:
                     return status
                 await asyncio.sleep(1)
 
@@ -318,19 +261,35 @@ def run_demo(transactions: int, timeout: float) -> int:
                     )
                 )
                 status = asyncio.run(wait_until_synced(api_url, tenant, timeout))
-        except (DemoError, TimeoutError) as error:
+                bills_org = xero_app.state.sandbox.orgs[demo_tenant_id("UK")]
+                reversed_bill = asyncio.run(_reverse_a_payout(api_url, onport_url, tenant, bills_org))
+        except (DemoError, TimeoutError, RuntimeError) as error:
             print(f"demo failed: {error or 'timed out'}; worker logs in {log_dir}", file=sys.stderr)
             return 1
         finally:
             _stop_workers(workers)
         sales_org = xero_app.state.sandbox.orgs[tenant.tenant_id]
-        bills_org = xero_app.state.sandbox.orgs[demo_tenant_id("UK")]
-        problems = expected_problems(ontraport_app.state.sandbox.demo.transactions, sales_org)
+        print(summary(status, sales_org, time.monotonic() - started))
+        sales = ontraport_app.state.sandbox.demo.transactions
+        problems = expected_problems(sales, sales_org)
         problems += bill_problems(
             onport_app.state.sandbox.accounts[1].data, bills_org, tenant.onport_invoices
         )
-        print(summary(status, sales_org, time.monotonic() - started))
-        return _report(problems, bills_org)
+        problems += payout_reversal_problems(bills_org, reversed_bill)
+        return _report(problems, bills_org, len(refunded_before_sync(sales)), reversed_bill)
+
+
+async def _reverse_a_payout(api_url: str, onport_url: str, tenant: DemoTenant, bills_org: Any) -> str:
+    headers = {"Authorization": f"Bearer {tenant.token}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as http:
+        return await reverse_a_payout(
+            http,
+            onport_url,
+            tenant.onport_connection_id,
+            tenant.onport_invoices,
+            lambda reference: bill_payments(bills_org, reference),
+            _ok,
+        )
 
 
 def _sandbox_apps(transactions: int) -> tuple[Any, Any, Any]:
@@ -369,9 +328,11 @@ def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             worker.kill()
 
 
-def _report(problems: list[str], bills_org: Any) -> int:
+def _report(problems: list[str], bills_org: Any, refunds: int, reversed_bill: str) -> int:
     bills = [i for i in bills_org.invoices.values() if i.get("Type") == "ACCPAY"]
+    print(f"  refunded before their first sync (invoice, payment, credit note, refund): {refunds}")
     print(f"  Onport bills in the second organisation: {len(bills)}")
+    print(f"  Onport payout cancelled, its bill payment deleted in Xero: bill {reversed_bill}")
     if problems:
         print(f"{len(problems)} transactions did not reach Xero as the rules say:", file=sys.stderr)
         for problem in problems[:50]:

@@ -205,3 +205,17 @@ async def test_shared_limiter_key_is_per_account(redis: Redis, queue_prefix: str
     assert key.startswith(f"{queue_prefix}:ratelimit:ontraport:")
     assert APP_ID not in key
     assert key != account_limiter_key("another-app", queue_prefix)
+
+
+async def test_purchases_of_transactions_come_in_one_call_per_50(
+    client: OntraportClient, recorder: Recorder
+) -> None:
+    # SPEC §4 item 12: the Purchase objects (17) of a transaction carry its coupon line by line.
+    purchases = await client.purchases_of([1001, 1002, 1001])
+    assert len(recorder.requests) == 1
+    assert recorder.params("objectID") == ["17"]
+    worked = sorted((p.product_id or 0, p.discount, p.coupon_code) for p in purchases if p.invoice_id == 1001)
+    assert worked == [(1, Decimal("40.00"), "SPRING20"), (2, Decimal("0.00"), "")]
+    assert sorted(p.product_id or 0 for p in purchases if p.invoice_id == 1002) == [3, 4, 5]
+    assert await client.purchases_of([]) == []
+    assert len(recorder.requests) == 1  # no ids, no call

@@ -396,3 +396,16 @@ def test_parser_names_the_bad_field(change: dict[str, Any], message: str) -> Non
     ):
         parse_purchase_invoice(payload(**change))
     assert message in fail(payload(**change))
+
+
+def test_the_link_back_to_onport_follows_the_tenants_template() -> None:
+    """Issue 15, point 13: placeholders {invoice_id}, {purchase_id} and {reference} (quoted for a URL);
+    no template, no link."""
+    custom = OPTIONS.model_copy(
+        update={"url_template": "https://shop.onport.example/invoices/{reference}?purchase={purchase_id}"}
+    )
+    body = bill_of(publish(payload(), options=custom))
+    assert body["Url"] == "https://shop.onport.example/invoices/INV-5001?purchase=" + str(
+        payload()["invoice"]["purchaseId"]
+    )
+    assert "Url" not in bill_of(publish(payload(), options=OPTIONS.model_copy(update={"url_template": None})))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ledgerbridge.bookkeeping.decisions import Publish, Skip
+from ledgerbridge.bookkeeping.decisions import Fail, Publish, Skip
 from ledgerbridge.bookkeeping.documents import (
     DocumentKind,
     InvoiceStatus,
@@ -15,6 +15,7 @@ from ledgerbridge.bookkeeping.documents import (
     json_default,
     xero_totals,
 )
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.bookkeeping.sales import (
     MAPPING_VERSION,
@@ -613,3 +614,39 @@ def test_a_tax_code_that_does_not_apply_to_sales_fails(
     reference = XeroReference(tax_rates={"OUTPUT": Decimal(10)}, sales_tax_types=frozenset({"EXEMPTOUTPUT"}))
     assert "Tax code OUTPUT" in fail(worked_record, mappings, settings, reference=reference)
     assert "cannot be used on sales" in fail(worked_record, mappings, settings, reference=reference)
+
+
+def test_several_taxes_on_one_transaction_each_keep_their_own_code(
+    mappings: Mappings,
+    settings: MappingSettings,
+    fail: Failer,
+    offer: dict[str, Any],
+    make_record: RecordFactory,
+) -> None:
+    """GST 10 % (with shipping) and a 5 % levy (without) charged together. Shipping carries GST alone
+    and keeps GST's own code; the products carry both, and a Xero line has one tax code whose base is
+    the line's amount, so they take the code mapped for the combination (a compound rate in Xero)."""
+    offer["taxes"].append({"id": 6, "name": "Levy", "rate": "5", "taxShipping": 0, "taxTotal": "10.50"})
+    # Taxed base 210.00 after the coupon: GST 21.00 + levy 10.50, and GST 1.00 on the shipping.
+    raw = make_record(offer, tax="32.50", total="252.50")
+    singles = mappings.model_copy(update={"taxes": {4: "OUTPUT", 6: "LEVY"}})
+    decision = map_transaction(raw, contact=None, mappings=singles, settings=settings)
+    assert isinstance(decision, Fail)
+    assert decision.code is ReasonCode.tax_unmapped and decision.cause == Cause("mapping", "tax", "4+6")
+    assert "map the combination '4+6'" in decision.reason and "LEVY, OUTPUT" in decision.reason
+
+    reference = XeroReference(
+        tax_rates={"OUTPUT": Decimal("10"), "LEVY": Decimal("5"), "GSTLEVY": Decimal("15")}
+    )
+    combined = singles.model_copy(update={"tax_combinations": {"4+6": "GSTLEVY"}})
+    published = map_transaction(raw, contact=None, mappings=combined, settings=settings, reference=reference)
+    assert isinstance(published, Publish), published
+    invoice = _doc(published, DocumentKind.invoice)
+    assert [(line["Description"], line["TaxType"]) for line in invoice.body["LineItems"]] == [
+        ("Pro Course", "GSTLEVY"),
+        ("Workbook", "GSTLEVY"),
+        ("Coupon SPRING20", "GSTLEVY"),
+        ("Shipping: Standard", "OUTPUT"),
+    ]
+    totals = xero_totals(invoice.body, reference.tax_rates)
+    assert (totals.total_tax, totals.total) == (Decimal("32.50"), Decimal("252.50"))

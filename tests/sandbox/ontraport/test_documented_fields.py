@@ -5,6 +5,7 @@ the ``id`` every object has. Contacts and gateways have no list there and are no
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -53,6 +54,28 @@ def undocumented(object_id: int, records: list[dict[str, Any]]) -> set[str]:
 async def test_objects_carry_only_documented_fields(client: httpx.AsyncClient, object_id: int) -> None:
     records = await served(client, object_id)
     assert undocumented(object_id, records) == set()
+
+
+async def test_purchases_are_served_and_carry_coupons_in_both_shapes(client: httpx.AsyncClient) -> None:
+    """Every transaction made from products has its Purchase objects (17), one per product line, tied by
+    ``invoice_id``; some coupons show in offer_data, some only in the purchases (SPEC §4 item 12)."""
+    purchases = await served(client, 17)
+    assert purchases and undocumented(17, purchases) == set()
+    transactions = (await client.get("/Transactions", params={"range": 50})).json()["data"]
+    by_invoice: dict[str, list[dict[str, Any]]] = {}
+    for purchase in purchases:
+        by_invoice.setdefault(purchase["invoice_id"], []).append(purchase)
+    shapes = set()
+    for transaction in transactions:
+        offer = json.loads(transaction["offer_data"])
+        mine = by_invoice[transaction["id"]]
+        assert sorted(p["product_id"] for p in mine) == sorted(str(p["id"]) for p in offer["products"])
+        discount = sum(Decimal(p["discount"]) for p in mine)
+        if discount:
+            shapes.add("offer_data" if "coupon" in offer else "purchases")
+            if "coupon" in offer:
+                assert Decimal(offer["coupon"]["discount"]) == discount
+    assert shapes == {"offer_data", "purchases"}
 
 
 async def test_transactions_carry_no_invoice_id(client: httpx.AsyncClient) -> None:

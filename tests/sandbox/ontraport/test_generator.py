@@ -26,7 +26,8 @@ def truthy(value: Any) -> bool:
     return value in (True, "1", "true", 1)
 
 
-def check_amounts(record: dict[str, str]) -> None:
+def check_amounts(record: dict[str, str], purchases: list[dict[str, str]] | None = None) -> None:
+    """The record adds up; a coupon only in its purchases (``purchases``, when given) counts too."""
     offer = json.loads(record["offer_data"])
     products = offer["products"]
     subtotal = Decimal(0)
@@ -51,6 +52,19 @@ def check_amounts(record: dict[str, str]) -> None:
         flags = {truthy(p.get("taxable", p.get("tax"))) for p in targeted}
         assert len(flags) == 1
         discount_taxable = flags.pop()
+    elif purchases:
+        discounted = [p for p in purchases if Decimal(p["discount"])]
+        discount = sum((Decimal(p["discount"]) for p in discounted), Decimal(0))
+        by_id = {p["id"]: p for p in products}
+        flags = {
+            truthy(by_id[p["product_id"]].get("taxable", by_id[p["product_id"]].get("tax")))
+            for p in discounted
+        }
+        assert len(flags) <= 1
+        discount_taxable = bool(flags) and flags.pop()
+        for purchase in purchases:
+            line = Decimal(purchase["quantity"]) * Decimal(purchase["price"])
+            assert Decimal(purchase["total_price"]) == line - Decimal(purchase["discount"])
     shipping_entry = offer.get("shipping")
     if isinstance(shipping_entry, list):
         shipping_entry = shipping_entry[0] if shipping_entry else None
@@ -95,8 +109,13 @@ def test_every_generated_transaction_adds_up(seed: int) -> None:
     state = OntraportState(OntraportSandboxConfig(seed=seed, transactions=300), clock=lambda: 0.0)
     records = list(state.demo.transactions.values())
     assert len(records) == 302
+    purchases: dict[str, list[dict[str, str]]] = {}
+    for purchase in state.demo.objects(17):
+        purchases.setdefault(purchase["invoice_id"], []).append(purchase)
     for record in records:
-        check_amounts(record)
+        check_amounts(record, purchases[record["id"]])
+    hidden = [r for r in records if "coupon" not in json.loads(r["offer_data"])]
+    assert any(Decimal(p["discount"]) for r in hidden for p in purchases[r["id"]])
 
 
 def test_same_seed_same_data_different_seed_different_data() -> None:

@@ -1732,6 +1732,12 @@ export interface components {
        */
       default_tax_code?: string | null;
       /**
+       * Invoice Url Template
+       * @description The bill's link back to Onport: an https address with placeholders {invoice_id} {purchase_id} {reference}; an empty string sends no link (null restores the default). Onport's API description names no web address for an invoice, so set this to the address your Onport dashboard shows for one
+       * @default https://app.jetti.io/purchase-invoices/{invoice_id}
+       */
+      invoice_url_template: string;
+      /**
        * Payout Accounts
        * @example {
        *       "AUD": "090"

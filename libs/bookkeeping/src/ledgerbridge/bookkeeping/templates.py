@@ -46,12 +46,17 @@ class Placeholder:
 Part = str | Placeholder
 
 
-def _allowed() -> str:
-    return ", ".join(f"{{{name}}}" for name in sorted(TEMPLATE_FIELDS))
+ONPORT_LINK_FIELDS = frozenset({"invoice_id", "purchase_id", "reference"})
+"""Placeholders of the link from a bill back to its Onport purchase invoice."""
 
 
-def parse(template: str) -> tuple[Part, ...]:
-    """The template's literal runs and placeholders, in order; raises :class:`TemplateError`."""
+def _allowed(fields: frozenset[str]) -> str:
+    return ", ".join(f"{{{name}}}" for name in sorted(fields))
+
+
+def parse(template: str, fields: frozenset[str] = TEMPLATE_FIELDS) -> tuple[Part, ...]:
+    """The template's literal runs and placeholders (from ``fields``), in order; raises
+    :class:`TemplateError`."""
     parts: list[Part] = []
     literal: list[str] = []
     index = 0
@@ -71,12 +76,13 @@ def parse(template: str) -> tuple[Part, ...]:
         if end == -1:
             raise TemplateError("a '{' without its '}'; write '{{' for a literal brace")
         name = template[index + 1 : end]
-        if name not in TEMPLATE_FIELDS:
+        if name not in fields:
             if any(mark in name for mark in ":!.[{"):
                 raise TemplateError(
-                    f"placeholders take no format spec, conversion, attribute or index; use one of {_allowed()}"
+                    "placeholders take no format spec, conversion, attribute or index; "
+                    f"use one of {_allowed(fields)}"
                 )
-            raise TemplateError(f"unknown placeholder {{{name}}}; use any of {_allowed()}")
+            raise TemplateError(f"unknown placeholder {{{name}}}; use any of {_allowed(fields)}")
         if literal:
             parts.append("".join(literal))
             literal = []
@@ -97,11 +103,37 @@ def validate(template: str) -> str:
     return template
 
 
-def render(template: str, values: dict[str, str], max_length: int = MAX_RENDERED_LENGTH) -> str:
+def render(
+    template: str,
+    values: dict[str, str],
+    max_length: int = MAX_RENDERED_LENGTH,
+    fields: frozenset[str] = TEMPLATE_FIELDS,
+) -> str:
     """The template with its placeholders filled, stripped, and cut to ``max_length`` characters."""
-    text = "".join(part if isinstance(part, str) else values.get(part.name, "") for part in parse(template))
+    parts = parse(template, fields)
+    text = "".join(part if isinstance(part, str) else values.get(part.name, "") for part in parts)
     return text.strip()[:max_length].strip()
+
+
+def validate_onport_link(template: str) -> str:
+    """An https address with placeholders from :data:`ONPORT_LINK_FIELDS`, or ``""`` for no link;
+    raises :class:`TemplateError`."""
+    if template == "":
+        return template
+    if len(template) > MAX_TEMPLATE_LENGTH:
+        raise TemplateError(f"a link template has at most {MAX_TEMPLATE_LENGTH} characters")
+    if not template.startswith("https://") or len(template) <= len("https://"):
+        raise TemplateError(
+            "a link template is an https:// address, e.g. https://example.com/invoices/{invoice_id}"
+        )
+    parse(template, ONPORT_LINK_FIELDS)
+    return template
 
 
 Template = Annotated[str, Field(max_length=MAX_TEMPLATE_LENGTH), AfterValidator(validate)]
 """A setting holding a template: validated with the grammar the mapper renders with."""
+
+OnportLinkTemplate = Annotated[
+    str, Field(max_length=MAX_TEMPLATE_LENGTH), AfterValidator(validate_onport_link)
+]
+"""A setting holding the link back to Onport: an https address over :data:`ONPORT_LINK_FIELDS`."""

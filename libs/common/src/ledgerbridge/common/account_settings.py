@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ledgerbridge.bookkeeping.templates import Template
+from ledgerbridge.bookkeeping.bills.inputs import DEFAULT_ONPORT_LINK
+from ledgerbridge.bookkeeping.templates import OnportLinkTemplate, Template
 
 # Every free-text option has a documented maximum (README, "Limits"): Xero account codes are at most 10
 # characters, tax types are short codes, time zones are IANA names.
@@ -98,6 +99,13 @@ class OnportOptions(_Options):
     )
     default_tax_code: TaxCode | None = Field(default=None, examples=["INPUT"])
     tax_free_code: TaxCode | None = Field(default=None, examples=["EXEMPTEXPENSES"])
+    invoice_url_template: OnportLinkTemplate = Field(
+        default=DEFAULT_ONPORT_LINK,
+        description="The bill's link back to Onport: an https address with placeholders {invoice_id} "
+        "{purchase_id} {reference}; an empty string sends no link (null restores the default). Onport's "
+        "API description names no web address for an invoice, so set this to the address your Onport "
+        "dashboard shows for one",
+    )
 
 
 class AccountOptions(_Options):

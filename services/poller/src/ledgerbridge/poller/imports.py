@@ -54,7 +54,7 @@ async def run_import_page(
     page = await source.transactions_between(after, since, until, PAGE)
     new_contacts = sorted({int(t["contact_id"]) for t in page if str(t.get("contact_id") or "").isdigit()})
     contacts = await source.contacts(new_contacts) if new_contacts else {}
-    await store_transactions(session, connection, page, contacts)
+    await store_transactions(session, connection, page, contacts, source.purchases)
     job.done += len(page)
     job.cursor = str(max([after, *(int(t["id"]) for t in page)]))
     if len(page) < PAGE:

@@ -102,7 +102,7 @@ async def poll(
             }
         )
         contacts = await source.contacts(new_contact_ids) if new_contact_ids else {}
-        changed += await store_transactions(session, connection, page, contacts)
+        changed += await store_transactions(session, connection, page, contacts, source.purchases)
         mark = max([mark, *(int(t["id"]) for t in page)])
         if len(page) < PAGE:
             break

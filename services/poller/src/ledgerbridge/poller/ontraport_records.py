@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.sales import needs_purchases
 from ledgerbridge.common.messaging.messages import MapRecord
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, RecordStatus, SourceRecord
 from ledgerbridge.common.records.lifecycle import move
+
+PurchaseReader = Callable[[list[int]], Awaitable[dict[int, list[dict[str, Any]]]]]
+"""Reads the raw Purchase objects of these transactions, by transaction id."""
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -42,26 +47,51 @@ async def _existing(session: AsyncSession, connection: Connection, ids: list[str
     return {record.external_id: record for record in rows.all()}
 
 
+async def _purchases_needed(
+    pending: list[tuple[dict[str, Any], SourceRecord | None]], purchases: PurchaseReader
+) -> dict[int, list[dict[str, Any]]]:
+    """Purchases of the new or changed transactions whose coupon only they can tell, unless already
+    stored: nothing else costs a call, so an idle poll stays one request."""
+    wanted = [
+        int(transaction["id"])
+        for transaction, record in pending
+        if needs_purchases(transaction) and (record is None or "purchases" not in record.payload)
+    ]
+    return await purchases(wanted) if wanted else {}
+
+
 async def store_transactions(
     session: AsyncSession,
     connection: Connection,
     transactions: list[dict[str, Any]],
     contacts: dict[int, dict[str, Any]],
+    purchases: PurchaseReader,
 ) -> int:
     """Upsert ONTRAPORT transactions as source records; returns how many need mapping."""
     if not transactions:
         return 0
     ids = [str(transaction["id"]) for transaction in transactions]
     existing = await _existing(session, connection, ids)
-    changed = 0
+    pending: list[tuple[dict[str, Any], SourceRecord | None]] = []
     for transaction in transactions:
+        record = existing.get(str(transaction["id"]))
+        if record is None or record.payload_hash != payload_hash(transaction):
+            pending.append((transaction, record))
+    fetched = await _purchases_needed(pending, purchases)
+    changed = 0
+    for transaction, record in pending:
         contact_id = str(transaction.get("contact_id") or "")
         contact = contacts.get(int(contact_id)) if contact_id.isdigit() else None
-        # The contact is stored with the transaction so the mapper needs no network; only the
-        # transaction decides whether anything changed (a renamed contact does not re-sync old sales).
-        payload = {"transaction": transaction, "contact": contact}
+        # The contact (and the purchases, when the coupon is only there) are stored with the
+        # transaction so the mapper needs no network; only the transaction decides whether anything
+        # changed (a renamed contact does not re-sync old sales).
+        payload: dict[str, Any] = {"transaction": transaction, "contact": contact}
+        lines = fetched.get(int(transaction["id"]))
+        if lines is None and record is not None:
+            lines = record.payload.get("purchases")
+        if lines is not None:
+            payload["purchases"] = lines
         digest = payload_hash(transaction)
-        record = existing.get(str(transaction["id"]))
         if record is None:
             record = SourceRecord(
                 id=uuid.uuid4(),
@@ -78,14 +108,12 @@ async def store_transactions(
             session.add(record)
             await session.flush()
             move(session, record, RecordStatus.received, "Fetched from ONTRAPORT")
-        elif record.payload_hash != digest:
+        else:
             record.payload = {**payload, "contact": contact or record.payload.get("contact")}
             record.payload_hash = digest
             move(
                 session, record, RecordStatus.received, "Changed in ONTRAPORT", detail={"was": record.reason}
             )
-        else:
-            continue
         changed += 1
         await add_message(session, MapRecord(record_id=record.id), connection.account_id)
     return changed

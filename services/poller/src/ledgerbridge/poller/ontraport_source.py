@@ -29,6 +29,14 @@ class OntraportSource:
                 found[int(record["id"])] = record
         return found
 
+    async def purchases(self, transaction_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        found: dict[int, list[dict[str, Any]]] = {transaction_id: [] for transaction_id in transaction_ids}
+        for start in range(0, len(transaction_ids), PAGE):
+            for purchase in await self.client.purchases_of(transaction_ids[start : start + PAGE]):
+                if purchase.invoice_id in found:
+                    found[purchase.invoice_id].append(purchase.raw)
+        return found
+
     async def latest_transaction_id(self) -> int | None:
         page = await self.client.transactions_page(0, 1, descending=True)
         return page[0].id if page else None

@@ -17,6 +17,10 @@ class TransactionSource(Protocol):
         """Raw contact records by id (one request per 50)."""
         ...
 
+    async def purchases(self, transaction_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Raw Purchase objects (17) by transaction id, every id present (one request per 50 purchases)."""
+        ...
+
     async def latest_transaction_id(self) -> int | None: ...
 
     async def count_between(self, since: int | None, until: int | None) -> int:

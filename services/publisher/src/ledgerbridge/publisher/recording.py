@@ -12,7 +12,7 @@ from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.messaging.outbox import add_message
-from ledgerbridge.common.models import Document, DocumentStatus, RecordStatus, SourceRecord
+from ledgerbridge.common.models import Document, DocumentKind, DocumentStatus, RecordStatus, SourceRecord
 from ledgerbridge.common.models.records import SUMMARY_KIND
 from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.claimed import Decided, Outcome
@@ -84,6 +84,20 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
             reason = "; ".join(
                 f"Xero rejected the {d.kind.value.replace('_', ' ')}: {d.last_error}" for d in failed
             )
+            done = [
+                d
+                for d in documents
+                if d.status is DocumentStatus.published and d.kind is not DocumentKind.contact
+            ]
+            if done:
+                # e.g. the invoice went in but its payment did not: say so, so nobody makes it again.
+                reason += (
+                    "; already in Xero: "
+                    + ", ".join(
+                        f"{d.kind.value.replace('_', ' ')} {d.xero_number or d.xero_id}" for d in done
+                    )
+                    + " (a retry sends only what failed)"
+                )
             if source_record.status is not RecordStatus.failed or source_record.reason != reason:
                 move(session, source_record, RecordStatus.failed, reason, code=ReasonCode.xero_rejected)
                 if source_record.kind == SUMMARY_KIND:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from ledgerbridge.bookkeeping.base import Frozen
 from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
+from ledgerbridge.bookkeeping.templates import OnportLinkTemplate
+
+DEFAULT_ONPORT_LINK = "https://app.jetti.io/purchase-invoices/{invoice_id}"
+"""Onport's OpenAPI documents no web address for an invoice (only the API resource
+``/purchase-invoices/{id}.json``, which needs the API token), so this default is an assumption the
+tenant can change (``onport.invoice_url_template``) to what their Onport dashboard shows."""
 
 
 class TaxMappings(Frozen):
@@ -43,8 +49,9 @@ class BillOptions(Frozen):
     """Currency code → bank or clearing account code vendor payouts leave from, e.g. {"AUD": "090"}."""
     time_zone: str = "UTC"
     """Bill and payment dates are Onport's timestamps in this zone."""
-    url_template: str | None = Field(default="https://app.jetti.io/purchase-invoices/{invoice_id}")
-    """Link back to Onport; placeholders ``{invoice_id}`` and ``{purchase_id}``."""
+    url_template: OnportLinkTemplate | None = DEFAULT_ONPORT_LINK
+    """The bill's link back to Onport (``Url``); placeholders ``{invoice_id}``, ``{purchase_id}`` and
+    ``{reference}``; None sends no link."""
 
     @field_validator("time_zone")
     @classmethod

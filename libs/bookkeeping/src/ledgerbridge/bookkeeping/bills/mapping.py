@@ -12,7 +12,9 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
+from ledgerbridge.bookkeeping import templates
 from ledgerbridge.bookkeeping.bills.adjustments import adjustment_bill, allocation, credit_note
 from ledgerbridge.bookkeeping.bills.context import BillContext
 from ledgerbridge.bookkeeping.bills.figures import BillLine, bill_figures, onport_tax
@@ -28,6 +30,10 @@ from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus, Xero
 from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
+from ledgerbridge.bookkeeping.templates import ONPORT_LINK_FIELDS
+
+MAX_URL_LENGTH = 2000
+"""A link is never allowed to grow a bill beyond a sane address length, whatever the reference holds."""
 
 MAPPING_VERSION = "onport-xero/2"
 """Bumped whenever the same inputs would map to different documents."""
@@ -119,7 +125,14 @@ def _bill(context: BillContext, contact: dict[str, Any], currency: str) -> tuple
         "LineItems": lines,
     }
     if options.url_template:
-        body["Url"] = options.url_template.format(invoice_id=record.id, purchase_id=record.purchase_id)
+        values = {
+            "invoice_id": str(record.id),
+            "purchase_id": str(record.purchase_id),
+            "reference": quote(record.reference, safe=""),
+        }
+        body["Url"] = templates.render(
+            options.url_template, values, max_length=MAX_URL_LENGTH, fields=ONPORT_LINK_FIELDS
+        )
     total = xero_totals(body, rates).total
     if total != figures.total:
         raise MappingError(

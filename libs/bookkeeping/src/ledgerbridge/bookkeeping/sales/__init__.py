@@ -14,6 +14,7 @@ from ledgerbridge.bookkeeping.sales.inputs import (
     TaxException,
     TrialState,
     UntaxedMode,
+    tax_combination_key,
 )
 from ledgerbridge.bookkeeping.sales.invoices import MAPPING_VERSION
 from ledgerbridge.bookkeeping.sales.mapping import map_transaction
@@ -26,6 +27,7 @@ from ledgerbridge.bookkeeping.sales.offer_data import (
     OfferTax,
     parse_offer_data,
 )
+from ledgerbridge.bookkeeping.sales.purchases import PurchaseError, needs_purchases
 from ledgerbridge.bookkeeping.sales.rules import contact_name_for_clash
 from ledgerbridge.bookkeeping.sales.transaction import (
     Transaction,
@@ -48,6 +50,7 @@ __all__ = [
     "OfferShipping",
     "OfferTax",
     "ProductMapping",
+    "PurchaseError",
     "SyncState",
     "TaxException",
     "Transaction",
@@ -57,6 +60,8 @@ __all__ = [
     "UntaxedMode",
     "contact_name_for_clash",
     "map_transaction",
+    "needs_purchases",
     "parse_offer_data",
     "parse_transaction",
+    "tax_combination_key",
 ]

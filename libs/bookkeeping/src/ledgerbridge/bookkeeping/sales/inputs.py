@@ -4,6 +4,7 @@ what has already been published for the record."""
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -77,11 +78,20 @@ class Mappings(Frozen):
     coupons: dict[str, str] = {}
     taxes: dict[int, str] = {}
     """ONTRAPORT tax id → Xero TaxType code."""
+    tax_combinations: dict[str, str] = {}
+    """Taxes charged together on one line (their ids ascending, joined by ``+``, e.g. ``"4+6"``) → the
+    Xero TaxType of the one rate that has each of them as a component. A Xero line carries one tax
+    code, so a line taxed twice needs this; a line taxed once keeps its tax's own code."""
     shipping: dict[int, str] = {}
     """Shipping method id → account code."""
     gateways: dict[int, GatewayMapping] = {}
     tax_exceptions: tuple[TaxException, ...] = ()
     """Checked in order; the first matching rule applies."""
+
+
+def tax_combination_key(tax_ids: Iterable[int]) -> str:
+    """The key of :attr:`Mappings.tax_combinations` for these ONTRAPORT tax ids."""
+    return "+".join(str(tax_id) for tax_id in sorted(set(tax_ids)))
 
 
 class UntaxedMode(StrEnum):

@@ -17,8 +17,9 @@ from ledgerbridge.bookkeeping.sales.inputs import (
     Mappings,
     MappingSettings,
     UntaxedMode,
+    tax_combination_key,
 )
-from ledgerbridge.bookkeeping.sales.offer_data import OfferShipping, OfferTax
+from ledgerbridge.bookkeeping.sales.offer_data import OfferCoupon, OfferShipping, OfferTax
 from ledgerbridge.bookkeeping.sales.rules import matching_tax_exception
 from ledgerbridge.bookkeeping.sales.transaction import Transaction
 
@@ -130,6 +131,30 @@ def _product_lines(transaction: Transaction, mappings: Mappings, settings: Mappi
     return lines
 
 
+def _coupon_shares(
+    transaction: Transaction, coupon: OfferCoupon, lines: list[Line], targets: list[int]
+) -> list[Decimal]:
+    """The discount on each targeted line: as the source gave it per product, else in proportion."""
+    if not coupon.product_discounts:
+        return apportion(coupon.discount, [lines[index].amount for index in targets])
+    shares = [Decimal(0)] * len(targets)
+    for product_id, discount in coupon.product_discounts:
+        positions = [
+            n for n, index in enumerate(targets) if transaction.offer.products[index].id == product_id
+        ]
+        amounts = [lines[targets[n]].amount for n in positions]
+        if not positions or discount > sum(amounts, Decimal(0)):
+            raise MappingError(
+                f"Coupon '{coupon.label}' takes {money_text(discount)} off product {product_id}, which "
+                f"transaction {transaction.id} "
+                + ("does not sell" if not positions else f"sells for {money_text(sum(amounts, Decimal(0)))}"),
+                ReasonCode.source_figures,
+            )
+        for n, share in zip(positions, apportion(discount, amounts), strict=True):
+            shares[n] = share
+    return shares
+
+
 def _apply_coupon(
     transaction: Transaction, lines: list[Line], mappings: Mappings, settings: MappingSettings
 ) -> list[Line]:
@@ -149,7 +174,7 @@ def _apply_coupon(
             f"{money_text(base)} of products it applies to",
             ReasonCode.source_figures,
         )
-    shares = apportion(coupon.discount, [lines[index].amount for index in targets])
+    shares = _coupon_shares(transaction, coupon, lines, targets)
     if settings.coupon_mode is CouponMode.DISCOUNT_AMOUNT:
         discounted = list(lines)
         for index, share in zip(targets, shares, strict=True):
@@ -224,14 +249,22 @@ def _tax_code(taxes: tuple[OfferTax, ...], mappings: Mappings) -> str:
             )
         codes.append(code)
     distinct = sorted(set(codes))
-    if len(distinct) > 1:
-        raise MappingError(
-            f"Taxes {', '.join(tax.name for tax in taxes)} map to different Xero tax codes "
-            f"({', '.join(distinct)}); one invoice line can carry only one",
-            ReasonCode.tax_unmapped,
-            Cause("mapping", "tax"),
-        )
-    return distinct[0]
+    if len(distinct) == 1:
+        return distinct[0]
+    # Xero puts one TaxType on a line, and the line's amount is the base of every tax on it: two codes
+    # would count the same sale twice. Taxes charged together are one Xero rate with several
+    # components, mapped for the combination.
+    key = tax_combination_key(tax.id for tax in taxes if tax.id is not None)
+    combined = mappings.tax_combinations.get(key)
+    if combined:
+        return combined
+    raise MappingError(
+        f"Taxes {', '.join(tax.name for tax in taxes)} are charged together on the same lines and map to "
+        f"different Xero tax codes ({', '.join(distinct)}); a Xero line carries one tax code, so map the "
+        f"combination '{key}' to a Xero tax rate that has each of them as a component",
+        ReasonCode.tax_unmapped,
+        Cause("mapping", "tax", key),
+    )
 
 
 def _spread(tax: Decimal, lines: list[Line]) -> list[Decimal]:
@@ -341,7 +374,12 @@ def build_lines(
     if parts != transaction.total:
         raise MappingError(
             f"Transaction {transaction.id} does not add up: parts give {money_text(parts)} "
-            f"but ONTRAPORT charged {money_text(transaction.total)}",
+            f"but ONTRAPORT charged {money_text(transaction.total)}"
+            + (
+                "; neither its offer_data nor its purchases name a coupon that explains the difference"
+                if not discount and parts > transaction.total
+                else ""
+            ),
             ReasonCode.source_figures,
         )
     rule = matching_tax_exception(mappings.tax_exceptions, transaction, contact)

@@ -6,7 +6,7 @@ record (:class:`SyncState`) and when a refund was observed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from ledgerbridge.bookkeeping.sales.inputs import (
 )
 from ledgerbridge.bookkeeping.sales.invoices import new_invoice, payment_of, publish
 from ledgerbridge.bookkeeping.sales.offer_data import OfferDataError
+from ledgerbridge.bookkeeping.sales.purchases import PurchaseError, with_purchases
 from ledgerbridge.bookkeeping.sales.reversals import refund_of, refunded_before_sync, void_of
 from ledgerbridge.bookkeeping.sales.rules import (
     NEVER_SYNCED,
@@ -116,22 +117,28 @@ def map_transaction(
     trial: TrialState | None = None,
     refunded_total: Decimal | None = None,
     observed_on: date | None = None,
+    purchases: Sequence[Mapping[str, Any]] | None = None,
 ) -> Decision:
     """Decide what Xero needs for one ONTRAPORT transaction (SPEC §4).
 
     ``record`` is the raw ONTRAPORT dict or a parsed :class:`Transaction`. ``state`` is what Xero
     already has for the record. ``refunded_total`` is the total refunded so far, when the caller knows
     it (for status 3; otherwise it is the drop in the transaction's total since it was invoiced).
-    ``observed_on`` dates credit notes and refunds (default: the transaction date). Never raises for
+    ``observed_on`` dates credit notes and refunds (default: the transaction date). ``purchases`` are
+    the transaction's raw ONTRAPORT Purchase objects, read for its coupon when ``offer_data`` names
+    none (SPEC §4 item 12). Never raises for
     bad data: unreadable records and missing mappings come back as :class:`Fail`.
     """
     try:
         transaction = record if isinstance(record, Transaction) else parse_transaction(record)
+        transaction = with_purchases(transaction, purchases)
         context = SaleContext(
             transaction, contact, mappings, settings, reference or XeroReference(), state or SyncState()
         )
         return _decide(context, trial or TrialState(), refunded_total, observed_on)
     except (TransactionError, OfferDataError) as error:
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "transaction"))
+    except PurchaseError as error:
+        return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "purchase"))
     except MappingError as error:
         return error.as_fail()

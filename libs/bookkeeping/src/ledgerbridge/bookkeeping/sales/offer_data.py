@@ -66,6 +66,9 @@ class OfferCoupon:
     """The discount as an amount of money (not a percentage)."""
     product_ids: frozenset[int] | None
     """Products the discount applies to; None means every product of the offer."""
+    product_discounts: tuple[tuple[int, Decimal], ...] = ()
+    """What each product got off, when the source says (its Purchase objects do); otherwise the
+    discount is spread over ``product_ids`` in proportion to their amounts."""
 
     @property
     def label(self) -> str:

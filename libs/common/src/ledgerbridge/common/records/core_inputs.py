@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from ledgerbridge.bookkeeping.sales import (
     SyncState,
     TaxException,
     TrialState,
+    tax_combination_key,
 )
 from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.models import (
@@ -56,6 +58,10 @@ def mapping_settings(options: AccountOptions) -> MappingSettings:
     return MappingSettings.model_validate(options.ontraport.model_dump(exclude=_NOT_FOR_MAPPING))
 
 
+TAX_COMBINATION = re.compile(r"\d+(\+\d+)+")
+"""A tax mapping's source id for taxes charged together, e.g. ``4+6``."""
+
+
 def _int_key(source_id: str) -> int | None:
     return int(source_id) if source_id.isdigit() else None
 
@@ -65,6 +71,7 @@ async def ontraport_mappings(session: AsyncSession, account_id: uuid.UUID) -> Ma
     products: dict[int, ProductMapping] = {}
     coupons: dict[str, str] = {}
     taxes: dict[int, str] = {}
+    combinations: dict[str, str] = {}
     shipping: dict[int, str] = {}
     gateways: dict[int, GatewayMapping] = {}
     for row in rows:
@@ -78,6 +85,9 @@ async def ontraport_mappings(session: AsyncSession, account_id: uuid.UUID) -> Ma
             coupons[row.source_id] = target["account_code"]
         elif row.kind is MappingKind.tax and key is not None:
             taxes[key] = target["tax_type"]
+        elif row.kind is MappingKind.tax and TAX_COMBINATION.fullmatch(row.source_id):
+            ids = [int(part) for part in row.source_id.split("+")]
+            combinations[tax_combination_key(ids)] = target["tax_type"]
         elif row.kind is MappingKind.shipping and key is not None:
             shipping[key] = target["account_code"]
         elif row.kind is MappingKind.gateway and key is not None:
@@ -97,6 +107,7 @@ async def ontraport_mappings(session: AsyncSession, account_id: uuid.UUID) -> Ma
         products=products,
         coupons=coupons,
         taxes=taxes,
+        tax_combinations=combinations,
         shipping=shipping,
         gateways=gateways,
         tax_exceptions=exceptions,
@@ -210,6 +221,7 @@ def bill_options(options: AccountOptions) -> BillOptions:
         adjustment_account=onport.adjustment_account,
         payout_accounts=onport.payout_accounts,
         time_zone=options.ontraport.time_zone,
+        url_template=onport.invoice_url_template or None,
     )
 
 

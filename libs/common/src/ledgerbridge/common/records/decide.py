@@ -124,6 +124,7 @@ async def _core(
         state=inputs.sync_state(documents),
         trial=trial,
         observed_on=now.date(),
+        purchases=record.payload.get("purchases"),
     )
 
 

@@ -263,7 +263,8 @@ class AddTransactions(BaseModel):
     count: int = Field(default=0, ge=0)
     records: list[dict[str, Any]] = []
     """Explicit transactions: products [{product_id, quantity} | {name, price, quantity, taxable}],
-    tax_id, shipping_id, coupon_code, status, contact_id, gateway_id, date, refunded, variant."""
+    tax_id, shipping_id, coupon_code, coupon_in ("offer_data" or "purchases": where the coupon shows),
+    status, contact_id, gateway_id, date, refunded, variant."""
     raw: list[dict[str, Any]] = []
     """Records stored exactly as given, e.g. with an ``offer_data`` no parser can read."""
     fire_event: str | None = None

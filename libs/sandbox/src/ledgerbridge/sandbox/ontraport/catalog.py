@@ -57,7 +57,7 @@ COUPONS: dict[str, Coupon] = {
     "MUG5": Coupon(4, 4, "MUG5", "flat", Decimal("5.00"), (10,)),
 }
 
-_COUPON_NAMES = {1: "Spring sale", 2: "Ten dollars off", 3: "Welcome discount", 4: "Five off a mug"}
+COUPON_NAMES = {1: "Spring sale", 2: "Ten dollars off", 3: "Welcome discount", 4: "Five off a mug"}
 
 
 def product_objects(date: int) -> list[dict[str, str]]:
@@ -118,7 +118,7 @@ def coupon_objects(date: int) -> list[dict[str, str]]:
     return [
         {
             "id": str(coupon.coupon_id),
-            "name": _COUPON_NAMES[coupon.coupon_id],
+            "name": COUPON_NAMES[coupon.coupon_id],
             "type": "group",
             "discount_type": coupon.kind,
             "discount_value": fmt(coupon.value) if coupon.kind == "flat" else str(coupon.value),

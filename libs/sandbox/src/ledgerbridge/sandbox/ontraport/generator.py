@@ -10,6 +10,11 @@ generated records ``offer_data`` uses each key spelling the public clients disag
 The first generated transactions cover every combination of those and every status (0..7); after that
 statuses are mostly paid (1). Transactions 1001 (SPEC worked example) and 1002 (rounding example) are
 fixed and present in every account.
+
+Each product line is also a Purchase object (17) with ``invoice_id`` = the transaction's id, carrying
+the coupon and the discount that line got. A coupon is in ``offer_data`` too for even transaction ids
+and only in the purchases for odd ones (as the public SDKs' offer models have no coupon block), so both
+shapes occur in every account (SPEC §4 item 12).
 """
 
 from __future__ import annotations
@@ -31,7 +36,14 @@ from ledgerbridge.sandbox.ontraport.amounts import (
     fmt,
     money,
 )
-from ledgerbridge.sandbox.ontraport.catalog import COUPONS, GATEWAYS, PRODUCT_LINES, SHIPPING, TAXES
+from ledgerbridge.sandbox.ontraport.catalog import (
+    COUPON_NAMES,
+    COUPONS,
+    GATEWAYS,
+    PRODUCT_LINES,
+    SHIPPING,
+    TAXES,
+)
 
 WORKED_EXAMPLE_ID = 1001
 ROUNDING_EXAMPLE_ID = 1002
@@ -73,6 +85,8 @@ class TransactionSpec:
     variant: OfferVariant = field(default_factory=OfferVariant)
     invoice_id: int = 0
     refunded: Decimal = Decimal("0.00")
+    coupon_in_offer: bool = True
+    """False: the coupon is only in the transaction's purchases, not in ``offer_data``."""
 
     def amounts(self) -> Amounts:
         return compute(self.lines, self.coupon, self.tax, self.shipping)
@@ -122,7 +136,7 @@ def offer_data(spec: TransactionSpec) -> dict[str, Any]:
             "price": fmt(spec.shipping.price),
         }
         offer["shipping"] = [method] if variant.shipping_as_list else method
-    if spec.coupon is not None:
+    if spec.coupon is not None and spec.coupon_in_offer:
         coupon = spec.coupon
         offer["coupon"] = {
             "id": str(coupon.coupon_id),
@@ -177,6 +191,75 @@ def transaction_record(spec: TransactionSpec, contact: dict[str, str]) -> dict[s
         "recharge_attempts": "0",
         "recharge": "0",
     }
+
+
+_PURCHASE_STATUS = {0: "0", 1: "1", 2: "4", 3: "1", 4: "3", 5: "2", 6: "5", 7: "7"}
+"""Transaction status → purchase status (``purchase_status_enum``); a partial refund leaves it paid."""
+
+
+def line_discounts(spec: TransactionSpec) -> list[Decimal]:
+    """The coupon's discount per line: spread over its targeted lines by largest remainder, so the
+    lines add up to the transaction's discount to the cent."""
+    discount = spec.amounts().discount
+    coupon = spec.coupon
+    shares = [Decimal("0.00")] * len(spec.lines)
+    if coupon is None or not discount:
+        return shares
+    targeted = [
+        n
+        for n, line in enumerate(spec.lines)
+        if coupon.product_ids is None or line.product_id in coupon.product_ids
+    ]
+    base = sum((spec.lines[n].total for n in targeted), Decimal("0.00"))
+    cents = int(discount * 100)
+    exact = [cents * spec.lines[n].total / base for n in targeted]
+    floors = [int(value) for value in exact]
+    order = sorted(range(len(targeted)), key=lambda k: (floors[k] - exact[k], k))
+    for k in order[: cents - sum(floors)]:
+        floors[k] += 1
+    for n, share in zip(targeted, floors, strict=True):
+        shares[n] = money(Decimal(share) / 100)
+    return shares
+
+
+def purchase_records(spec: TransactionSpec) -> list[dict[str, str]]:
+    """The transaction's Purchase objects (17), one per line, with only the fields ONTRAPORT documents."""
+    coupon = spec.coupon
+    records = []
+    for position, (line, discount) in enumerate(zip(spec.lines, line_discounts(spec), strict=True), 1):
+        used = coupon is not None and discount > 0
+        records.append(
+            {
+                "id": str(spec.transaction_id * 100 + position),
+                "contact_id": str(spec.contact_id),
+                "affiliate_id": "0",
+                "product_id": str(line.product_id),
+                "owner": "1",
+                "package_id": "0",
+                "invoice_id": str(spec.transaction_id),
+                "subscription_id": "0",
+                "order_id": "0",
+                "oprid": "0",
+                "description": "",
+                "date": str(spec.date),
+                "dlm": str(spec.date),
+                "price": fmt(line.price),
+                "name": line.name,
+                "quantity": str(line.quantity),
+                "coupon_id": str(coupon.coupon_id) if used and coupon else "0",
+                "coupon_code_id": str(coupon.code_id) if used and coupon else "0",
+                "discount": fmt(discount),
+                "type": "0",
+                "status": _PURCHASE_STATUS[spec.status],
+                "level1": "0.00",
+                "level2": "0.00",
+                "total_price": fmt(line.total - discount),
+                "affiliate": "",
+                "coupon_name": COUPON_NAMES[coupon.coupon_id] if used and coupon else "",
+                "coupon_code": coupon.code if used and coupon else "",
+            }
+        )
+    return records
 
 
 def generate_contacts(rng: random.Random, count: int, start_date: int) -> list[dict[str, str]]:
@@ -298,6 +381,7 @@ class TransactionFactory:
             status=status,
             variant=variant,
             invoice_id=invoice_id,
+            coupon_in_offer=transaction_id % 2 == 0,
         )
         if status == 3:
             spec.refunded = self.partial_refund_amount(spec)
@@ -349,6 +433,7 @@ class TransactionFactory:
                 shipping_as_list=bool(variant_body.get("shipping_as_list", False)),
             ),
             invoice_id=invoice_id,
+            coupon_in_offer=body.get("coupon_in", "offer_data") != "purchases",
         )
         if spec.status == 3:
             amount = body.get("refunded")

@@ -16,6 +16,7 @@ from ledgerbridge.sandbox.ontraport.generator import (
     TransactionFactory,
     TransactionSpec,
     generate_contacts,
+    purchase_records,
     transaction_record,
     worked_examples,
 )
@@ -24,6 +25,7 @@ from ledgerbridge.sandbox.ratelimit import Clock, FixedWindowLimiter
 OBJECT_NAMES = {
     0: "Contact",
     16: "Product",
+    17: "Purchase",
     46: "Transaction",
     63: "Tax",
     64: "ShippingMethod",
@@ -172,6 +174,8 @@ class Account:
                 return self.contacts
             case 16:
                 return catalog.product_objects(date)
+            case 17:
+                return [record for key in sorted(self.specs) for record in purchase_records(self.specs[key])]
             case 46:
                 return [self.transactions[key] for key in sorted(self.transactions)]
             case 63:

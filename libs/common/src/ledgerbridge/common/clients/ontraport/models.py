@@ -65,6 +65,18 @@ class Transaction(OntraportRecord):
             return None
 
 
+class Purchase(OntraportRecord):
+    """A Purchase (object 17): one product line of a transaction (``invoice_id`` = its id), with the
+    coupon and the discount that line got (SPEC §4 item 12)."""
+
+    invoice_id: Int = None
+    product_id: Int = None
+    coupon_id: Int = None
+    coupon_code: Text = None
+    coupon_name: Text = None
+    discount: Money = None
+
+
 class TransactionOrder(BaseModel):
     """``GET /Transaction/Order``: the order (offer) behind a transaction."""
 
