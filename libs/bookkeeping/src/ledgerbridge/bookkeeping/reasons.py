@@ -22,6 +22,8 @@ class ReasonCode(StrEnum):
     invoice_not_finalized = "invoice_not_finalized"
     manual_sync = "manual_sync"
     source_incomplete = "source_incomplete"
+    rolled_back = "rolled_back"
+    rolling_back = "rolling_back"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -80,6 +82,14 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
         "Part of the source record (an Onport invoice's shipping and landed costs) is not read yet",
         "Nothing to do: the next poll reads it and the record continues",
     ),
+    ReasonCode.rolled_back: (
+        "What was made in Xero for this record was undone by a rollback",
+        "Retry the record (or retry every rolled-back record) to sync it again",
+    ),
+    ReasonCode.rolling_back: (
+        "A rollback of this record failed part-way: Xero refused undoing one of its documents",
+        "Read the document's error, fix it in Xero, then run the rollback again",
+    ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",
         "Map the product to an account, or set a default sales account",
@@ -130,7 +140,7 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
 }
 
 
-CauseKind = Literal["mapping", "setting", "connection", "source", "xero"]
+CauseKind = Literal["mapping", "setting", "connection", "source", "xero", "rollback"]
 
 
 @dataclass(frozen=True)

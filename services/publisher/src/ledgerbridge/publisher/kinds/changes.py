@@ -18,7 +18,7 @@ from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome, money, ref
 from ledgerbridge.publisher.kinds.base import Destination, KindSpec, quoted_any
 
 
-class _OneByOne(KindSpec):
+class OneByOne(KindSpec):
     async def send(self, destination: Destination, batch: Sequence[Claimed]) -> Decided:
         return {d.id: await self.change(destination, d) for d in batch}
 
@@ -29,7 +29,7 @@ class _OneByOne(KindSpec):
     async def change(self, destination: Destination, document: Claimed) -> Outcome: ...
 
 
-class PaymentDeleteSpec(_OneByOne):
+class PaymentDeleteSpec(OneByOne):
     kind: ClassVar[DocumentKind] = DocumentKind.payment_delete
 
     async def change(self, destination: Destination, document: Claimed) -> Outcome:
@@ -41,7 +41,7 @@ class PaymentDeleteSpec(_OneByOne):
         return refused(result)
 
 
-class InvoiceVoidSpec(_OneByOne):
+class InvoiceVoidSpec(OneByOne):
     kind: ClassVar[DocumentKind] = DocumentKind.invoice_void
     # An invoice with a payment cannot be voided (SPEC.md §3.1): its payments go first.
     after = (DocumentKind.payment_delete, DocumentKind.payment)
@@ -57,7 +57,7 @@ class InvoiceVoidSpec(_OneByOne):
         return refused(result)
 
 
-class CreditAllocationSpec(_OneByOne):
+class CreditAllocationSpec(OneByOne):
     """Allocates the record's supplier credit note numbered ``target_id`` (created in an earlier stage, so
     its CreditNoteID is known now) to the bill named in the body."""
 
