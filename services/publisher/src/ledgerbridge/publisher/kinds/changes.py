@@ -13,14 +13,24 @@ from typing import ClassVar
 
 from sqlalchemy import select
 
+from ledgerbridge.common.clients.xero import OrganisationParkedError, UnknownOutcomeError
+from ledgerbridge.common.messaging.errors import TransientError
 from ledgerbridge.common.models import Document, DocumentKind, DocumentStatus
-from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome, money, refused
+from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome, PartialSend, money, refused
 from ledgerbridge.publisher.kinds.base import Destination, KindSpec, quoted_any
 
 
 class OneByOne(KindSpec):
     async def send(self, destination: Destination, batch: Sequence[Claimed]) -> Decided:
-        return {d.id: await self.change(destination, d) for d in batch}
+        decided: Decided = {}
+        for document in batch:
+            try:
+                decided[document.id] = await self.change(destination, document)
+            except (UnknownOutcomeError, OrganisationParkedError, TransientError) as error:
+                if not decided:
+                    raise
+                raise PartialSend(decided, error) from error
+        return decided
 
     async def find(self, destination: Destination, group: Sequence[Claimed]) -> Decided:
         return {}  # not found: sent again, which is harmless
