@@ -6,7 +6,6 @@ publisher voids nothing twice."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -368,7 +367,19 @@ async def test_a_rollback_under_lost_responses_and_a_killed_publisher_voids_noth
         assert ran.status_code == 202, ran.text
         undo = ran.json()["undo"]
         assert undo == len(ours)
-        time.sleep(1.5)
+
+        async def under_way() -> bool:
+            async with committing() as session:
+                done = await session.scalar(
+                    select(func.count()).where(
+                        Document.account_id == tenant.account_id,
+                        Document.kind.in_((DocumentKind.rollback_payment, DocumentKind.rollback_document)),
+                        Document.status == DocumentStatus.published,
+                    )
+                )
+            return bool(done)
+
+        await wait_for(under_way, 120, stack, "the rollback to start")
         stack.kill("publisher")  # mid-way: some changes sent, their answers never read
         stack.start("publisher")
         await wait_for(
