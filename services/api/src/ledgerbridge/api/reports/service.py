@@ -110,8 +110,8 @@ def _currency(record: SourceRecord, documents: Sequence[Document], gateway_curre
             return str(code)
     if record.source == "ontraport":
         gateway = str(record.payload.get("transaction", {}).get("gateway_id") or "")
-        return gateway_currency.get(gateway) or "?"
-    return "?"
+        return gateway_currency.get(gateway) or "unknown"
+    return "unknown"
 
 
 def _gateway(record: SourceRecord, names: dict[tuple[uuid.UUID, str], str]) -> str:
