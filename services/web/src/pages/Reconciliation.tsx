@@ -148,6 +148,9 @@ export function ReconciliationPage() {
         await api.GET("/v1/reports/reconciliation", { params: { query: { from, to, group_by: groupBy } } }),
       ) as Schemas["Reconciliation"],
     retry: false,
+    // What Xero holds changes behind the app's back: each visit asks again (the server caches Xero's copy).
+    staleTime: 0,
+    refetchOnMount: "always",
   });
   const csv = useMutation({
     mutationFn: async (table: "summary" | "differences") =>
@@ -197,7 +200,6 @@ export function ReconciliationPage() {
             { value: "week", label: "Week" },
             { value: "month", label: "Month" },
           ]}
-          placeholder="Day"
         />
         <button type="submit">Show report</button>
       </form>

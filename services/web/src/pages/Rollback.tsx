@@ -116,7 +116,6 @@ export function RollbackPage() {
             { value: "import", label: "An import" },
             { value: "dates", label: "A date range" },
           ]}
-          placeholder="An import"
         />
         {by === "import" ? (
           imports.isPending ? (
