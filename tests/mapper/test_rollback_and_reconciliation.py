@@ -9,17 +9,20 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from ledgerbridge.bookkeeping.bills.inputs import BillOptions
 from ledgerbridge.bookkeeping.documents import DocumentKind
 from ledgerbridge.bookkeeping.reconciliation import (
     Cause,
     FigureKind,
     RecordDocument,
     RecordFacts,
+    onport_figures,
     ontraport_figures,
     period_of,
     reconcile,
 )
 from ledgerbridge.bookkeeping.rollback import Action, OurDocument, Outcome, XeroHeld, plan_record, renumbered
+from tests.mapper.onport import builders
 
 INVOICE_ID = "inv-1"
 PAYMENT_ID = "pay-1"
@@ -274,3 +277,20 @@ def test_rows_add_up_and_every_missing_cent_is_a_listed_difference(
     assert source == sum((Decimal(c) / 100 for c in amounts), Decimal(0))
     assert source - xero == sum((d.source_amount - d.xero_amount for d in report.differences), Decimal(0))
     assert {d.cause for d in report.differences} <= {Cause.voided_in_xero}
+
+
+def test_onport_figures_are_the_invoice_worked_out_from_its_parts_and_each_payout_standing() -> None:
+    record = builders.payload(payments=[builders.payout(1, 20.0), builders.payout(2, 16.3)])
+    figures = onport_figures(record, BillOptions())
+    assert [(f.kind, f.amount) for f in figures] == [
+        (FigureKind.invoices, Decimal("36.30")),
+        (FigureKind.payouts, Decimal("20.0")),
+        (FigureKind.payouts, Decimal("16.3")),
+    ]
+    refunded = builders.payload(
+        payments=[
+            builders.payout(1, 36.3),
+            builders.payout(2, 36.3, type="refund", paidAt="2025-01-11T03:00:00.000Z"),
+        ]
+    )
+    assert [f.kind for f in onport_figures(refunded, BillOptions())] == [FigureKind.invoices]
