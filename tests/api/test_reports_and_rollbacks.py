@@ -303,3 +303,22 @@ async def test_a_rollback_needs_a_bounded_selection_and_a_confirmation(
     )
     assert too_long.status_code == 422
     assert "at most 93" in too_long.json()["detail"]
+
+
+async def test_days_are_the_accounts_own(
+    api: httpx.AsyncClient, make_tenant: MakeTenant, committing: Sessions
+) -> None:
+    tenant = await make_tenant()
+    await _synced_sale(committing, tenant)  # sold 2024-06-01 00:00 UTC: the evening before in New York
+    patched = await api.patch(
+        "/v1/settings", json={"ontraport": {"time_zone": "America/New_York"}}, headers=tenant.headers
+    )
+    assert patched.status_code == 200, patched.text
+    june = (await api.get("/v1/reports/reconciliation", params=PERIOD, headers=tenant.headers)).json()
+    assert june["rows"] == []
+    may = await api.get(
+        "/v1/reports/reconciliation",
+        params={"from": "2024-05-31", "to": "2024-05-31"},
+        headers=tenant.headers,
+    )
+    assert [(r["period"], r["xero_count"]) for r in may.json()["rows"]] == [("2024-05-31", 1)]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,6 +129,10 @@ def _gateway(record: SourceRecord, names: dict[tuple[uuid.UUID, str], str]) -> s
     return names.get((record.connection_id, gateway), f"Gateway {gateway}")
 
 
+def _day(record: SourceRecord, zone: ZoneInfo) -> date:
+    return (record.source_date or record.created_at).astimezone(zone).date()
+
+
 async def reconciliation(
     session: AsyncSession,
     partners: Partners,
@@ -137,9 +142,18 @@ async def reconciliation(
     group_by: core.GroupBy,
 ) -> Reconciliation:
     check_period(date_from, date_to, partners.settings.api.reconciliation_max_days)
-    start = datetime.combine(date_from, time.min, tzinfo=UTC)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
-    records = await repository.records_between(session, account_id, start, end)
+    options = await core_inputs.account_options(session, account_id)
+    bill_options = core_inputs.bill_options(options)
+    # Days are the tenant's own (the time zone its invoices and bills are dated in): read a day either
+    # side in UTC, then keep what falls inside the period locally.
+    zone = ZoneInfo(options.ontraport.time_zone)  # the account's one time zone (bills are dated in it too)
+    start = datetime.combine(date_from - timedelta(days=1), time.min, tzinfo=UTC)
+    end = datetime.combine(date_to + timedelta(days=2), time.min, tzinfo=UTC)
+    records = [
+        record
+        for record in await repository.records_between(session, account_id, start, end)
+        if date_from <= _day(record, zone) <= date_to
+    ]
     documents = await repository.documents_of(session, account_id, [r.id for r in records])
     by_record: dict[uuid.UUID, list[Document]] = {}
     for document in documents:
@@ -147,7 +161,6 @@ async def reconciliation(
     held, stats = await copies(session, partners, account_id, documents)
     names = await repository.gateway_names(session, account_id)
     currencies = await repository.gateway_currencies(session, account_id)
-    bill_options = core_inputs.bill_options(await core_inputs.account_options(session, account_id))
     facts = []
     for record in records:
         own = by_record.get(record.id, [])
@@ -158,7 +171,7 @@ async def reconciliation(
                 source=record.source,
                 status=str(record.status),
                 reason=record.reason,
-                day=(record.source_date or record.created_at).astimezone(UTC).date(),
+                day=_day(record, zone),
                 gateway=_gateway(record, names),
                 currency=_currency(record, own, currencies),
                 figures=_figures(record, own, bill_options),
