@@ -583,7 +583,7 @@ export interface paths {
     };
     /**
      * The source's totals beside what Xero holds now, per period, gateway and currency
-     * @description Every difference is listed with its cause and links. Xero's copy of our documents is read in bulk and cached (a Xero webhook marks a changed document stale); `xero` says what the report spent. The period is at most `API_RECONCILIATION_MAX_DAYS` days (default 93), both ends included, by the source's own date in UTC. CSV: `format=csv` (or `Accept: text/csv`) gives the summary rows, `format=csv&table=differences` the differences.
+     * @description Every difference is listed with its cause and links. Xero's copy of our documents is read in bulk and cached (a Xero webhook marks a changed document stale); `xero` says what the report spent. The period is at most `API_RECONCILIATION_MAX_DAYS` days (default 93), both ends included, by the source's own date in the account's time zone. CSV: `format=csv` (or `Accept: text/csv`) gives the summary rows, `format=csv&table=differences` the differences.
      */
     get: operations["reconciliation_v1_reports_reconciliation_get"];
     put?: never;
