@@ -38,6 +38,7 @@ EXEMPT = {
     ("POST", "/v1/auth/signup"): "makes the account and its first user: nobody signed in to attribute it to",
     ("POST", "/v1/auth/token"): "signs in; changes nothing of the account",
     ("POST", "/v1/auth/refresh"): "rotates the caller's own session token; changes nothing of the account",
+    ("POST", "/v1/rollbacks/dry-run"): "a dry run changes nothing, in Xero or here",
 }
 
 
@@ -279,6 +280,17 @@ async def _test_alert(w: World) -> Expected:
     return "alerts.test", "alerts"
 
 
+async def _rollback(w: World) -> Expected:
+    # A bounded selection with nothing in it still records who asked for what (each undone record gets
+    # its own entry too: tests/e2e/test_trust_in_the_books.py).
+    await w.call(
+        "POST",
+        "/v1/rollbacks",
+        json={"since": "2026-11-01T00:00:00Z", "until": "2026-11-02T00:00:00Z", "confirm": True},
+    )
+    return "rollbacks.run", "rollbacks"
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/records/retry"): _retry_matching,
     ("POST", "/v1/records/{record_id}/retry"): _retry_one,
@@ -308,6 +320,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("PUT", "/v1/alerts"): _put_alerts,
     ("POST", "/v1/alerts/webhook-secret"): _rotate_alert_secret,
     ("POST", "/v1/alerts/test"): _test_alert,
+    ("POST", "/v1/rollbacks"): _rollback,
 }
 
 

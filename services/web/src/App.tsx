@@ -24,6 +24,10 @@ const ConnectionsPage = lazy(() =>
 const OnportPage = lazy(() => import("./pages/Onport").then((m) => ({ default: m.OnportPage })));
 const SetupPage = lazy(() => import("./pages/Setup").then((m) => ({ default: m.SetupPage })));
 const UsersPage = lazy(() => import("./pages/Users").then((m) => ({ default: m.UsersPage })));
+const ReconciliationPage = lazy(() =>
+  import("./pages/Reconciliation").then((m) => ({ default: m.ReconciliationPage })),
+);
+const RollbackPage = lazy(() => import("./pages/Rollback").then((m) => ({ default: m.RollbackPage })));
 
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, () => getAccessToken() !== null);
@@ -84,6 +88,9 @@ function Shell({ children }: { children: ReactNode }) {
             </li>
             <li>
               <NavLink to="/records">Records</NavLink>
+            </li>
+            <li>
+              <NavLink to="/reconciliation">Reconciliation</NavLink>
             </li>
             <li>
               <NavLink to="/connections">Connections</NavLink>
@@ -164,6 +171,8 @@ export function App() {
           <Route path="/onport" element={<OnportPage />} />
           <Route path="/users" element={<UsersPage />} />
           <Route path="/alerts" element={<AlertsPage />} />
+          <Route path="/reconciliation" element={<ReconciliationPage />} />
+          <Route path="/rollback" element={<RollbackPage />} />
           <Route path="/signin" element={<Navigate to="/" replace />} />
           <Route path="/signup" element={<Navigate to="/setup" replace />} />
           <Route path="*" element={<h1>Page not found</h1>} />

@@ -649,6 +649,63 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/reports/reconciliation": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The source's totals beside what Xero holds now, per period, gateway and currency
+     * @description Every difference is listed with its cause and links. Xero's copy of our documents is read in bulk and cached (a Xero webhook marks a changed document stale); `xero` says what the report spent. The period is at most `API_RECONCILIATION_MAX_DAYS` days (default 93), both ends included, by the source's own date in the account's time zone. CSV: `format=csv` (or `Accept: text/csv`) gives the summary rows, `format=csv&table=differences` the differences.
+     */
+    get: operations["reconciliation_v1_reports_reconciliation_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/rollbacks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Roll back these records: void, delete and delete payments in Xero, then wait for a re-sync
+     * @description Plans again against Xero as it is now, so a document changed there since the dry run is left alone. What is undone goes through the publisher exactly once; each record then waits with reason code `rolled_back` (retry it, or `POST /v1/records/retry` with that code, to sync it again).
+     */
+    post: operations["run_v1_rollbacks_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/rollbacks/dry-run": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** What rolling back these records would do to each of their Xero documents (nothing changes) */
+    post: operations["dry_run_v1_rollbacks_dry_run_post"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/settings": {
     parameters: {
       query?: never;
@@ -902,6 +959,11 @@ export interface components {
       id: string;
       plan: components["schemas"]["Plan"];
     };
+    /**
+     * Action
+     * @enum {string}
+     */
+    Action: "delete_payment" | "void" | "delete" | "keep" | "none";
     /** AlertOut */
     AlertOut: {
       /** Count */
@@ -1056,6 +1118,21 @@ export interface components {
       /** Username */
       username: string;
     };
+    /**
+     * Cause
+     * @enum {string}
+     */
+    Cause:
+      | "waiting"
+      | "failed"
+      | "in_progress"
+      | "skipped"
+      | "rolled_back"
+      | "voided_in_xero"
+      | "deleted_in_xero"
+      | "amount_edited_in_xero"
+      | "not_read"
+      | "amounts_differ";
     /**
      * Channel
      * @enum {string}
@@ -1214,7 +1291,9 @@ export interface components {
       | "bill"
       | "bill_payment"
       | "supplier_credit_note"
-      | "credit_allocation";
+      | "credit_allocation"
+      | "rollback_payment"
+      | "rollback_document";
     /** DocumentOut */
     DocumentOut: {
       /** Amount */
@@ -1264,7 +1343,12 @@ export interface components {
      * DocumentStatus
      * @enum {string}
      */
-    DocumentStatus: "pending" | "sending" | "published" | "failed" | "superseded";
+    DocumentStatus: "pending" | "sending" | "published" | "failed" | "superseded" | "rolled_back";
+    /**
+     * FigureKind
+     * @enum {string}
+     */
+    FigureKind: "charges" | "refunds" | "invoices" | "payouts";
     /** HTTPValidationError */
     HTTPValidationError: {
       /** Detail */
@@ -1967,6 +2051,11 @@ export interface components {
       items: components["schemas"]["Organisation"][];
     };
     /**
+     * Outcome
+     * @enum {string}
+     */
+    Outcome: "undo" | "left_alone" | "nothing";
+    /**
      * PasswordChangeIn
      * @example {
      *       "current_password": "correct horse battery",
@@ -2032,6 +2121,31 @@ export interface components {
        * @description Records held back until the plan is upgraded
        */
       waiting: number;
+    };
+    /** PlannedDocumentOut */
+    PlannedDocumentOut: {
+      /** @description delete_payment, void, delete; keep (stays in Xero); none (already undone) */
+      action: components["schemas"]["Action"];
+      /** Amount */
+      amount: string | null;
+      /**
+       * Document Id
+       * Format: uuid
+       */
+      document_id: string;
+      kind: components["schemas"]["DocumentKind"];
+      /**
+       * Note
+       * @example Voided, renumbered OP-1001-RB-1a2b3c4d so a re-sync can use OP-1001
+       */
+      note: string;
+      /**
+       * Number
+       * @example OP-1001
+       */
+      number: string | null;
+      /** Xero Id */
+      xero_id: string | null;
     };
     /** PreviewDocument */
     PreviewDocument: {
@@ -2114,6 +2228,34 @@ export interface components {
        * @enum {string}
        */
       status: "ok" | "unavailable";
+    };
+    /** Reconciliation */
+    Reconciliation: {
+      /**
+       * Days
+       * @description Per day and currency, for the chart
+       */
+      days: components["schemas"]["ReportDay"][];
+      /** Differences */
+      differences: components["schemas"]["ReportDifference"][];
+      /**
+       * From
+       * Format: date
+       */
+      from: string;
+      /**
+       * Group By
+       * @enum {string}
+       */
+      group_by: "day" | "week" | "month";
+      /** Rows */
+      rows: components["schemas"]["ReportRow"][];
+      /**
+       * To
+       * Format: date
+       */
+      to: string;
+      xero: components["schemas"]["XeroReads"];
     };
     /** RecordDetail */
     RecordDetail: {
@@ -2240,6 +2382,38 @@ export interface components {
        */
       record_id: string;
     };
+    /** RecordRollback */
+    RecordRollback: {
+      /** Documents */
+      documents: components["schemas"]["PlannedDocumentOut"][];
+      /**
+       * External Id
+       * @example 1001
+       */
+      external_id: string;
+      /**
+       * Outcome
+       * @description undo; left_alone (Xero holds it differently, or it cannot be undone); nothing (not in Xero); busy (being published or rolled back right now: try again shortly)
+       */
+      outcome: components["schemas"]["Outcome"] | "busy";
+      /** Reason */
+      reason: string;
+      /**
+       * Record Id
+       * Format: uuid
+       */
+      record_id: string;
+      /**
+       * Source
+       * @enum {string}
+       */
+      source: "ontraport" | "onport";
+      /**
+       * Status
+       * @description The record's status before the rollback
+       */
+      status: string;
+    };
     /**
      * RecordStatus
      * @description A record's state; the moves between them are in ledgerbridge.common.records.lifecycle.
@@ -2323,6 +2497,114 @@ export interface components {
       /** Refresh Token */
       refresh_token: string;
     };
+    /** ReportDay */
+    ReportDay: {
+      /** Currency */
+      currency: string;
+      /**
+       * Day
+       * Format: date
+       */
+      day: string;
+      /**
+       * Source Amount
+       * @description Charges and vendor invoices the source has that day
+       */
+      source_amount: string;
+      /** Xero Amount */
+      xero_amount: string;
+    };
+    /** ReportDifference */
+    ReportDifference: {
+      cause: components["schemas"]["Cause"];
+      /** Currency */
+      currency: string;
+      /**
+       * Day
+       * Format: date
+       */
+      day: string;
+      /**
+       * Detail
+       * @example OP-1001 was voided in Xero by hand
+       */
+      detail: string;
+      /** Document Number */
+      document_number: string | null;
+      /**
+       * External Id
+       * @example 1001
+       */
+      external_id: string;
+      figure: components["schemas"]["FigureKind"];
+      /**
+       * Record Id
+       * Format: uuid
+       */
+      record_id: string;
+      /**
+       * Record Url
+       * @description The record in the web app
+       * @example /records/4c1e…
+       */
+      record_url: string;
+      /**
+       * Source
+       * @enum {string}
+       */
+      source: "ontraport" | "onport";
+      /** Source Amount */
+      source_amount: string;
+      /** Xero Amount */
+      xero_amount: string;
+      /**
+       * Xero Url
+       * @description The document in Xero, when there is one to open
+       */
+      xero_url: string | null;
+    };
+    /** ReportRow */
+    ReportRow: {
+      /**
+       * Currency
+       * @example AUD
+       */
+      currency: string;
+      /**
+       * Difference
+       * @description xero_amount - source_amount
+       */
+      difference: string;
+      figure: components["schemas"]["FigureKind"];
+      /**
+       * Gateway
+       * @description ONTRAPORT gateway, or Onport purchase type
+       * @example Stripe
+       */
+      gateway: string;
+      /**
+       * Period
+       * Format: date
+       * @description First day of the period (a week starts on Monday)
+       */
+      period: string;
+      /**
+       * Source
+       * @enum {string}
+       */
+      source: "ontraport" | "onport";
+      /** Source Amount */
+      source_amount: string;
+      /** Source Count */
+      source_count: number;
+      /**
+       * Xero Amount
+       * @description Our documents as Xero holds them now (voided ones count 0)
+       */
+      xero_amount: string;
+      /** Xero Count */
+      xero_count: number;
+    };
     /**
      * RetryFilter
      * @description Which failed or waiting records to retry; every field left out matches all.
@@ -2385,6 +2667,157 @@ export interface components {
      */
     RoleIn: {
       role: components["schemas"]["Role"];
+    };
+    /**
+     * RollbackPlan
+     * @description A dry run: nothing is changed, in Xero or here.
+     */
+    RollbackPlan: {
+      /**
+       * Left Alone
+       * @description Records left alone, each with the reason
+       */
+      left_alone: number;
+      /**
+       * Matched
+       * @description Records the selection matched
+       */
+      matched: number;
+      /** Records */
+      records: components["schemas"]["RecordRollback"][];
+      /**
+       * Remaining
+       * @description Matched records beyond this call's limit (200): roll them back next
+       */
+      remaining: number;
+      /**
+       * Undo
+       * @description Records that would be undone
+       */
+      undo: number;
+      /**
+       * Xero Calls
+       * @description Xero calls spent reading the documents' current state
+       */
+      xero_calls: number;
+    };
+    /**
+     * RollbackRequest
+     * @example {
+     *       "import_id": "5b0c3a4e-8d2f-4d7e-9a61-0c2b7f3e9d15"
+     *     }
+     * @example {
+     *       "since": "2026-11-01T00:00:00Z",
+     *       "source": "ontraport",
+     *       "until": "2026-11-08T00:00:00Z"
+     *     }
+     */
+    RollbackRequest: {
+      /**
+       * Confirm
+       * @description Must be true: the rollback changes the books in Xero
+       * @constant
+       */
+      confirm: true;
+      /**
+       * Import Id
+       * @description The records a historical import brought in
+       */
+      import_id?: string | null;
+      /** Record Ids */
+      record_ids?: string[] | null;
+      /**
+       * Since
+       * @description Source date on or after this moment
+       */
+      since?: string | null;
+      /** Source */
+      source?: ("ontraport" | "onport") | null;
+      /**
+       * Until
+       * @description Source date before this moment
+       */
+      until?: string | null;
+    };
+    /**
+     * RollbackRun
+     * @description The rollback under way: its documents are queued for the publisher (exactly once, like a sync).
+     */
+    RollbackRun: {
+      /**
+       * Left Alone
+       * @description Records left alone, each with the reason
+       */
+      left_alone: number;
+      /**
+       * Matched
+       * @description Records the selection matched
+       */
+      matched: number;
+      /**
+       * Queued Documents
+       * @description Voids, deletions and payment deletions queued for Xero
+       */
+      queued_documents: number;
+      /** Records */
+      records: components["schemas"]["RecordRollback"][];
+      /**
+       * Remaining
+       * @description Matched records beyond this call's limit (200): roll them back next
+       */
+      remaining: number;
+      /**
+       * Rollback Id
+       * Format: uuid
+       * @description Named in each rolled-back record's history
+       */
+      rollback_id: string;
+      /**
+       * Undo
+       * @description Records that would be undone
+       */
+      undo: number;
+      /**
+       * Xero Calls
+       * @description Xero calls spent reading the documents' current state
+       */
+      xero_calls: number;
+    };
+    /**
+     * RollbackSelection
+     * @description The records to roll back: an import, a date range, a list of records, narrowed by the rest.
+     *
+     *     At least one of ``import_id``, ``since``/``until`` or ``record_ids`` is required, so a rollback never
+     *     covers the whole account by accident.
+     * @example {
+     *       "import_id": "5b0c3a4e-8d2f-4d7e-9a61-0c2b7f3e9d15"
+     *     }
+     * @example {
+     *       "since": "2026-11-01T00:00:00Z",
+     *       "source": "ontraport",
+     *       "until": "2026-11-08T00:00:00Z"
+     *     }
+     */
+    RollbackSelection: {
+      /**
+       * Import Id
+       * @description The records a historical import brought in
+       */
+      import_id?: string | null;
+      /** Record Ids */
+      record_ids?: string[] | null;
+      /**
+       * Since
+       * @description Source date on or after this moment
+       */
+      since?: string | null;
+      /** Source */
+      source?: ("ontraport" | "onport") | null;
+      /**
+       * Until
+       * @description Source date before this moment
+       */
+      until?: string | null;
     };
     /** SandboxInfo */
     SandboxInfo: {
@@ -2996,6 +3429,29 @@ export interface components {
       url: string | null;
       /** Xero Id */
       xero_id: string | null;
+    };
+    /** XeroReads */
+    XeroReads: {
+      /**
+       * Cached
+       * @description Documents taken from the cache (fresh, and no webhook said they changed)
+       */
+      cached: number;
+      /**
+       * Calls
+       * @description Xero calls this report spent re-reading documents
+       */
+      calls: number;
+      /**
+       * Not Read
+       * @description Documents the call budget did not reach: run the report again
+       */
+      not_read: number;
+      /**
+       * Read
+       * @description Documents read from Xero for this report
+       */
+      read: number;
     };
   };
   responses: never;
@@ -5206,6 +5662,255 @@ export interface operations {
       };
       /** @description Unprocessable Entity */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  reconciliation_v1_reports_reconciliation_get: {
+    parameters: {
+      query: {
+        /** @description First day, included */
+        from: string;
+        /** @description Last day, included */
+        to: string;
+        /** @description Rows per day, week (from Monday) or month */
+        group_by?: "day" | "week" | "month";
+        format?: ("json" | "csv") | null;
+        /** @description Which table a CSV holds */
+        table?: "summary" | "differences";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Reconciliation"];
+          "text/csv": string;
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Bad Gateway */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  run_v1_rollbacks_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RollbackRequest"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RollbackRun"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Bad Gateway */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  dry_run_v1_rollbacks_dry_run_post: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RollbackSelection"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RollbackPlan"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Bad Gateway */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
         headers: {
           [name: string]: unknown;
         };

@@ -50,6 +50,11 @@ class DocumentKind(StrEnum):
     credit_allocation = "credit_allocation"
     """Body for ``PUT /CreditNotes/{CreditNoteID}/Allocations``; ``target_id`` is the credit note's
     number (its id is known once it is created, in the same run)."""
+    rollback_payment = "rollback_payment"
+    """A rollback deletes a payment we made: ``POST /Payments/{target_id}`` with Status DELETED."""
+    rollback_document = "rollback_document"
+    """A rollback undoes an invoice, bill or credit note we made (``target_id`` is its Xero id): a draft is
+    deleted, an approved one voided; a sales document is renumbered first so a re-sync can use its number."""
 
 
 def to_json_ready(value: Any) -> Any:

@@ -23,6 +23,8 @@ class ReasonCode(StrEnum):
     manual_sync = "manual_sync"
     source_incomplete = "source_incomplete"
     summary_pending = "summary_pending"
+    rolled_back = "rolled_back"
+    rolling_back = "rolling_back"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -85,6 +87,14 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
         "Summary mode is on: the sale goes into its day's summary invoice once the day closes",
         "Nothing to do: the summary is sent at the day-close hour (or switch summary mode off)",
     ),
+    ReasonCode.rolled_back: (
+        "What was made in Xero for this record was undone by a rollback",
+        "Retry the record (or retry every rolled-back record) to sync it again",
+    ),
+    ReasonCode.rolling_back: (
+        "A rollback of this record failed part-way: Xero refused undoing one of its documents",
+        "Read the document's error, fix it in Xero, then run the rollback again",
+    ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",
         "Map the product to an account, or set a default sales account",
@@ -135,7 +145,7 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
 }
 
 
-CauseKind = Literal["mapping", "setting", "connection", "source", "xero"]
+CauseKind = Literal["mapping", "setting", "connection", "source", "xero", "rollback"]
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,19 @@ class ApiSettings(_Settings):
         description="Sync runs, reference refreshes, live vendor lists and imports per account per minute, "
         "each kind counted on its own",
     )
+    reconciliation_max_days: int = Field(
+        default=93, ge=1, le=366, description="Longest period one reconciliation report or rollback may cover"
+    )
+    xero_document_cache_seconds: int = Field(
+        default=6 * 3600,
+        ge=0,
+        description="How long Xero's copy of a document is trusted without a webhook saying it changed",
+    )
+    xero_reads_per_request: int = Field(
+        default=40,
+        ge=1,
+        description="Most Xero calls one report, rollback preview or rollback spends re-reading documents",
+    )
 
 
 class PollingSettings(_Settings):

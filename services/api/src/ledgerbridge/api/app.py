@@ -25,6 +25,8 @@ from ledgerbridge.api.onport.endpoints import router as onport_router
 from ledgerbridge.api.plan.endpoints import router as plan_router
 from ledgerbridge.api.records.endpoints import router as records_router
 from ledgerbridge.api.reference.endpoints import router as reference_router
+from ledgerbridge.api.reports.endpoints import router as reports_router
+from ledgerbridge.api.rollbacks.endpoints import router as rollbacks_router
 from ledgerbridge.api.settings.endpoints import router as settings_router
 from ledgerbridge.api.setup.endpoints import router as setup_router
 from ledgerbridge.api.sync.endpoints import router as sync_router
@@ -73,6 +75,16 @@ OPENAPI_TAGS = [
         "contacts, and the ONTRAPORT catalogue, from a cache; refresh=true re-reads the partner",
     },
     {"name": "setup", "description": "The guided 10-step setup: what is done, what is missing"},
+    {
+        "name": "reports",
+        "description": "The reconciliation report: the source's totals beside what Xero holds now, every "
+        "difference with its cause; JSON or CSV",
+    },
+    {
+        "name": "rollbacks",
+        "description": "Undo what ledgerbridge made in Xero for a set of records (an import, a date range, "
+        "a list): a dry run first, then the run; the records can then be synced again",
+    },
     {
         "name": "records",
         "description": "Every ONTRAPORT transaction and Onport invoice read: its state, Xero documents, "
@@ -162,5 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(onport_router)
     app.include_router(alerts_router)
     app.include_router(audit_router)
+    app.include_router(reports_router)
+    app.include_router(rollbacks_router)
     install_web(app)  # last: the web app's fallback route must come after every API route
     return app

@@ -124,13 +124,21 @@ def _replace_unsent(
             wanted.pop((document.kind, document.fingerprint))
         else:
             document.status = DocumentStatus.superseded
+    key_base = _key_base(record, documents)
     for doc in decision.documents:
         if (doc.kind, doc.fingerprint) in wanted:
-            session.add(_document(record, xero_connection_id, decision, doc))
+            session.add(_document(record, xero_connection_id, decision, doc, key_base))
+
+
+def _key_base(record: SourceRecord, documents: list[Document]) -> str:
+    """What a document's idempotency key is made from: the record, and after a rollback how much of it
+    was rolled back, so the same content made again after a rollback gets a key of its own."""
+    rolled_back = sum(1 for document in documents if document.status is DocumentStatus.rolled_back)
+    return f"{record.id}/{rolled_back}" if rolled_back else str(record.id)
 
 
 def _document(
-    record: SourceRecord, xero_connection_id: uuid.UUID, decision: Publish, doc: XeroDocument
+    record: SourceRecord, xero_connection_id: uuid.UUID, decision: Publish, doc: XeroDocument, key_base: str
 ) -> Document:
     return Document(
         account_id=record.account_id,
@@ -141,7 +149,7 @@ def _document(
         request_body=doc.json_body(),
         fingerprint=doc.fingerprint,
         target_id=doc.target_id,
-        idempotency_key=doc.idempotency_key(str(record.id)),
+        idempotency_key=doc.idempotency_key(key_base),
         status=DocumentStatus.pending,
     )
 

@@ -45,3 +45,13 @@ def money(value: Any) -> Decimal | None:
 def refused(result: ElementResult) -> Outcome:
     """The failed outcome of an element Xero refused, with every reason it gave."""
     return Outcome(False, error="; ".join(result.errors))
+
+
+class PartialSend(Exception):
+    """A one-by-one send stopped part-way by ``error``: what it decided before stands, the rest is
+    handled as the error says (looked up, or given back)."""
+
+    def __init__(self, decided: Decided, error: Exception) -> None:
+        super().__init__(str(error))
+        self.decided = decided
+        self.error = error

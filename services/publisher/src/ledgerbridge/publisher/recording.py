@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.bookkeeping.reasons import ReasonCode
+from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
+from ledgerbridge.bookkeeping.rollback import ROLLBACK_KINDS
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.messaging.outbox import add_message
@@ -17,6 +19,7 @@ from ledgerbridge.common.models.records import SUMMARY_KIND
 from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.claimed import Decided, Outcome
 
+ROLLED_BACK = Cause("rollback", "record")
 STALE_REFERENCE_HINTS = ("account code", "accountcode", "taxtype", "tax type", "branding theme", "currency")
 
 
@@ -75,10 +78,13 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
         documents = (
             await session.scalars(
                 select(Document).where(
-                    Document.record_id == source_record.id, Document.status != DocumentStatus.superseded
+                    Document.record_id == source_record.id,
+                    Document.status.not_in((DocumentStatus.superseded, DocumentStatus.rolled_back)),
                 )
             )
         ).all()
+        if _settle_rollback(session, source_record, documents):
+            continue
         failed = [d for d in documents if d.status is DocumentStatus.failed]
         if failed:
             reason = "; ".join(
@@ -108,7 +114,9 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
             and source_record.status is not RecordStatus.synced
         ):
             summary = ", ".join(
-                f"{d.kind.value.replace('_', ' ')} {d.xero_number or d.xero_id}" for d in documents
+                f"{d.kind.value.replace('_', ' ')} {d.xero_number or d.xero_id}"
+                for d in documents
+                if d.kind not in ROLLBACK_KINDS
             )
             move(session, source_record, RecordStatus.synced, f"In Xero: {summary}")
             if source_record.kind == SUMMARY_KIND:
@@ -144,6 +152,46 @@ async def _hold_members(session: AsyncSession, summary: SourceRecord) -> None:
             f"Summary {summary.external_id} was refused by Xero; fix what it says and retry the summary",
             code=ReasonCode.summary_pending,
         )
+
+
+def _settle_rollback(session: AsyncSession, record: SourceRecord, documents: Sequence[Document]) -> bool:
+    """Each document a published rollback document undid is rolled back; once nothing we made for the
+    record is left in Xero (its contact aside), the record waits for a re-sync. True when it did."""
+    by_id = {str(d.id): d for d in documents}
+    undone = 0
+    for document in documents:
+        if document.kind in ROLLBACK_KINDS and document.status is DocumentStatus.published:
+            target = by_id.get(str(document.request_body.get("DocumentID")))
+            if target is not None and target.status is DocumentStatus.published:
+                target.status = DocumentStatus.rolled_back
+                undone += 1
+    if not undone:
+        return False
+    standing = [
+        d
+        for d in documents
+        if d.status is not DocumentStatus.rolled_back
+        and d.kind not in ROLLBACK_KINDS
+        and d.kind is not DocumentKind.contact
+    ]
+    unfinished = [
+        d for d in documents if d.kind in ROLLBACK_KINDS and d.status is not DocumentStatus.published
+    ]
+    if standing or unfinished:
+        return False
+    for document in documents:
+        # The contact stays in Xero; a re-sync makes its contact document again and finds that contact.
+        if document.kind is DocumentKind.contact and document.status is DocumentStatus.published:
+            document.status = DocumentStatus.rolled_back
+    move(
+        session,
+        record,
+        RecordStatus.waiting,
+        "Rolled back: what was made in Xero for it is undone; retry it to sync it again",
+        code=ReasonCode.rolled_back,
+        cause=ROLLED_BACK,
+    )
+    return True
 
 
 def _suggests_stale_reference(error: str) -> bool:

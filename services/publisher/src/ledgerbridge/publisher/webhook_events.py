@@ -2,7 +2,8 @@
 
 Events are thin (SPEC.md §3.1): they say that an invoice or credit note changed, not how. Re-fetching it
 needs the Xero client and a call budget, so this handler only records the change where people look
-(the record's history) and marks the event processed; the re-fetch is separate work.
+(the record's history), marks our cached copy of the document stale (so the next reconciliation report
+or rollback reads it again, in bulk with the others) and marks the event processed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ledgerbridge.common.models import (
     RecordEvent,
     SourceRecord,
 )
+from ledgerbridge.common.xero_documents import mark_stale
 
 CHANGED_IN_XERO = "Changed in Xero: re-fetch needed"
 WATCHED_CATEGORIES = frozenset({"INVOICE", "CREDITNOTE"})
@@ -35,6 +37,8 @@ async def handle_xero_event(session: AsyncSession, message: HandleWebhookEvent) 
     event = row.payload or {}
     resource_id = str(event.get("resourceId") or "")
     tenant_id = str(event.get("tenantId") or "")
+    if resource_id and tenant_id:
+        await mark_stale(session, tenant_id, str(event.get("eventCategory") or ""), resource_id)
     if (
         event.get("eventCategory") in WATCHED_CATEGORIES
         and event.get("eventType") == "UPDATE"

@@ -27,6 +27,7 @@ from ledgerbridge.common.models.records import (
     SourceRecord,
 )
 from ledgerbridge.common.models.reference import ConnectionReferenceCache
+from ledgerbridge.common.models.xero_documents import XeroDocumentState
 
 __all__ = [
     "Account",
@@ -62,5 +63,6 @@ __all__ = [
     "SourceRecord",
     "TaxExceptionRule",
     "User",
+    "XeroDocumentState",
     "XeroReferenceCache",
 ]

@@ -83,6 +83,7 @@ class DocumentStatus(enum.StrEnum):
     published = "published"
     failed = "failed"
     superseded = "superseded"  # replaced by a newer version before it was published
+    rolled_back = "rolled_back"  # was published, then undone in Xero by a rollback
 
 
 class Document(UUIDPrimaryKey, Timestamps, Base):
@@ -100,7 +101,7 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text(
                 "status = 'published' AND kind NOT IN "
                 "('credit_note', 'refund_payment', 'bill_payment', 'supplier_credit_note', 'payment_delete', "
-                "'bill', 'credit_allocation')"
+                "'bill', 'credit_allocation', 'rollback_payment', 'rollback_document')"
             ),
         ),
         UniqueConstraint("idempotency_key"),

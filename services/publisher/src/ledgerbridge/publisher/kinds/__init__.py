@@ -2,7 +2,8 @@
 
 Contacts first, then invoices, then payments, then credit notes and their refunds, then bills with their
 payment deletions, payments and supplier credit notes (with their allocations), then voids (SPEC.md §3.1: a payment needs an
-AUTHORISED invoice; an invoice with a payment cannot be voided). Each spec's ``needs_published`` and
+AUTHORISED invoice; an invoice with a payment cannot be voided), then a rollback's payment deletions and
+the voids or deletions of its documents. Each spec's ``needs_published`` and
 ``after`` name only kinds earlier in this order, so one pass over it can drain a record.
 """
 
@@ -19,6 +20,7 @@ from ledgerbridge.publisher.kinds.contact import ContactSpec
 from ledgerbridge.publisher.kinds.credit_note import CreditNoteSpec, SupplierCreditNoteSpec
 from ledgerbridge.publisher.kinds.invoice import InvoiceSpec
 from ledgerbridge.publisher.kinds.payment import BillPaymentSpec, PaymentSpec, RefundPaymentSpec
+from ledgerbridge.publisher.kinds.rollback import RollbackDocumentSpec, RollbackPaymentSpec
 
 SEND_ORDER: tuple[KindSpec, ...] = (
     ContactSpec(),
@@ -33,6 +35,8 @@ SEND_ORDER: tuple[KindSpec, ...] = (
     SupplierCreditNoteSpec(),
     CreditAllocationSpec(),
     InvoiceVoidSpec(),
+    RollbackPaymentSpec(),
+    RollbackDocumentSpec(),
 )
 
 SPECS: Mapping[DocumentKind, KindSpec] = MappingProxyType({spec.kind: spec for spec in SEND_ORDER})

@@ -13,14 +13,24 @@ from typing import ClassVar
 
 from sqlalchemy import select
 
+from ledgerbridge.common.clients.xero import OrganisationParkedError, UnknownOutcomeError
+from ledgerbridge.common.messaging.errors import TransientError
 from ledgerbridge.common.models import Document, DocumentKind, DocumentStatus
-from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome, money, refused
+from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome, PartialSend, money, refused
 from ledgerbridge.publisher.kinds.base import Destination, KindSpec, quoted_any
 
 
-class _OneByOne(KindSpec):
+class OneByOne(KindSpec):
     async def send(self, destination: Destination, batch: Sequence[Claimed]) -> Decided:
-        return {d.id: await self.change(destination, d) for d in batch}
+        decided: Decided = {}
+        for document in batch:
+            try:
+                decided[document.id] = await self.change(destination, document)
+            except (UnknownOutcomeError, OrganisationParkedError, TransientError) as error:
+                if not decided:
+                    raise
+                raise PartialSend(decided, error) from error
+        return decided
 
     async def find(self, destination: Destination, group: Sequence[Claimed]) -> Decided:
         return {}  # not found: sent again, which is harmless
@@ -29,7 +39,7 @@ class _OneByOne(KindSpec):
     async def change(self, destination: Destination, document: Claimed) -> Outcome: ...
 
 
-class PaymentDeleteSpec(_OneByOne):
+class PaymentDeleteSpec(OneByOne):
     kind: ClassVar[DocumentKind] = DocumentKind.payment_delete
 
     async def change(self, destination: Destination, document: Claimed) -> Outcome:
@@ -41,7 +51,7 @@ class PaymentDeleteSpec(_OneByOne):
         return refused(result)
 
 
-class InvoiceVoidSpec(_OneByOne):
+class InvoiceVoidSpec(OneByOne):
     kind: ClassVar[DocumentKind] = DocumentKind.invoice_void
     # An invoice with a payment cannot be voided (SPEC.md §3.1): its payments go first.
     after = (DocumentKind.payment_delete, DocumentKind.payment)
@@ -57,7 +67,7 @@ class InvoiceVoidSpec(_OneByOne):
         return refused(result)
 
 
-class CreditAllocationSpec(_OneByOne):
+class CreditAllocationSpec(OneByOne):
     """Allocates the record's supplier credit note numbered ``target_id`` (created in an earlier stage, so
     its CreditNoteID is known now) to the bill named in the body."""
 

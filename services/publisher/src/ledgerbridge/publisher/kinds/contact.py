@@ -89,14 +89,15 @@ def _told_apart(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _known_contacts(destination: Destination, numbers: list[str]) -> dict[str, str]:
-    """Contacts this organisation already has from us, by ContactNumber: no call needed for those."""
+    """Contacts this organisation already has from us, by ContactNumber: no call needed for those (a
+    rollback leaves its contacts in Xero, so theirs count too)."""
     async with destination.sessions() as session:
         rows = await session.execute(
             select(Document.xero_number, Document.xero_id)
             .where(
                 Document.xero_connection_id == destination.connection_id,
                 Document.kind == DocumentKind.contact,
-                Document.status == DocumentStatus.published,
+                Document.status.in_((DocumentStatus.published, DocumentStatus.rolled_back)),
                 Document.xero_number.in_(numbers),
             )
             .distinct()

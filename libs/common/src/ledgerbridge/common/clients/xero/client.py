@@ -202,6 +202,16 @@ class XeroClient:
         )
         return parse_batch(response, "Invoices", 1)[0]
 
+    async def update_credit_note(self, credit_note_id: str, body: Mapping[str, Any]) -> ElementResult:
+        """Changes a credit note (its number, or its status to ``VOIDED``/``DELETED``)."""
+        response = await self._request(
+            "POST",
+            f"CreditNotes/{credit_note_id}",
+            params={"summarizeErrors": "false"},
+            body={"CreditNotes": [dict(body)]},
+        )
+        return parse_batch(response, "CreditNotes", 1)[0]
+
     async def update_invoice(self, invoice_id: str, body: Mapping[str, Any]) -> ElementResult:
         """Replaces an invoice's or bill's content (Xero allows it while nothing is paid on it)."""
         response = await self._request(
@@ -281,6 +291,11 @@ class XeroClient:
         self, *, where: str | None = None, page: int | None = None
     ) -> list[dict[str, Any]]:
         return await self._list("CreditNotes", _params(where=where, page=page))
+
+    async def get_payments(
+        self, *, where: str | None = None, page: int | None = None
+    ) -> list[dict[str, Any]]:
+        return await self._list("Payments", _params(where=where, page=page))
 
     async def get_organisation(self) -> dict[str, Any]:
         organisations = await self._list("Organisation", {}, key="Organisations")

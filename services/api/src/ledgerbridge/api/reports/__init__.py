@@ -1,0 +1,1 @@
+"""The reconciliation report: the source beside Xero."""

@@ -1,0 +1,1 @@
+"""Rollback: undoing what we made in Xero for a set of records."""
