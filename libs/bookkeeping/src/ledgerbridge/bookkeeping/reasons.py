@@ -23,6 +23,7 @@ class ReasonCode(StrEnum):
     manual_sync = "manual_sync"
     source_incomplete = "source_incomplete"
     summary_pending = "summary_pending"
+    refund_summary_pending = "refund_summary_pending"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -84,6 +85,11 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.summary_pending: (
         "Summary mode is on: the sale goes into its day's summary invoice once the day closes",
         "Nothing to do: the summary is sent at the day-close hour (or switch summary mode off)",
+    ),
+    ReasonCode.refund_summary_pending: (
+        "Summary mode is on: the refund of a summarised sale goes into its day's refunds credit note "
+        "once the day closes",
+        "Nothing to do: the refunds credit note is sent at the day-close hour",
     ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",
