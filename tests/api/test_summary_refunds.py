@@ -164,3 +164,21 @@ async def test_a_days_refunds_become_one_credit_note_and_a_late_refund_its_adjus
     done = (await api.get(f"/v1/records/{sales[1]}/preview", headers=tenant.headers)).json()
     assert done["decision"] == "no_change", done
     assert "CN-OP-DAY-3-20240603, CN-OP-DAY-3-20240603-ADJ1" in done["reason"]
+
+    # A summary's records link names its gateway: the list shows that gateway's sales and summaries only.
+    other = await add_record(
+        committing,
+        tenant.account_id,
+        source,
+        "1004",
+        payload={"transaction": worked_transaction("1004", gateway_id="5"), "contact": WORKED_CONTACT},
+    )
+    assert "&gateway=3&" in note.payload["records_url"]
+    listed = (await api.get("/v1/records", params={"gateway": 3}, headers=tenant.headers)).json()["items"]
+    assert sorted(item["external_id"] for item in listed) == sorted(
+        ["1001", "1002", "OP-DAY-3-20240601", "CN-OP-DAY-3-20240603", "CN-OP-DAY-3-20240603-ADJ1"]
+    )
+    fives = (await api.get("/v1/records", params={"gateway": 5}, headers=tenant.headers)).json()["items"]
+    assert [item["id"] for item in fives] == [str(other)]
+    bad = await api.get("/v1/records", params={"gateway": -1}, headers=tenant.headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "gateway"]

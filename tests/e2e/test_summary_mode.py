@@ -127,7 +127,7 @@ async def _check_clean_books(
         currency, clearing = GATEWAYS[gateway]
         assert invoice["CurrencyCode"] == currency
         assert invoice["Status"] == "PAID"
-        assert "/records?source=ontraport&since=" in invoice["Url"]
+        assert f"/records?source=ontraport&gateway={gateway}&since=" in invoice["Url"]
         payments = [
             p
             for p in organisation.payments.values()

@@ -430,7 +430,7 @@ def plan_summaries(
 
     Only closed days are summarised. ``made`` counts the summaries each (gateway, day) already has: the
     first one made for a day is the day's summary, later ones are its adjustments. ``records_url`` is a
-    ``str.format`` template over ``since`` and ``until`` (ISO instants): our records list for the day.
+    ``str.format`` template over ``gateway``, ``since`` and ``until`` (ISO instants): our records list for the day.
     """
     by_key: dict[tuple[int, date], list[SummaryEntry]] = defaultdict(list)
     for entry in entries:
@@ -449,20 +449,23 @@ def plan_summaries(
                 currency_code=first.currency_code,
                 payment_account=first.payment_account,
                 branding_theme_id=first.branding_theme_id,
-                records_url=day_records_url(records_url, day, time_zone),
+                records_url=day_records_url(records_url, gateway_id, day, time_zone),
                 entries=tuple(members),
             )
         )
     return summaries
 
 
-def day_records_url(template: str | None, day: date, time_zone: str) -> str | None:
-    """Our records list for the local ``day``: ``template`` formatted with its ``since`` and ``until``."""
+def day_records_url(template: str | None, gateway_id: int, day: date, time_zone: str) -> str | None:
+    """Our records list for the gateway's local ``day``: ``template`` formatted with ``gateway``, and the
+    day's ``since`` and ``until``."""
     if not template:
         return None
     since, until = day_bounds(day, time_zone)
     return template.format(
-        since=since.isoformat().replace("+00:00", "Z"), until=until.isoformat().replace("+00:00", "Z")
+        gateway=gateway_id,
+        since=since.isoformat().replace("+00:00", "Z"),
+        until=until.isoformat().replace("+00:00", "Z"),
     )
 
 

@@ -162,7 +162,7 @@ def plan_refund_summaries(
                 currency_code=first.currency_code,
                 payment_account=first.payment_account,
                 branding_theme_id=first.branding_theme_id,
-                records_url=day_records_url(records_url, day, time_zone),
+                records_url=day_records_url(records_url, gateway_id, day, time_zone),
                 entries=tuple(members),
             )
         )

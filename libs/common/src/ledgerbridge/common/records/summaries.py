@@ -46,8 +46,8 @@ from ledgerbridge.common.records import core_inputs as inputs
 from ledgerbridge.common.records.decide import refund_entries, summary_entries
 from ledgerbridge.common.records.lifecycle import move, requeue
 
-RECORDS_PATH = "/records?source=ontraport&since={since}&until={until}"
-"""The web app's records list for one day: what a summary invoice's ``Url`` opens."""
+RECORDS_PATH = "/records?source=ontraport&gateway={gateway}&since={since}&until={until}"
+"""The web app's records list for one day and gateway: what a summary invoice's ``Url`` opens."""
 BATCH = 5_000  # waiting sales read per connection and closing: one transaction's worth
 QUIET = timedelta(seconds=10)
 """A connection's closed days are summarised once its intake is quiet this long (``SUMMARY_QUIET_SECONDS``
