@@ -128,7 +128,7 @@ async def test_a_day_closes_into_one_summary_and_a_late_sale_into_its_adjustment
         str(second),
     ]  # by transaction id
     assert summary.payload["records_url"] == (
-        f"{APP}/records?source=ontraport&since=2024-05-31T14:00:00Z&until=2024-06-01T14:00:00Z"
+        f"{APP}/records?source=ontraport&gateway=3&since=2024-05-31T14:00:00Z&until=2024-06-01T14:00:00Z"
     )
     assert [m["record_id"] for m in await outbox(committing, "record.map")][-1] == str(summary.id)
 

@@ -48,7 +48,7 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
-from ledgerbridge.common.models.records import SUMMARY_KIND
+from ledgerbridge.common.models.records import SUMMARY_KINDS
 from ledgerbridge.sandbox.xero.state import Organisation
 
 SERVICES = ("poller", "mapper", "publisher")
@@ -263,13 +263,16 @@ async def summary_settled(
     async with sessions() as session:
         sales = await session.scalar(
             select(func.count()).where(
-                SourceRecord.account_id == tenant.account_id, SourceRecord.kind != SUMMARY_KIND
+                SourceRecord.account_id == tenant.account_id, SourceRecord.kind.not_in(SUMMARY_KINDS)
             )
         )
         unfinished = await session.scalar(
             select(func.count()).where(
                 SourceRecord.account_id == tenant.account_id,
-                unfinished_records() | (SourceRecord.reason_code == ReasonCode.summary_pending.value),
+                unfinished_records()
+                | SourceRecord.reason_code.in_(
+                    (ReasonCode.summary_pending.value, ReasonCode.refund_summary_pending.value)
+                ),
             )
         )
         unsent = await session.scalar(

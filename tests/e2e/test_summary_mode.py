@@ -1,13 +1,15 @@
 """Summary mode end to end (issue 13, point 1): a day's sales per gateway as one paid invoice, through all
-three services, clean and under faults (lost answers, 429s, 5xx, killed workers, a Redis flush)."""
+three services, clean and under faults (lost answers, 429s, 5xx, killed workers, a Redis flush); then
+refunds of summarised sales, as one credit note with one refund payment per day and gateway."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 import re
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,13 +19,14 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
     AccountSettings,
     RecordStatus,
     SourceRecord,
 )
-from ledgerbridge.common.models.records import SUMMARY_KIND
+from ledgerbridge.common.models.records import REFUND_SUMMARY_KIND, SUMMARY_KIND
 from ledgerbridge.sandbox.xero.state import Organisation
 from tests.e2e.harness import (
     GATEWAYS,
@@ -43,6 +46,10 @@ SEED = 20261201
 PAID = "1"
 ZONE = "Australia/Sydney"
 ADJUSTMENT = re.compile(r"-ADJ\d+$")
+# When the refunds below were seen, as far as the day close goes: two days back, so their day is closed
+# (the close runs on the real clock). One instant for both runs, so both book the same day.
+REFUNDS_SEEN = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(days=2)
+REFUNDS_DAY = REFUNDS_SEEN.astimezone(ZoneInfo(ZONE)).strftime("%Y%m%d")
 
 
 async def _summary_tenant(
@@ -76,17 +83,23 @@ def _summary_books(organisation: Organisation) -> dict[str, Any]:
             invoices[key] += money(invoice["Total"])
             paid[key] += money(invoice.get("AmountPaid", 0))
     payments: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    notes = {str(n["CreditNoteID"]): str(n["CreditNoteNumber"]) for n in organisation.credit_notes.values()}
     for payment in organisation.payments.values():
         if payment.get("Status") != "DELETED":
-            number = ADJUSTMENT.sub("", str(payment.get("Invoice", {}).get("InvoiceNumber")))
+            paid_for = payment.get("Invoice", {}).get("InvoiceNumber") or notes.get(
+                str(payment.get("CreditNote", {}).get("CreditNoteID"))
+            )
+            number = ADJUSTMENT.sub("", str(paid_for))
             payments[(number, str(payment.get("Account", {}).get("Code")))] += money(payment["Amount"])
+    credit_notes: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for note in organisation.credit_notes.values():
+        key = (ADJUSTMENT.sub("", str(note["CreditNoteNumber"])), str(note["Status"]))
+        credit_notes[key] += money(note["Total"])
     return {
         "invoices": sorted(invoices.items()),
         "paid": sorted(paid.items()),
         "payments": sorted(payments.items()),
-        "credit_notes": sorted(
-            (str(n["CreditNoteNumber"]), money(n["Total"])) for n in organisation.credit_notes.values()
-        ),
+        "credit_notes": sorted(credit_notes.items()),
     }
 
 
@@ -114,7 +127,7 @@ async def _check_clean_books(
         currency, clearing = GATEWAYS[gateway]
         assert invoice["CurrencyCode"] == currency
         assert invoice["Status"] == "PAID"
-        assert "/records?source=ontraport&since=" in invoice["Url"]
+        assert f"/records?source=ontraport&gateway={gateway}&since=" in invoice["Url"]
         payments = [
             p
             for p in organisation.payments.values()
@@ -145,6 +158,98 @@ async def _check_clean_books(
         )
 
 
+async def _refund_summarised_sales(
+    sessions: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, tenant: Tenant, stack: Stack
+) -> dict[int, Decimal]:
+    """Refund some summarised sales (three in full, three in part) and wait until their day's refunds
+    credit notes are in Xero; returns what each sale had refunded."""
+    transactions = sandboxes.transactions(tenant.ontraport_account_id)
+    chosen = sorted(tid for tid, t in transactions.items() if t["status"] == PAID and money(t["total"]) >= 3)
+    refunds: dict[int, Decimal] = {}
+    async with httpx.AsyncClient(base_url=sandboxes.ontraport_url) as http:
+        for index, transaction_id in enumerate(chosen[:6]):
+            total = money(transactions[transaction_id]["total"])
+            part = (total / 3).quantize(Decimal("0.01"))
+            body: dict[str, Any] = {"status": 2} if index < 3 else {"status": 3, "refunded": str(part)}
+            response = await http.post(
+                f"/_sandbox/accounts/{tenant.ontraport_account_id}/transactions/{transaction_id}/status",
+                json=body,
+            )
+            assert response.status_code == 200, response.text
+            refunds[transaction_id] = total if index < 3 else part
+    ids = [str(tid) for tid in refunds]
+    waiting_refunds = (
+        SourceRecord.account_id == tenant.account_id,
+        SourceRecord.external_id.in_(ids),
+        SourceRecord.kind == "transaction",
+        SourceRecord.status == RecordStatus.waiting,
+        SourceRecord.reason_code == ReasonCode.refund_summary_pending.value,
+    )
+
+    async def all_waiting() -> bool:
+        await poll_now(sessions, tenant)  # each poll re-reads the next slice of the recent window
+        async with sessions() as session:
+            return len((await session.scalars(select(SourceRecord.id).where(*waiting_refunds))).all()) == 6
+
+    await wait_for(all_waiting, 120, stack, "refunds to wait for their day's credit note")
+    async with unit_of_work(sessions) as session:
+        await session.execute(update(SourceRecord).where(*waiting_refunds).values(updated_at=REFUNDS_SEEN))
+    await wait_for(
+        lambda: summary_settled(sessions, tenant, len(transactions)), 180, stack, "the refunds credit notes"
+    )
+    return refunds
+
+
+async def _check_refunds(
+    sessions: async_sessionmaker[AsyncSession],
+    sandboxes: Sandboxes,
+    tenant: Tenant,
+    refunds: dict[int, Decimal],
+) -> None:
+    """Each day's refunds per gateway booked to the cent, as credit notes with one refund payment each."""
+    transactions = sandboxes.transactions(tenant.ontraport_account_id)
+    organisation = sandboxes.organisation(tenant.tenant_id)
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for transaction_id, amount in refunds.items():
+        expected[f"CN-OP-DAY-{transactions[transaction_id]['gateway_id']}-{REFUNDS_DAY}"] += amount
+    numbers = [str(n["CreditNoteNumber"]) for n in organisation.credit_notes.values()]
+    assert len(numbers) == len(set(numbers))  # no duplicates
+    assert not any(f"CN-OP-{tid}" in numbers for tid in refunds)  # none of a sale's own
+    booked: dict[str, Decimal] = defaultdict(Decimal)
+    for note in organisation.credit_notes.values():
+        number = str(note["CreditNoteNumber"])
+        if not number.startswith("CN-OP-DAY-"):
+            continue
+        booked[ADJUSTMENT.sub("", number)] += money(note["Total"])
+        assert note["Type"] == "ACCRECCREDIT" and note["Status"] == "PAID", note
+        assert note["CurrencyCode"] == GATEWAYS[int(number.split("-")[3])][0]
+        paid = [
+            (money(p["Amount"]), p["Account"]["Code"])
+            for p in organisation.payments.values()
+            if p.get("CreditNote", {}).get("CreditNoteID") == note["CreditNoteID"]
+        ]
+        assert paid == [(money(note["Total"]), GATEWAYS[int(number.split("-")[3])][1])]
+    assert booked == expected  # each day's refunds per gateway, to the cent
+    async with sessions() as session:
+        notes = (
+            await session.scalars(
+                select(SourceRecord).where(
+                    SourceRecord.account_id == tenant.account_id, SourceRecord.kind == REFUND_SUMMARY_KIND
+                )
+            )
+        ).all()
+        refunded = (
+            await session.scalars(
+                select(SourceRecord).where(
+                    SourceRecord.account_id == tenant.account_id,
+                    SourceRecord.external_id.in_([str(tid) for tid in refunds]),
+                )
+            )
+        ).all()
+    assert {note.status for note in notes} == {RecordStatus.synced}
+    assert [(r.external_id, r.status) for r in refunded if r.status is not RecordStatus.synced] == []
+
+
 async def test_summary_mode_books_each_day_once_and_faults_change_nothing(
     committing: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, stack: Stack, redis: Redis
 ) -> None:
@@ -153,12 +258,13 @@ async def test_summary_mode_books_each_day_once_and_faults_change_nothing(
     expected = len(sandboxes.transactions(clean.ontraport_account_id))
     await wait_for(lambda: summary_settled(committing, clean, expected), 120, stack, "the clean summary sync")
     await _check_clean_books(committing, sandboxes, clean)
+    sold = copy.deepcopy(sandboxes.transactions(clean.ontraport_account_id))  # before the refunds
+    clean_refunds = await _refund_summarised_sales(committing, sandboxes, clean, stack)
+    await _check_refunds(committing, sandboxes, clean, clean_refunds)
     clean_books = _summary_books(sandboxes.organisation(clean.tenant_id))
 
     faulty = await _summary_tenant(committing, sandboxes, SEED)
-    assert sandboxes.transactions(faulty.ontraport_account_id) == sandboxes.transactions(
-        clean.ontraport_account_id
-    )
+    assert sandboxes.transactions(faulty.ontraport_account_id) == sold
     async with httpx.AsyncClient(base_url=sandboxes.xero_url) as http:
         response = await http.post(
             "/_sandbox/faults",
@@ -184,6 +290,12 @@ async def test_summary_mode_books_each_day_once_and_faults_change_nothing(
     await wait_for(
         lambda: summary_settled(committing, faulty, expected), 180, stack, "the faulty summary sync"
     )
+    await _check_clean_books(committing, sandboxes, faulty)
+    # The refunds under the same faults (still on for the tenant), a worker killed while they are sent.
+    stack.kill("publisher")
+    stack.start("publisher")
+    faulty_refunds = await _refund_summarised_sales(committing, sandboxes, faulty, stack)
+    assert faulty_refunds == clean_refunds
+    await _check_refunds(committing, sandboxes, faulty, faulty_refunds)
     assert sum(sandboxes.organisation(faulty.tenant_id).faults.injected.values()) > 0
     assert _summary_books(sandboxes.organisation(faulty.tenant_id)) == clean_books
-    await _check_clean_books(committing, sandboxes, faulty)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from redis.asyncio import Redis
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.clients.xero import RateLimiter, XeroClient
@@ -25,6 +26,7 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher.claimed import Claimed
+from ledgerbridge.publisher.claims import ready
 from ledgerbridge.publisher.kinds import SEND_ORDER, SPECS, Destination
 
 
@@ -110,3 +112,66 @@ async def test_xero_ids_of_published_documents_are_patched_into_the_bodies_that_
 
 async def _no_token(rejected: str | None = None) -> str:
     raise AssertionError("patching ids reads only the database")
+
+
+async def test_a_credit_note_waits_for_its_records_invoice_unless_the_record_has_none(
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    """A sale's credit note is sent after its invoice; a day's refunds credit note (and a summarised
+    sale's) has no invoice of its own on its record, and is sent at once."""
+    async with unit_of_work(committing) as session:
+        account = Account(company="Credit Co")
+        session.add(account)
+        await session.flush()
+        connection = Connection(
+            account_id=account.id, kind=ConnectionKind.xero, status=ConnectionStatus.active, credentials=b""
+        )
+        session.add(connection)
+        await session.flush()
+        records: dict[str, uuid.UUID] = {}
+        for name, invoice in (
+            ("unsent", DocumentStatus.pending),
+            ("sent", DocumentStatus.published),
+            ("none", None),
+        ):
+            record = SourceRecord(
+                account_id=account.id,
+                connection_id=connection.id,
+                source="ontraport",
+                kind="transaction",
+                external_id=name,
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.mapped,
+            )
+            session.add(record)
+            await session.flush()
+            records[name] = record.id
+            kinds = [(DocumentKind.credit_note, DocumentStatus.pending)]
+            if invoice is not None:
+                kinds.append((DocumentKind.invoice, invoice))
+            for kind, status in kinds:
+                session.add(
+                    Document(
+                        account_id=account.id,
+                        record_id=record.id,
+                        xero_connection_id=connection.id,
+                        kind=kind,
+                        mapping_version="test",
+                        request_body={},
+                        fingerprint="f" * 64,
+                        idempotency_key=f"lb:test:{uuid.uuid4()}",
+                        status=status,
+                    )
+                )
+        await session.flush()
+        ready_records = set(
+            (
+                await session.scalars(
+                    select(Document.record_id).where(
+                        Document.account_id == account.id, ready(SPECS[DocumentKind.credit_note])
+                    )
+                )
+            ).all()
+        )
+    assert ready_records == {records["sent"], records["none"]}

@@ -25,6 +25,7 @@ from ledgerbridge.bookkeeping.sales import (
 )
 from ledgerbridge.bookkeeping.sales.summary import (
     DailySummary,
+    RefundCredit,
     SummaryEntry,
     day_closes_at,
     map_daily_summary,
@@ -245,10 +246,13 @@ def test_a_paid_sale_waits_for_its_day_and_a_missing_mapping_fails_at_once() -> 
     )
 
 
-def test_a_summarised_sale_waits_for_its_summary_then_a_refund_is_credited_on_its_own() -> None:
+def test_a_summarised_sale_waits_for_its_summary_then_with_summary_mode_off_a_refund_is_credited_alone() -> (
+    None
+):
     record = _paid_sale()
     (entry,) = _entries([record])
-    kwargs: dict[str, Any] = {"record_id": "r1", "contact": None, "mappings": MAPPINGS, "settings": SETTINGS}
+    off = SETTINGS.model_copy(update={"summary_mode": False})
+    kwargs: dict[str, Any] = {"record_id": "r1", "contact": None, "mappings": MAPPINGS, "settings": off}
     sending = map_summary_member(record, summarised=entry, summary="OP-DAY-3-20261102", **kwargs)
     assert isinstance(sending, Wait) and "OP-DAY-3-20261102" in sending.reason
     done = map_summary_member(
@@ -300,7 +304,7 @@ def test_a_day_mixing_taxed_and_untaxed_sales_needs_a_tax_free_code() -> None:
     assert isinstance(failed, Fail) and failed.code is ReasonCode.setting_missing
 
 
-def test_a_partial_refund_of_a_summarised_sale_credits_its_summary_lines_in_proportion() -> None:
+def test_with_summary_mode_off_a_partial_refund_credits_its_summary_lines_in_proportion() -> None:
     record = _paid_sale()  # 100.00 + 10 % tax = 110.00
     (entry,) = _entries([record])
     decision = map_summary_member(
@@ -308,21 +312,24 @@ def test_a_partial_refund_of_a_summarised_sale_credits_its_summary_lines_in_prop
         record_id="r1",
         contact=None,
         mappings=MAPPINGS,
-        settings=SETTINGS,
+        settings=SETTINGS.model_copy(update={"summary_mode": False}),
         summarised=entry,
         summary="OP-DAY-3-20261102",
         summary_published=True,
         observed_on=date(2026, 11, 4),
+        # 20.00 of the refund is already in a day's refunds credit note (made while summary mode was on).
+        refunds=(RefundCredit(number="CN-OP-DAY-3-20261103", amount=Decimal("20.00"), published=True),),
     )
     assert isinstance(decision, Publish), decision
     documents = {doc.kind: doc.body for doc in decision.documents}
+    assert set(documents) == {DocumentKind.credit_note, DocumentKind.refund_payment}
     note = documents[DocumentKind.credit_note]
-    assert note["CreditNoteNumber"] == "CN-OP-7001"
+    assert note["CreditNoteNumber"] == "CN-OP-7001-2"
     assert [(line["AccountCode"], line.get("TaxType")) for line in note["LineItems"]] == [
         (group.account_code, group.tax_type) for group in entry.groups
     ]
-    assert xero_totals(note, {"TAX": Decimal(10)}).total == Decimal("55.00")
-    assert documents[DocumentKind.refund_payment]["Amount"] == Decimal("55.00")
+    assert xero_totals(note, {"TAX": Decimal(10)}).total == Decimal("35.00")
+    assert documents[DocumentKind.refund_payment]["Amount"] == Decimal("35.00")
 
 
 def test_on_the_trial_plan_sales_go_one_by_one_and_count_against_its_limit() -> None:

@@ -5422,6 +5422,8 @@ export interface operations {
         since?: string | null;
         /** @description Source date before this moment */
         until?: string | null;
+        /** @description ONTRAPORT gateway id: its sales and their summaries (a summary's Url names it) */
+        gateway?: number | null;
         page?: number;
         page_size?: number;
       };

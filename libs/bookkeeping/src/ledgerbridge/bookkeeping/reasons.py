@@ -25,6 +25,7 @@ class ReasonCode(StrEnum):
     summary_pending = "summary_pending"
     rolled_back = "rolled_back"
     rolling_back = "rolling_back"
+    refund_summary_pending = "refund_summary_pending"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -94,6 +95,11 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.rolling_back: (
         "A rollback of this record failed part-way: Xero refused undoing one of its documents",
         "Read the document's error, fix it in Xero, then run the rollback again",
+    ),
+    ReasonCode.refund_summary_pending: (
+        "Summary mode is on: the refund of a summarised sale goes into its day's refunds credit note "
+        "once the day closes",
+        "Nothing to do: the refunds credit note is sent at the day-close hour",
     ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, not_, select, update
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -28,13 +28,13 @@ def ready(spec: KindSpec) -> ColumnElement[bool]:
     other = aliased(Document)
     conditions: list[ColumnElement[bool]] = []
     for kind in spec.needs_published:
+        of_kind = and_(other.record_id == Document.record_id, other.kind == kind)
         conditions.append(
-            exists(
-                select(other.id).where(
-                    other.record_id == Document.record_id,
-                    other.kind == kind,
-                    other.status == DocumentStatus.published,
-                )
+            or_(
+                exists(select(other.id).where(of_kind, other.status == DocumentStatus.published)),
+                # A record without one at all: a summarised sale's or a day's refunds credit note has
+                # no invoice of its own (the day's summary invoice is another record's).
+                not_(exists(select(other.id).where(of_kind, other.status != DocumentStatus.superseded))),
             )
         )
     if spec.after:

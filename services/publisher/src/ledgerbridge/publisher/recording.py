@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.rollback import ROLLBACK_KINDS
@@ -15,7 +16,7 @@ from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Document, DocumentKind, DocumentStatus, RecordStatus, SourceRecord
-from ledgerbridge.common.models.records import SUMMARY_KIND
+from ledgerbridge.common.models.records import REFUND_SUMMARY_KIND, SUMMARY_KINDS
 from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.claimed import Decided, Outcome
 
@@ -106,7 +107,7 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
                 )
             if source_record.status is not RecordStatus.failed or source_record.reason != reason:
                 move(session, source_record, RecordStatus.failed, reason, code=ReasonCode.xero_rejected)
-                if source_record.kind == SUMMARY_KIND:
+                if source_record.kind in SUMMARY_KINDS:
                     await _hold_members(session, source_record)
         elif (
             documents
@@ -119,17 +120,27 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
                 if d.kind not in ROLLBACK_KINDS
             )
             move(session, source_record, RecordStatus.synced, f"In Xero: {summary}")
-            if source_record.kind == SUMMARY_KIND:
+            if source_record.kind in SUMMARY_KINDS:
                 await _settle_members(session, source_record)
 
 
 async def _members(session: AsyncSession, summary: SourceRecord) -> list[SourceRecord]:
-    """The sales a daily summary covers that are on their way to Xero with it."""
+    """The sales a daily summary (or the refunds a refunds summary) covers that are on their way to Xero
+    with it."""
+    covers: ColumnElement[bool]
+    if summary.kind == REFUND_SUMMARY_KIND:
+        # A sale refunded twice is in two refunds summaries: its entries name the refunds each covers.
+        covers = SourceRecord.id.in_({uuid.UUID(entry["record_id"]) for entry in summary.payload["entries"]})
+    else:
+        covers = SourceRecord.summary_record_id == summary.id
     found = await session.scalars(
         select(SourceRecord)
         .where(
-            SourceRecord.summary_record_id == summary.id,
+            SourceRecord.account_id == summary.account_id,
+            covers,
             SourceRecord.status.in_((RecordStatus.mapped, RecordStatus.waiting)),
+            # One refunded since waits for the day's refunds credit note: it is not settled by this one.
+            SourceRecord.reason_code.is_distinct_from(ReasonCode.refund_summary_pending.value),
         )
         .order_by(SourceRecord.id)
         .with_for_update(key_share=True)
@@ -139,7 +150,7 @@ async def _members(session: AsyncSession, summary: SourceRecord) -> list[SourceR
 
 async def _settle_members(session: AsyncSession, summary: SourceRecord) -> None:
     for member in await _members(session, summary):
-        move(session, member, RecordStatus.synced, f"In Xero through summary {summary.external_id}")
+        move(session, member, RecordStatus.synced, f"In Xero through {_named(summary)}")
 
 
 async def _hold_members(session: AsyncSession, summary: SourceRecord) -> None:
@@ -149,7 +160,7 @@ async def _hold_members(session: AsyncSession, summary: SourceRecord) -> None:
             session,
             member,
             RecordStatus.waiting,
-            f"Summary {summary.external_id} was refused by Xero; fix what it says and retry the summary",
+            f"{_named(summary).capitalize()} was refused by Xero; fix what it says and retry it",
             code=ReasonCode.summary_pending,
         )
 
@@ -192,6 +203,11 @@ def _settle_rollback(session: AsyncSession, record: SourceRecord, documents: Seq
         cause=ROLLED_BACK,
     )
     return True
+
+
+def _named(summary: SourceRecord) -> str:
+    kind = "refunds credit note" if summary.kind == REFUND_SUMMARY_KIND else "summary"
+    return f"{kind} {summary.external_id}"
 
 
 def _suggests_stale_reference(error: str) -> bool:

@@ -8,8 +8,9 @@ at ``summary_close_hour`` of the next day in the tenant's time zone (:func:`day_
 day's charges. A sale that reaches us after its day's summary was made goes into an adjustment summary
 for that day (``-ADJ1``, ``-ADJ2``…): a summary, once made, never changes.
 
-A summarised sale refunded later is credited on its own (credit note ``CN-OP-…`` and refund payment), as
-in per-sale mode, against the lines it had in the summary: :func:`map_summary_member`.
+A summarised sale refunded later waits for the day's refunds credit note (``CN-OP-DAY-…``, see
+:mod:`~ledgerbridge.bookkeeping.sales.summary_refunds`); with summary mode off by then, it is credited on
+its own (``CN-OP-…``), against the lines it had in the summary: :func:`map_summary_member`.
 
 Pure: no I/O and no clock; ``now`` is an input.
 """
@@ -101,6 +102,26 @@ class DailySummary(Frozen):
     @property
     def total(self) -> Decimal:
         return sum((entry.total for entry in self.entries), Decimal(0))
+
+
+class RefundCredit(Frozen):
+    """A part of a sale's refund already in a refunds credit note."""
+
+    number: str
+    amount: Decimal
+    published: bool = False
+
+
+def refunded_amount(transaction: Transaction, entry: SummaryEntry) -> Decimal | None:
+    """How much of what the summary took from the sale is refunded now; None if it is not refunded."""
+    status = transaction.status
+    if status is TransactionStatus.REFUNDED:
+        return entry.total
+    if status is TransactionStatus.PARTIALLY_REFUNDED or (
+        status is TransactionStatus.PAID and transaction.total < entry.total
+    ):
+        return entry.total - transaction.total
+    return None
 
 
 def summary_number(gateway_id: int, day: date, sequence: int) -> str:
@@ -236,12 +257,15 @@ def map_summary_member(
     summarised: SummaryEntry | None = None,
     summary: str | None = None,
     summary_published: bool = False,
+    refunds: Sequence[RefundCredit] = (),
+    observed_at: datetime | None = None,
 ) -> Decision:
     """What one sale needs in summary mode (or once summarised, whatever the mode is now).
 
     ``summarised`` is the sale's entry in the summary ``summary`` it went into, if it did; a sale that
     did not and is not summarised now (summary mode off, not paid, already invoiced) is mapped on its
-    own by :func:`~ledgerbridge.bookkeeping.sales.mapping.map_transaction`.
+    own by :func:`~ledgerbridge.bookkeeping.sales.mapping.map_transaction`. ``refunds`` are the parts of
+    its refund already in refunds credit notes; ``observed_at`` (now) dates a refund seen now.
     """
     try:
         context = _context(record, contact, mappings, settings, reference, state)
@@ -279,38 +303,91 @@ def map_summary_member(
             f"({money_text(entry.total)}), made at {local_close:%Y-%m-%d %H:%M} {settings.time_zone}",
             ReasonCode.summary_pending,
         )
-    return _summarised(context, summarised, summary or "the daily summary", summary_published, observed_on)
+    refunded = refunded_amount(context.transaction, summarised)
+    if refunded is not None:
+        return _refunded(context, summarised, refunded, refunds, observed_on, observed_at)
+    return _summarised(context, summarised, summary or "the daily summary", summary_published)
 
 
-def _summarised(
-    context: SaleContext, entry: SummaryEntry, summary: str, published: bool, observed_on: date | None
-) -> Decision:
+def _summarised(context: SaleContext, entry: SummaryEntry, summary: str, published: bool) -> Decision:
     transaction = context.transaction
-    refunded = transaction.status in (TransactionStatus.REFUNDED, TransactionStatus.PARTIALLY_REFUNDED) or (
-        transaction.status is TransactionStatus.PAID and transaction.total < entry.total
+    if transaction.status is TransactionStatus.PAID and transaction.total > entry.total:
+        return Fail(
+            f"Transaction {transaction.id} now charges {money_text(transaction.total)} but summary "
+            f"{summary} took {money_text(entry.total)}; check it by hand",
+            ReasonCode.source_figures,
+        )
+    if transaction.status is TransactionStatus.VOID:
+        return Fail(
+            f"Transaction {transaction.id} was voided after summary {summary} took it; credit it in "
+            "Xero by hand",
+            ReasonCode.source_figures,
+        )
+    if not published:
+        return Wait(f"In summary {summary}, which is being sent to Xero", ReasonCode.summary_pending)
+    return NoChange(f"In Xero through summary {summary}")
+
+
+def _refunded(
+    context: SaleContext,
+    entry: SummaryEntry,
+    refunded: Decimal,
+    refunds: Sequence[RefundCredit],
+    observed_on: date | None,
+    observed_at: datetime | None,
+) -> Decision:
+    """A summarised sale refunded: into the day's refunds credit note, or (summary mode off) its own."""
+    transaction, settings = context.transaction, context.settings
+    if not settings.summary_mode:
+        return _credited_alone(context, entry, refunds, observed_on)
+    credited = sum((credit.amount for credit in refunds), Decimal(0)) + sum(
+        (note.amount for note in context.state.credit_notes), Decimal(0)
     )
-    if not refunded:
-        if transaction.status is TransactionStatus.PAID and transaction.total > entry.total:
-            return Fail(
-                f"Transaction {transaction.id} now charges {money_text(transaction.total)} but summary "
-                f"{summary} took {money_text(entry.total)}; check it by hand",
-                ReasonCode.source_figures,
-            )
-        if transaction.status is TransactionStatus.VOID:
-            return Fail(
-                f"Transaction {transaction.id} was voided after summary {summary} took it; credit it in "
-                "Xero by hand",
-                ReasonCode.source_figures,
-            )
-        if not published:
-            return Wait(f"In summary {summary}, which is being sent to Xero", ReasonCode.summary_pending)
-        return NoChange(f"In Xero through summary {summary}")
-    # The sale is credited on its own, against the lines the summary took from it, as if those were its
-    # own invoice in Xero (a partial refund is spread over them in proportion).
+    if refunded > credited:
+        when = ""
+        if observed_at is not None:
+            day = observed_at.astimezone(ZoneInfo(settings.time_zone)).date()
+            closes = day_closes_at(day, settings.time_zone, settings.summary_close_hour)
+            local_close = closes.astimezone(ZoneInfo(settings.time_zone))
+            when = f" of {day.isoformat()}, made at {local_close:%Y-%m-%d %H:%M} {settings.time_zone}"
+        return Wait(
+            f"The refund of {money_text(refunded - credited)} on transaction {transaction.id} goes into the "
+            f"refunds credit note{when} for gateway {entry.gateway_id}",
+            ReasonCode.refund_summary_pending,
+        )
+    if refunded < credited:
+        return Fail(
+            f"Transaction {transaction.id} now shows {money_text(refunded)} refunded but "
+            f"{money_text(credited)} is already credited in Xero; check it by hand",
+            ReasonCode.source_figures,
+        )
+    numbers = ", ".join(credit.number for credit in refunds) or "its credit notes"
+    if not all(credit.published for credit in refunds):
+        return Wait(f"Refunded in {numbers}, being sent to Xero", ReasonCode.summary_pending)
+    return NoChange(f"Refund of {money_text(refunded)} in Xero through {numbers}")
+
+
+def _credited_alone(
+    context: SaleContext, entry: SummaryEntry, refunds: Sequence[RefundCredit], observed_on: date | None
+) -> Decision:
+    """Summary mode is off: the refund is credited on its own, against the lines the summary took from
+    the sale, as if those were its own invoice in Xero (a partial refund is spread over them in
+    proportion); what refunds credit notes already hold counts as credited and refunded."""
+    transaction = context.transaction
     number = render(context.settings.invoice_number_template, template_values(transaction, context.contact))
     invoice = PublishedDocument(number=number, amount=entry.total, body=_entry_invoice_body(entry))
     paid = PublishedDocument(number=number, amount=entry.total, body={})
-    state = context.state.model_copy(update={"invoice": invoice, "payment": paid})
+    earlier = tuple(
+        PublishedDocument(number=credit.number, amount=credit.amount, body={}) for credit in refunds
+    )
+    state = context.state.model_copy(
+        update={
+            "invoice": invoice,
+            "payment": paid,
+            "credit_notes": earlier + context.state.credit_notes,
+            "refund_payments": earlier + context.state.refund_payments,
+        }
+    )
     return map_transaction(
         transaction,
         contact=context.contact,
@@ -353,7 +430,7 @@ def plan_summaries(
 
     Only closed days are summarised. ``made`` counts the summaries each (gateway, day) already has: the
     first one made for a day is the day's summary, later ones are its adjustments. ``records_url`` is a
-    ``str.format`` template over ``since`` and ``until`` (ISO instants): our records list for the day.
+    ``str.format`` template over ``gateway``, ``since`` and ``until`` (ISO instants): our records list for the day.
     """
     by_key: dict[tuple[int, date], list[SummaryEntry]] = defaultdict(list)
     for entry in entries:
@@ -363,12 +440,6 @@ def plan_summaries(
     for (gateway_id, day), members in sorted(by_key.items()):
         members.sort(key=lambda entry: (entry.transaction_id, entry.record_id))
         first = members[0]
-        url = None
-        if records_url:
-            since, until = day_bounds(day, time_zone)
-            url = records_url.format(
-                since=since.isoformat().replace("+00:00", "Z"), until=until.isoformat().replace("+00:00", "Z")
-            )
         summaries.append(
             DailySummary(
                 gateway_id=gateway_id,
@@ -378,11 +449,24 @@ def plan_summaries(
                 currency_code=first.currency_code,
                 payment_account=first.payment_account,
                 branding_theme_id=first.branding_theme_id,
-                records_url=url,
+                records_url=day_records_url(records_url, gateway_id, day, time_zone),
                 entries=tuple(members),
             )
         )
     return summaries
+
+
+def day_records_url(template: str | None, gateway_id: int, day: date, time_zone: str) -> str | None:
+    """Our records list for the gateway's local ``day``: ``template`` formatted with ``gateway``, and the
+    day's ``since`` and ``until``."""
+    if not template:
+        return None
+    since, until = day_bounds(day, time_zone)
+    return template.format(
+        gateway=gateway_id,
+        since=since.isoformat().replace("+00:00", "Z"),
+        until=until.isoformat().replace("+00:00", "Z"),
+    )
 
 
 def _fold(groups: Iterable[SummaryGroup]) -> list[SummaryGroup]:
@@ -398,22 +482,30 @@ def _fold(groups: Iterable[SummaryGroup]) -> list[SummaryGroup]:
     return [totals[key] for key in sorted(totals)]
 
 
-def summary_lines(summary: DailySummary, untaxed_code: str | None = None) -> list[SummaryGroup]:
-    """The day's groups; with ``untaxed_code``, untaxed lines join that code's groups."""
-    groups = [group for entry in summary.entries for group in entry.groups]
-    if untaxed_code:
-        groups = [
-            group if group.tax_type else group.model_copy(update={"tax_type": untaxed_code})
-            for group in groups
-        ]
-    return _fold(groups)
+def day_groups(groups: Iterable[SummaryGroup], number: str, settings: MappingSettings) -> list[SummaryGroup]:
+    """A summary document's lines: the groups folded by key. A document of only untaxed lines stays
+    untaxed (NoTax); one mixing both needs ``tax_free_code`` for its untaxed lines."""
+    folded = _fold(groups)
+    untaxed = [group for group in folded if group.tax_type is None]
+    if not untaxed or len(untaxed) == len(folded):
+        return folded
+    if not settings.tax_free_code:
+        raise MappingError(
+            f"Summary {number} mixes taxed and untaxed sales; set a tax free code so the untaxed "
+            "lines can go on a tax-inclusive document",
+            ReasonCode.setting_missing,
+            Cause("setting", "ontraport.tax_free_code"),
+        )
+    code = settings.tax_free_code
+    return _fold(group if group.tax_type else group.model_copy(update={"tax_type": code}) for group in folded)
 
 
-def _line(summary: DailySummary, group: SummaryGroup) -> dict[str, Any]:
+def summary_line(description: str, group: SummaryGroup) -> dict[str, Any]:
+    """One summary line: tax inclusive, with the group's tax as Xero's ``TaxAmount``."""
     tax_type = group.tax_type
     label = f"account {group.account_code}" + (f", {tax_type}" if tax_type else ", untaxed")
     line: dict[str, Any] = {
-        "Description": f"ONTRAPORT sales {summary.day.isoformat()} ({label})",
+        "Description": f"{description} ({label})",
         "Quantity": Decimal(1),
         "UnitAmount": group.gross,
         "AccountCode": group.account_code,
@@ -433,18 +525,8 @@ def summary_documents(summary: DailySummary, settings: MappingSettings) -> Publi
     the invoice totals the day's charges to the cent. A day of only untaxed sales is a NoTax invoice; a
     day mixing both needs ``tax_free_code`` for the untaxed lines.
     """
-    groups = summary_lines(summary)
-    untaxed = [group for group in groups if group.tax_type is None]
-    all_untaxed = len(untaxed) == len(groups)
-    if untaxed and not all_untaxed and not settings.tax_free_code:
-        raise MappingError(
-            f"Summary {summary.number} mixes taxed and untaxed sales; set a tax free code so the untaxed "
-            "lines can go on a tax-inclusive invoice",
-            ReasonCode.setting_missing,
-            Cause("setting", "ontraport.tax_free_code"),
-        )
-    if not all_untaxed:
-        groups = summary_lines(summary, settings.tax_free_code)
+    groups = day_groups((g for entry in summary.entries for g in entry.groups), summary.number, settings)
+    all_untaxed = all(group.tax_type is None for group in groups)
     number = summary.number
     day = summary.day.isoformat()
     body: dict[str, Any] = {
@@ -458,7 +540,7 @@ def summary_documents(summary: DailySummary, settings: MappingSettings) -> Publi
         # A summary is always approved: its payment needs an AUTHORISED invoice.
         "Status": "AUTHORISED",
         "LineAmountTypes": "NoTax" if all_untaxed else "Inclusive",
-        "LineItems": [_line(summary, group) for group in groups],
+        "LineItems": [summary_line(f"ONTRAPORT sales {day}", group) for group in groups],
     }
     if summary.branding_theme_id:
         body["BrandingThemeID"] = summary.branding_theme_id

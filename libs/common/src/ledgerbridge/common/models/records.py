@@ -28,6 +28,9 @@ from ledgerbridge.common.models.base import Base, Timestamps, UUIDPrimaryKey
 
 SUMMARY_KIND = "daily_summary"
 """``SourceRecord.kind`` of a summary mode day: its payload is the frozen ``DailySummary``."""
+REFUND_SUMMARY_KIND = "daily_refund_summary"
+"""``SourceRecord.kind`` of a summary mode day's refunds: its payload is the frozen ``DailyRefundSummary``."""
+SUMMARY_KINDS = (SUMMARY_KIND, REFUND_SUMMARY_KIND)
 
 
 class RecordStatus(enum.StrEnum):

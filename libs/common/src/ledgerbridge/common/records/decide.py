@@ -9,25 +9,36 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.bills import map_purchase_invoice
-from ledgerbridge.bookkeeping.decisions import Decision, Fail, Wait
+from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, Wait
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
 from ledgerbridge.bookkeeping.sales import Mappings, MappingSettings, TrialState, map_transaction
+from ledgerbridge.bookkeeping.sales.offer_data import OfferDataError
 from ledgerbridge.bookkeeping.sales.summary import (
     DailySummary,
+    RefundCredit,
     SummaryEntry,
     map_daily_summary,
     map_summary_member,
+    refunded_amount,
     summary_entry,
 )
+from ledgerbridge.bookkeeping.sales.summary_refunds import (
+    RefundEntry,
+    map_daily_refund_summary,
+    refund_entry,
+)
+from ledgerbridge.bookkeeping.sales.transaction import TransactionError, parse_transaction
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.models import Account, Connection, Document, Plan, RecordStatus, SourceRecord
-from ledgerbridge.common.models.records import SUMMARY_KIND
+from ledgerbridge.common.models.records import REFUND_SUMMARY_KIND, SUMMARY_KIND
 from ledgerbridge.common.records import core_inputs as inputs
 
 SOURCE_NAMES = {"ontraport": "ONTRAPORT", "onport": "Onport"}
@@ -104,6 +115,8 @@ async def _core(
     settings = inputs.mapping_settings(options)
     if record.kind == SUMMARY_KIND:
         return map_daily_summary(record.payload, settings)
+    if record.kind == REFUND_SUMMARY_KIND:
+        return map_daily_refund_summary(record.payload, settings)
     mappings = await inputs.ontraport_mappings(session, record.account_id)
     account = await session.get(Account, record.account_id)
     assert account is not None  # the record belongs to it
@@ -144,10 +157,7 @@ async def _summary_member(
         if record.summary_record_id is not None
         else None
     )
-    entry = None
-    if summary is not None:
-        day = DailySummary.model_validate(summary.payload)
-        entry = next((e for e in day.entries if e.record_id == str(record.id)), None)
+    entry = _summarised_entry(record, summary)
     return map_summary_member(
         record.payload.get("transaction", {}),
         record_id=str(record.id),
@@ -161,7 +171,46 @@ async def _summary_member(
         summarised=entry,
         summary=summary.external_id if summary is not None else None,
         summary_published=summary is not None and summary.status is RecordStatus.synced,
+        refunds=await refund_credits(session, record) if entry is not None else (),
+        observed_at=now,
     )
+
+
+def _summarised_entry(record: SourceRecord, summary: SourceRecord | None) -> SummaryEntry | None:
+    """The sale's entry in the daily summary that took it."""
+    if summary is None:
+        return None
+    day = DailySummary.model_validate(summary.payload)
+    return next((e for e in day.entries if e.record_id == str(record.id)), None)
+
+
+async def refund_credits(session: AsyncSession, record: SourceRecord) -> tuple[RefundCredit, ...]:
+    """The parts of the sale's refund already in refunds credit notes (each with whether it is in Xero)."""
+    summaries = await session.scalars(
+        select(SourceRecord)
+        .where(
+            SourceRecord.account_id == record.account_id,
+            SourceRecord.kind == REFUND_SUMMARY_KIND,
+            SourceRecord.payload["entries"].contains([{"record_id": str(record.id)}]),
+        )
+        .order_by(SourceRecord.external_id)
+    )
+    credits = []
+    for summary in summaries.all():
+        amount = sum(
+            (
+                Decimal(str(e["total"]))
+                for e in summary.payload["entries"]
+                if e["record_id"] == str(record.id)
+            ),
+            Decimal(0),
+        )
+        credits.append(
+            RefundCredit(
+                number=summary.external_id, amount=amount, published=summary.status is RecordStatus.synced
+            )
+        )
+    return tuple(credits)
 
 
 async def summary_entries(
@@ -185,3 +234,42 @@ async def summary_entries(
         )
         for record in records
     }
+
+
+async def refund_entries(
+    session: AsyncSession, settings: MappingSettings, records: list[SourceRecord]
+) -> dict[uuid.UUID, RefundEntry | None]:
+    """Each waiting refund's entry for the refunds credit note of the day it was seen on (when it was
+    last mapped), read as ``decide`` reads it; None if it has nothing left to credit or cannot be read
+    (it is mapped again, on its own)."""
+    found: dict[uuid.UUID, RefundEntry | None] = {}
+    for record in records:
+        summary = (
+            await session.get(SourceRecord, record.summary_record_id)
+            if record.summary_record_id is not None
+            else None
+        )
+        entry = _summarised_entry(record, summary)
+        found[record.id] = None
+        if entry is None or not settings.summary_mode:
+            continue
+        try:
+            refunded = refunded_amount(parse_transaction(record.payload.get("transaction", {})), entry)
+        except (TransactionError, OfferDataError):
+            continue
+        documents = (await session.scalars(select(Document).where(Document.record_id == record.id))).all()
+        credited = sum((credit.amount for credit in await refund_credits(session, record)), Decimal(0))
+        credited += sum((note.amount for note in inputs.sync_state(list(documents)).credit_notes), Decimal(0))
+        if refunded is None or refunded <= credited:
+            continue
+        try:
+            found[record.id] = refund_entry(
+                entry,
+                record_id=str(record.id),
+                amount=refunded - credited,
+                observed_at=record.updated_at,
+                time_zone=settings.time_zone,
+            )
+        except MappingError:
+            continue  # mapped again, it fails with the reason
+    return found

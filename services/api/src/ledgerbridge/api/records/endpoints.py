@@ -37,6 +37,15 @@ async def list_records(
     reason_code: Annotated[str | None, Query(max_length=50, examples=["product_unmapped"])] = None,
     since: Annotated[datetime | None, Query(description="Source date on or after this moment")] = None,
     until: Annotated[datetime | None, Query(description="Source date before this moment")] = None,
+    gateway: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**31 - 1,
+            description="ONTRAPORT gateway id: its sales and their summaries (a summary's Url names it)",
+            examples=[3],
+        ),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RecordPage:
@@ -46,6 +55,7 @@ async def list_records(
         reason_code=reason_code,
         since=since,
         until=until,
+        gateway=gateway,
         q=q.strip() if q else None,
     )
     return await service.list_records(session, user.account_id, where, page=page, page_size=page_size)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
+from ledgerbridge.common.models.records import SUMMARY_KINDS
 
 # The documents a person looks for in Xero: the sales invoice or the bill the record became.
 LINKED_KINDS = (DocumentKind.invoice, DocumentKind.bill)
@@ -39,6 +40,8 @@ class RecordFilter:
     since: datetime | None = None
     until: datetime | None = None
     """By the source's own date (the sale's or the invoice's), ``until`` excluded."""
+    gateway: int | None = None
+    """ONTRAPORT gateway: a sale's ``gateway_id``, or a daily summary's (sales or refunds)."""
     q: str | None = None
 
 
@@ -62,6 +65,16 @@ def _filtered(account_id: uuid.UUID, where: RecordFilter) -> Select[Any]:
         query = query.where(SourceRecord.source_date >= where.since)
     if where.until is not None:
         query = query.where(SourceRecord.source_date < where.until)
+    if where.gateway is not None:
+        gateway = str(where.gateway)
+        query = query.where(
+            or_(
+                SourceRecord.payload["transaction"]["gateway_id"].astext == gateway,
+                and_(
+                    SourceRecord.kind.in_(SUMMARY_KINDS), SourceRecord.payload["gateway_id"].astext == gateway
+                ),
+            )
+        )
     q = where.q
     if q:
         pattern = f"%{_escape_like(q)}%"

@@ -56,7 +56,7 @@ class KindSpec(ABC):
     """Everything the publisher knows about one kind of document."""
 
     kind: ClassVar[DocumentKind]
-    needs_published: ClassVar[tuple[DocumentKind, ...]] = ()  # one of each, published, on the same record
+    needs_published: ClassVar[tuple[DocumentKind, ...]] = ()  # on the same record: published, if it has one
     after: ClassVar[tuple[DocumentKind, ...]] = ()  # none of these unfinished on the same record
     links: ClassVar[tuple[IdLink, ...]] = ()
 
