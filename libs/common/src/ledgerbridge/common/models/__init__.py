@@ -11,6 +11,8 @@ from ledgerbridge.common.models.connections import (
     ConnectionStatus,
     PollCursor,
     PollStream,
+    XeroContactDirectory,
+    XeroContactName,
     XeroReferenceCache,
 )
 from ledgerbridge.common.models.mappings import Mapping, MappingKind, TaxExceptionRule
@@ -54,5 +56,7 @@ __all__ = [
     "SourceRecord",
     "TaxExceptionRule",
     "User",
+    "XeroContactDirectory",
+    "XeroContactName",
     "XeroReferenceCache",
 ]
