@@ -11,10 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.common.messaging.messages import MapRecord
-from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, RecordStatus, SourceRecord
-from ledgerbridge.common.records.lifecycle import move
+from ledgerbridge.common.records.lifecycle import move, queue_mapping
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -53,7 +51,7 @@ async def store_transactions(
         return 0
     ids = [str(transaction["id"]) for transaction in transactions]
     existing = await _existing(session, connection, ids)
-    changed = 0
+    changed: list[SourceRecord] = []
     for transaction in transactions:
         contact_id = str(transaction.get("contact_id") or "")
         contact = contacts.get(int(contact_id)) if contact_id.isdigit() else None
@@ -86,6 +84,6 @@ async def store_transactions(
             )
         else:
             continue
-        changed += 1
-        await add_message(session, MapRecord(record_id=record.id), connection.account_id)
-    return changed
+        changed.append(record)
+    await queue_mapping(session, changed)
+    return len(changed)
