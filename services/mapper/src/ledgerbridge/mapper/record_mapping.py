@@ -22,7 +22,6 @@ from ledgerbridge.common.messaging.errors import ErrorClass, TransientError, cla
 from ledgerbridge.common.messaging.messages import MapRecord, MapRecords, PublishPending, RefreshXeroReference
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import (
-    Account,
     Document,
     DocumentKind,
     DocumentStatus,
@@ -113,7 +112,7 @@ async def _map_one(
         return
     decision = await decide(session, record, documents, lock_trial=True, reads=reads)
     if isinstance(decision, Publish) and record.source == "ontraport":
-        await _count_trial(session, record, decision, documents)
+        await _count_trial(reads, record, decision, documents)
     if isinstance(decision, Wait) and decision.code is ReasonCode.xero_reference:
         assert connection.xero_connection_id is not None  # decide() waits for a link first
         follow_ups.refresh.add((connection.xero_connection_id, record.account_id))
@@ -121,7 +120,7 @@ async def _map_one(
 
 
 async def _count_trial(
-    session: AsyncSession, record: SourceRecord, decision: Publish, documents: list[Document]
+    reads: Reads, record: SourceRecord, decision: Publish, documents: list[Document]
 ) -> None:
     """A record's first invoice takes one of the trial's transactions (the account is locked by decide)."""
     had_invoice = any(
@@ -129,8 +128,7 @@ async def _count_trial(
     )
     if had_invoice or not any(doc.kind is DocumentKind.invoice for doc in decision.documents):
         return
-    account = await session.get(Account, record.account_id)
-    assert account is not None
+    account = await reads.account(record.account_id)
     if account.plan is Plan.trial:  # a paid plan counts nothing: the trial's figures stay as they ended
         account.trial_used += 1
 

@@ -44,6 +44,7 @@ class Reads:
     _options: dict[uuid.UUID, AccountOptions] = field(default_factory=dict)
     _sales_mappings: dict[uuid.UUID, Mappings] = field(default_factory=dict)
     _bill_mappings: dict[uuid.UUID, BillMappings] = field(default_factory=dict)
+    _accounts: dict[uuid.UUID, Account] = field(default_factory=dict)  # held: the identity map is weak
     _locked_accounts: set[uuid.UUID] = field(default_factory=set)
 
     async def connection(self, connection_id: uuid.UUID) -> Connection | None:
@@ -72,9 +73,10 @@ class Reads:
             self._bill_mappings[account_id] = await inputs.bill_mappings(self.session, account_id, options)
         return self._bill_mappings[account_id]
 
-    async def account(self, account_id: uuid.UUID, *, lock_trial: bool) -> Account:
-        account = await self.session.get(Account, account_id)
+    async def account(self, account_id: uuid.UUID, *, lock_trial: bool = False) -> Account:
+        account = self._accounts.get(account_id) or await self.session.get(Account, account_id)
         assert account is not None  # the record belongs to it
+        self._accounts[account_id] = account
         if lock_trial and account.plan is Plan.trial and account_id not in self._locked_accounts:
             # NO KEY UPDATE: this transaction's own inbox and outbox rows hold KEY SHARE on the account
             # (foreign keys), and a plain FOR UPDATE from two such transactions deadlocks. Once per unit
