@@ -20,7 +20,14 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.common.clients.xero import RateLimiter, TokenService, TokenSet, XeroClient, XeroOAuth
+from ledgerbridge.common.clients.xero import (
+    LimiterConfig,
+    RateLimiter,
+    TokenService,
+    TokenSet,
+    XeroClient,
+    XeroOAuth,
+)
 from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
@@ -467,3 +474,43 @@ def test_told_apart_gives_every_newcomer_a_name_nobody_else_holds(
         # left to the recovery.
         assert sent["Name"] == (free[0] if free else forms[-1])
         held.add(name_key(sent["Name"]))
+
+
+async def test_a_backlog_bigger_than_the_day_limit_waits_for_the_next_day_without_a_429(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        connection = await session.get(Connection, connection_id)
+        assert connection is not None
+        connection.day_limit = 4  # 3 sends a day, the 4th call kept for reads
+    ids = await _contact_documents(
+        committing, account_id, connection_id, [(f"OP-{n}", f"Person {n}", f"p{n}@x.com") for n in range(60)]
+    )
+    limiter = RateLimiter(redis, settings.queue.prefix, LimiterConfig(day_limit=4))
+
+    def client_for(connection: Connection) -> XeroClient:
+        return XeroClient(
+            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
+        )
+
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    calls = dict(organisation.counters.by_endpoint)
+    # The names read, then two batches (50 and 10 contacts): the three sends of the day; nothing refused.
+    assert (calls.get("GET Contacts"), calls.get("PUT Contacts")) == (1, 2)
+    await _published(committing, ids)
+
+    more = await _contact_documents(
+        committing, account_id, connection_id, [("OP-99", "Late Comer", "l@x.com")]
+    )
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+    assert organisation.counters.rate_limited == 0  # the day's plan stopped us, not Xero
+    assert dict(organisation.counters.by_endpoint).get("PUT Contacts") == 2
+    async with committing() as session:
+        waiting = await session.get(Document, more["OP-99"])
+        parked = await session.get(Connection, connection_id)
+    assert waiting is not None and waiting.status is DocumentStatus.pending  # waits, is not failed
+    assert parked is not None and parked.parked_until is not None
+    assert timedelta(hours=23) < parked.parked_until - datetime.now(UTC) <= timedelta(hours=25)
