@@ -43,8 +43,9 @@ from ledgerbridge.common.models import (
     SourceRecord,
 )
 from ledgerbridge.common.settings import Settings
+from ledgerbridge.publisher.claims import fills_a_batch
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
-from ledgerbridge.publisher.kinds.contact import told_apart
+from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
 from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
 from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.sandbox.xero.app import create_app as create_xero
@@ -514,3 +515,40 @@ async def test_a_backlog_bigger_than_the_day_limit_waits_for_the_next_day_withou
     assert waiting is not None and waiting.status is DocumentStatus.pending  # waits, is not failed
     assert parked is not None and parked.parked_until is not None
     assert timedelta(hours=23) < parked.parked_until - datetime.now(UTC) <= timedelta(hours=25)
+
+
+async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide
+) -> None:
+    account_id, xero_id, _ = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=xero_id,
+        )
+        session.add(source)
+        await session.flush()
+        source_id = source.id
+    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
+    spec = ContactSpec()
+    assert await fills_a_batch(committing, xero_id, spec)  # nothing more coming: send the 10
+    async with unit_of_work(committing) as session:
+        coming = SourceRecord(
+            account_id=account_id,
+            connection_id=source_id,
+            source="ontraport",
+            kind="transaction",
+            external_id="still-mapping",
+            payload={},
+            payload_hash="h",
+            status=RecordStatus.received,
+        )
+        session.add(coming)
+    assert not await fills_a_batch(committing, xero_id, spec)  # the mapper is still at it: wait
+    await _contact_documents(
+        committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10, 50)]
+    )
+    assert await fills_a_batch(committing, xero_id, spec)  # a whole batch: send it

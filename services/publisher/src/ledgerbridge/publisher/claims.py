@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, not_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from ledgerbridge.common.database import unit_of_work
-from ledgerbridge.common.models import Document, DocumentStatus
+from ledgerbridge.common.models import Connection, Document, DocumentStatus, RecordStatus, SourceRecord
 from ledgerbridge.publisher.claimed import Claimed
 from ledgerbridge.publisher.kinds import KindSpec
 
@@ -87,6 +87,41 @@ async def claim(
             document.status = DocumentStatus.sending
             document.attempts += 1
         return [_detached(d) for d in documents]
+
+
+async def fills_a_batch(
+    sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, spec: KindSpec
+) -> bool:
+    """Whether a whole batch of this kind is ready, or the mapper has nothing more on its way for the
+    organisation (no record of a source posting to it is waiting to be mapped)."""
+    async with sessions() as session:
+        ready_now = await session.scalar(
+            select(func.count()).select_from(
+                select(Document.id)
+                .where(
+                    Document.xero_connection_id == connection_id,
+                    Document.status == DocumentStatus.pending,
+                    ready(spec),
+                )
+                .limit(BATCH_SIZE)
+                .subquery()
+            )
+        )
+        if (ready_now or 0) >= BATCH_SIZE or not ready_now:
+            return True
+        mapping = await session.scalar(
+            select(
+                exists(
+                    select(SourceRecord.id)
+                    .join(Connection, Connection.id == SourceRecord.connection_id)
+                    .where(
+                        Connection.xero_connection_id == connection_id,
+                        SourceRecord.status == RecordStatus.received,
+                    )
+                )
+            )
+        )
+        return not mapping
 
 
 async def stale_claims(

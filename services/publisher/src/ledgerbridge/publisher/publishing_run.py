@@ -24,7 +24,7 @@ from ledgerbridge.common.clients.xero import OrganisationParkedError, XeroClient
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import Connection, ConnectionStatus
 from ledgerbridge.publisher.batches import look_up, send_batch
-from ledgerbridge.publisher.claims import BATCH_SIZE, claim, stale_claims
+from ledgerbridge.publisher.claims import BATCH_SIZE, claim, fills_a_batch, stale_claims
 from ledgerbridge.publisher.kinds import SEND_ORDER, Destination
 from ledgerbridge.publisher.recording import record_outcomes
 
@@ -46,6 +46,9 @@ class PublishingRuns:
     _: KW_ONLY
     stale_sending: timedelta = timedelta(minutes=2)  # a claim older than this belongs to a dead run
     gather: float = 1.0  # seconds to let newly mapped documents gather between passes
+    # While the mapper still has records for the organisation, a part batch waits (a gather at a time,
+    # this long at most per run) for the rest: at 60 calls a minute a full batch costs no more.
+    hold_for_full_batch: float = 10.0
 
     async def publish(self, connection_id: uuid.UUID, *, max_seconds: float) -> RunResult:
         """Send what this organisation has pending, for at most ``max_seconds``.
@@ -72,9 +75,17 @@ class PublishingRuns:
         settled = 0
         try:
             settled += await self._recover_stale(destination)
+            held = 0.0
             while True:
                 sent = False
                 for spec in SEND_ORDER:
+                    while (
+                        self.gather > 0
+                        and held < self.hold_for_full_batch
+                        and not await fills_a_batch(self.sessions, destination.connection_id, spec)
+                    ):
+                        await asyncio.sleep(self.gather)
+                        held += self.gather
                     while batch := await claim(self.sessions, destination.connection_id, spec):
                         settled += await send_batch(destination, spec, batch)
                         sent = True
