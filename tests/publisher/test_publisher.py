@@ -30,6 +30,7 @@ from ledgerbridge.common.clients.xero import (
 )
 from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.messaging.messages import HandleWebhookEvent
 from ledgerbridge.common.models import (
     Account,
     Connection,
@@ -38,9 +39,11 @@ from ledgerbridge.common.models import (
     Document,
     DocumentKind,
     DocumentStatus,
+    InboxMessage,
     OutboxMessage,
     RecordStatus,
     SourceRecord,
+    XeroContactName,
 )
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher.claims import fills_a_batch
@@ -48,6 +51,7 @@ from ledgerbridge.publisher.keep_alive import keep_tokens_alive
 from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
 from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
 from ledgerbridge.publisher.publishing_run import PublishingRuns
+from ledgerbridge.publisher.webhook_events import handle_xero_event
 from ledgerbridge.sandbox.xero.app import create_app as create_xero
 from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
 
@@ -552,3 +556,41 @@ async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation
         committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10, 50)]
     )
     assert await fills_a_batch(committing, xero_id, spec)  # a whole batch: send it
+
+
+async def test_a_contact_webhook_marks_the_name_to_be_read_again_and_our_own_creates_are_not(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    ids = await _contact_documents(committing, account_id, connection_id, [("OP-1", "Ann Lee", "a@x.com")])
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    ours = (await _published(committing, ids))["OP-1"]
+    theirs = str(uuid.uuid4())
+
+    async def event(key: str, resource_id: str, event_type: str) -> None:
+        payload = {"resourceId": resource_id, "tenantId": tenant_id, "eventCategory": "CONTACT"}
+        async with unit_of_work(committing) as session:
+            session.add(
+                InboxMessage(
+                    consumer="xero-webhook", message_key=key, payload={**payload, "eventType": event_type}
+                )
+            )
+        async with unit_of_work(committing) as session:
+            await handle_xero_event(session, HandleWebhookEvent(consumer="xero-webhook", message_key=key))
+
+    await event("e1", ours, "CREATE")  # our own create, already known: nothing to read again
+    async with committing() as session:
+        kept = await session.get(XeroContactName, (connection_id, ours.lower()))
+    assert kept is not None and kept.name_key == "ann lee"
+    await event("e2", theirs, "CREATE")  # someone else's: its name is read before the next send
+    await event("e3", ours, "UPDATE")  # ours, renamed in Xero: read again too
+    async with committing() as session:
+        rows = (
+            await session.execute(
+                select(XeroContactName.contact_id, XeroContactName.name_key).where(
+                    XeroContactName.connection_id == connection_id,
+                    XeroContactName.contact_id.in_([ours.lower(), theirs]),
+                )
+            )
+        ).all()
+    assert sorted(rows, key=str) == sorted([(ours.lower(), None), (theirs, None)], key=str)
