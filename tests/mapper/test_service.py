@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.reasons import ReasonCode
@@ -321,7 +321,7 @@ async def test_a_record_being_published_is_retried_on_its_own_and_the_batch_goes
     await map_record(db, MapRecord(record_id=busy.id))
     for document in await db.scalars(select(Document).where(Document.record_id == busy.id)):
         document.status = DocumentStatus.sending
-    await db.execute(OutboxMessage.__table__.delete())
+    await db.execute(delete(OutboxMessage))
 
     await map_records(db, MapRecords(record_ids=[busy.id, calm.id]))
 
