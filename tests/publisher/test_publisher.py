@@ -41,6 +41,8 @@ from ledgerbridge.common.models import (
     DocumentStatus,
     InboxMessage,
     OutboxMessage,
+    PollCursor,
+    PollStream,
     RecordStatus,
     SourceRecord,
     XeroContactName,
@@ -539,6 +541,14 @@ async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation
     await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
     spec = ContactSpec()
     assert await fills_a_batch(committing, xero_id, spec)  # nothing more coming: send the 10
+    async with unit_of_work(committing) as session:
+        session.add(PollCursor(connection_id=source_id, stream=PollStream.transactions))
+    async with committing() as polling, polling.begin():  # a poll holds its cursor until its pages commit
+        await polling.scalar(
+            select(PollCursor).where(PollCursor.connection_id == source_id).with_for_update(key_share=True)
+        )
+        assert not await fills_a_batch(committing, xero_id, spec)
+    assert await fills_a_batch(committing, xero_id, spec)  # the poll is over and brought nothing
     async with unit_of_work(committing) as session:
         coming = SourceRecord(
             account_id=account_id,
