@@ -5,6 +5,7 @@
    for new customers and once for customers already in Xero; then idle polls.
 2. The mapping core alone on one core.
 3. The web app: first-load JavaScript (gzipped) and the records page's first page with 10,000 records.
+4. Summary mode: a day of ~1,000 sales as daily summaries, and its Xero calls per transaction.
 
 Run as ``python -m bench`` or ``python bench/run.py``; ``--help`` for the knobs.
 """
@@ -37,6 +38,7 @@ from bench.pipeline import (  # noqa: E402
     ScenarioFigures,
     run_pipeline,
 )
+from bench.summary_mode import CALLS_PER_TRANSACTION_GOAL, SummaryFigures, run_summary_mode  # noqa: E402
 from bench.web import BundleFigures, RecordsFigures, first_load, seed_records, time_records_page  # noqa: E402
 
 SECRET_SETTINGS = ("ENCRYPTION_KEYS", "SECRET_KEY", "XERO_CLIENT_SECRET")
@@ -49,7 +51,7 @@ GOALS = {
     "known customers: documents per invoice batch": 49.5,
     "mapper service: records/s, one process": 1000,
 }
-SCENARIOS = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "web")
+SCENARIOS = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web")
 FIRST_LOAD_GOAL_KB = 250  # issue 11
 RECORDS_PAGE_GOAL_MS = 300
 
@@ -64,6 +66,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-mapper", action="store_true", help="only the pipeline")
     parser.add_argument("--skip-web", action="store_true", help="no web app figures")
     parser.add_argument("--web-records", type=int, default=10_000, help="records behind the records page")
+    parser.add_argument("--summary-transactions", type=int, default=1000, help="summary mode's day (1000)")
+    parser.add_argument("--skip-summary", action="store_true", help="no summary mode scenario")
     parser.add_argument("--keep-logs", action="store_true", help="keep the workers' logs and print where")
     parser.add_argument(
         "--scenario",
@@ -76,6 +80,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         chosen = set(arguments.scenario)
         arguments.skip_web = arguments.skip_web or "web" not in chosen
         arguments.skip_mapper = arguments.skip_mapper or "mapper-core" not in chosen
+        arguments.skip_summary = arguments.skip_summary or "summary-mode" not in chosen
         arguments.pipeline_scenarios = frozenset(chosen & set(PIPELINE_SCENARIOS))
         arguments.skip_pipeline = arguments.skip_pipeline or not arguments.pipeline_scenarios
         arguments.mapper_service = "mapper-service" in chosen
@@ -234,14 +239,40 @@ def _goal(name: str, value: float, at_most: bool = False) -> str:
     return f"goal {'≤' if at_most else '≥'} {goal:,g}: {'met' if met else 'NOT met'}"
 
 
+def _print_summary_mode(figures: SummaryFigures) -> None:
+    print("\n== Summary mode (one invoice per day and gateway) ==")
+    print(
+        f"  {figures.transactions} ONTRAPORT transactions of one day: {figures.summarised} in "
+        f"{figures.summaries} daily summaries, the rest booked on their own (not paid, or refunded first)"
+    )
+    print(
+        f"  Xero calls: {figures.xero_calls} = {figures.calls_per_transaction:.4f} per transaction "
+        f"(goal < {CALLS_PER_TRANSACTION_GOAL}); took {figures.seconds:.0f} s"
+    )
+    print(f"  by endpoint: {dict(sorted(figures.calls.items()))}")
+
+
+def _summary_mode_rows(figures: SummaryFigures | None) -> list[tuple[str, str, str]]:
+    if figures is None:
+        return []
+    return [
+        (
+            f"summary mode ({figures.transactions} sales/day): Xero calls/transaction",
+            f"{figures.calls_per_transaction:.4f}",
+            f"goal < {CALLS_PER_TRANSACTION_GOAL}",
+        )
+    ]
+
+
 def _print_summary(
     pipeline: PipelineFigures | None,
     mapper: MapperFigures | None,
     seconds: float,
     web: list[tuple[str, str, str]] | None = None,
     mapper_service: MapperServiceFigures | None = None,
+    summary_mode: SummaryFigures | None = None,
 ) -> None:
-    rows: list[tuple[str, str, str]] = list(web or [])
+    rows: list[tuple[str, str, str]] = list(web or []) + _summary_mode_rows(summary_mode)
     if pipeline is not None:
         for s in pipeline.scenarios:
             name = f"{s.name}: transactions/min/org"
@@ -320,6 +351,23 @@ async def _mapper_service(arguments: argparse.Namespace) -> MapperServiceFigures
             )
 
 
+async def _summary_mode(arguments: argparse.Namespace) -> SummaryFigures:
+    with servers(REPO_ROOT) as running:
+        if not running.database_url or not running.redis_url:
+            raise RuntimeError("no PostgreSQL or Redis to run on")
+        async with scratch_database(running.database_url) as database_url:
+            return await run_summary_mode(
+                PipelineOptions(
+                    transactions=arguments.summary_transactions,
+                    latency_ms=arguments.latency_ms,
+                    jitter_ms=arguments.jitter_ms,
+                    database_url=database_url,
+                    redis_url=running.redis_url,
+                    keep_logs=arguments.keep_logs,
+                )
+            )
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM as Ctrl-C: asyncio cancels the run, every `finally` stops workers and drops the database.
     os.kill(os.getpid(), signal.SIGINT)
@@ -332,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline: PipelineFigures | None = None
     mapper: MapperFigures | None = None
     mapper_service: MapperServiceFigures | None = None
+    summary_mode: SummaryFigures | None = None
     web: list[tuple[str, str, str]] = []
     try:
         if not arguments.skip_web:
@@ -363,10 +412,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {mapper_service.records} records in {mapper_service.seconds:.1f} s: "
                 f"{mapper_service.per_second:,.0f} records/s; statuses {mapper_service.statuses}"
             )
+        if not arguments.skip_summary:
+            print(f"\nSummary mode: a day of {arguments.summary_transactions} transactions …", flush=True)
+            summary_mode = asyncio.run(_summary_mode(arguments))
+            _print_summary_mode(summary_mode)
     except KeyboardInterrupt:
         print("\ninterrupted; workers stopped, scratch database dropped", file=sys.stderr)
         return 130
-    _print_summary(pipeline, mapper, time.monotonic() - began, web, mapper_service)
+    _print_summary(pipeline, mapper, time.monotonic() - began, web, mapper_service, summary_mode)
     return 0
 
 

@@ -74,6 +74,27 @@ def test_deployments_have_probes_requests_and_run_real_commands() -> None:
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]
 
 
+def test_every_service_declares_the_port_its_metrics_are_served_on() -> None:
+    """The API serves /metrics only on API_METRICS_PORT (off by default): a manifest that does not set it
+    leaves Prometheus nothing to scrape; each worker's QUEUE_HEALTH_PORT must be a declared port too."""
+    (config,) = _by_kind("ConfigMap")
+    for deployment in _by_kind("Deployment"):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {**config["data"], **{item["name"]: item["value"] for item in container.get("env", [])}}
+        name = (
+            "API_METRICS_PORT"
+            if deployment["metadata"]["name"] == "ledgerbridge-api"
+            else "QUEUE_HEALTH_PORT"
+        )
+        declared = {port["containerPort"] for port in container["ports"]}
+        assert int(env[name]) in declared, deployment["metadata"]["name"]
+    services = _compose()["services"]
+    assert services["api"]["environment"]["API_METRICS_PORT"] == "9100"
+    # The merge keeps every shared setting: the API still has its database and secrets.
+    assert {"DATABASE_URL", "SECRET_KEY"} <= set(services["api"]["environment"])
+    assert "9100" not in " ".join(services["api"]["ports"])
+
+
 def test_autoscalers_and_disruption_budgets_point_at_real_deployments() -> None:
     deployments = {doc["metadata"]["name"]: doc for doc in _by_kind("Deployment")}
     scaled = {hpa["spec"]["scaleTargetRef"]["name"] for hpa in _by_kind("HorizontalPodAutoscaler")}

@@ -65,6 +65,7 @@ def stack(
         "PUBLISHER_SWEEP_AFTER_SECONDS": "3",
         "PUBLISHER_MAX_RUN_SECONDS": "12",
         "POLL_INTERVAL_SECONDS": "3600",
+        "SUMMARY_QUIET_SECONDS": "3",
     }
     running = Stack(env, tmp_path)
     for service in SERVICES:

@@ -47,6 +47,7 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
+from ledgerbridge.common.models.records import SUMMARY_KIND
 from ledgerbridge.sandbox.xero.state import Organisation
 
 SERVICES = ("poller", "mapper", "publisher")
@@ -251,6 +252,32 @@ async def settled(sessions: async_sessionmaker[AsyncSession], tenant: Tenant, ex
             )
         )
     return records == expected_records and unfinished == 0 and unsent == 0
+
+
+async def summary_settled(
+    sessions: async_sessionmaker[AsyncSession], tenant: Tenant, expected_sales: int
+) -> bool:
+    """Summary mode's ``settled``: every sale stored and final, none still waiting for its day (a
+    waiting record is final to ``settled``), and nothing left to send. Summary records are not sales."""
+    async with sessions() as session:
+        sales = await session.scalar(
+            select(func.count()).where(
+                SourceRecord.account_id == tenant.account_id, SourceRecord.kind != SUMMARY_KIND
+            )
+        )
+        unfinished = await session.scalar(
+            select(func.count()).where(
+                SourceRecord.account_id == tenant.account_id,
+                unfinished_records() | (SourceRecord.reason_code == ReasonCode.summary_pending.value),
+            )
+        )
+        unsent = await session.scalar(
+            select(func.count()).where(
+                Document.account_id == tenant.account_id,
+                Document.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
+            )
+        )
+    return sales == expected_sales and unfinished == 0 and unsent == 0
 
 
 async def wait_for(check: Callable[[], Awaitable[bool]], seconds: float, stack: Stack, what: str) -> None:

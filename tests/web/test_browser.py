@@ -145,7 +145,13 @@ def test_a_new_user_goes_from_sign_up_through_ten_steps_to_an_invoice_in_xero(ne
     expect(page.locator(".preview output").first).to_have_text(re.compile(r"^WEB-\d+$"))
     page.get_by_label("Invoice number template").fill("OP-{transaction_id}")
     page.get_by_label("Tax-free code for untaxed lines").select_option("EXEMPTOUTPUT")
+    # Summary mode: its day-close hour shows only with it on (checked with it showing), then off again.
+    summary = page.get_by_label("Summarise each day's sales: one invoice and one payment per day and gateway")
+    summary.check()
+    expect(page.get_by_label("Close each day's summary at")).to_have_value("2")
     app.check("setup-invoice-options")
+    summary.uncheck()
+    expect(page.get_by_label("Close each day's summary at")).to_have_count(0)
     page.get_by_role("button", name="Save and confirm invoice options").click()
     step_done(page)
 

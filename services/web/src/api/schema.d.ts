@@ -1778,6 +1778,18 @@ export interface components {
        */
       skip_refunded_before_sync: boolean;
       /**
+       * Summary Close Hour
+       * @description Hour of the next day (in time_zone) at which a day's summary is made; the hours after midnight are the grace for sales that reach us late
+       * @default 2
+       */
+      summary_close_hour: number;
+      /**
+       * Summary Mode
+       * @description One invoice per local day and gateway (a line per account and tax code, one payment of the day's charges) instead of one invoice per sale; late sales go into -ADJn adjustment summaries
+       * @default false
+       */
+      summary_mode: boolean;
+      /**
        * Sync Unpaid
        * @default false
        */
@@ -2030,6 +2042,11 @@ export interface components {
       source_date: string | null;
       status: components["schemas"]["RecordStatus"];
       /**
+       * Summary Record Id
+       * @description Summary mode: the daily summary record this sale went into; ``xero`` then links to the summary's invoice
+       */
+      summary_record_id?: string | null;
+      /**
        * Updated At
        * Format: date-time
        */
@@ -2138,6 +2155,11 @@ export interface components {
       /** Source Date */
       source_date: string | null;
       status: components["schemas"]["RecordStatus"];
+      /**
+       * Summary Record Id
+       * @description Summary mode: the daily summary record this sale went into; ``xero`` then links to the summary's invoice
+       */
+      summary_record_id?: string | null;
       /**
        * Updated At
        * Format: date-time

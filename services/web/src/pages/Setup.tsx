@@ -32,6 +32,7 @@ import {
   useXero,
   type Item,
 } from "../setup/reference";
+import { SummaryOptions } from "../setup/SummaryOptions";
 import {
   addCondition,
   describeRule,
@@ -739,6 +740,7 @@ function InvoiceOptions({ xeroId, owner }: { xeroId: string; owner: boolean }) {
         onChange={(v) => set({ time_zone: v })}
         hint="An IANA name, like Australia/Sydney."
       />
+      <SummaryOptions options={options} set={set} />
       <Checkbox
         label="Match existing Xero contacts by e-mail"
         checked={options.contact_match_by_email ?? true}

@@ -22,6 +22,7 @@ class ReasonCode(StrEnum):
     invoice_not_finalized = "invoice_not_finalized"
     manual_sync = "manual_sync"
     source_incomplete = "source_incomplete"
+    summary_pending = "summary_pending"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -79,6 +80,10 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.source_incomplete: (
         "Part of the source record (an Onport invoice's shipping and landed costs) is not read yet",
         "Nothing to do: the next poll reads it and the record continues",
+    ),
+    ReasonCode.summary_pending: (
+        "Summary mode is on: the sale goes into its day's summary invoice once the day closes",
+        "Nothing to do: the summary is sent at the day-close hour (or switch summary mode off)",
     ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",

@@ -45,6 +45,19 @@ class OntraportOptions(_Options):
     time_zone: str = Field(default="UTC", max_length=64)
     sync_unpaid: bool = False
     skip_refunded_before_sync: bool = False
+    # Summary mode (issue 13, point 1); see ledgerbridge.bookkeeping.sales.summary.
+    summary_mode: bool = Field(
+        default=False,
+        description="One invoice per local day and gateway (a line per account and tax code, one payment of "
+        "the day's charges) instead of one invoice per sale; late sales go into -ADJn adjustment summaries",
+    )
+    summary_close_hour: int = Field(
+        default=2,
+        ge=0,
+        le=23,
+        description="Hour of the next day (in time_zone) at which a day's summary is made; the hours after "
+        "midnight are the grace for sales that reach us late",
+    )
     # The setup's two review steps: only a person can say "these are right" (issue 11).
     invoice_options_confirmed: bool = Field(
         default=False, description="The owner reviewed and confirmed the invoice options"

@@ -134,6 +134,8 @@ class PollingSettings(_Settings):
     poll_interval_seconds: int = Field(default=300, ge=5)
     poll_jitter_seconds: int = Field(default=30, ge=0)
     recent_window_days: int = Field(default=60, ge=1)
+    # Summary mode: closed days are summarised once a connection's intake has been quiet this long.
+    summary_quiet_seconds: float = Field(default=10, ge=0)
 
 
 class QueueSettings(_Settings):

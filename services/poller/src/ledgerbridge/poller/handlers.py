@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from ledgerbridge.common.models import (
     ImportStatus,
 )
 from ledgerbridge.common.platform import Platform
+from ledgerbridge.common.records.summaries import close_due_summaries
 from ledgerbridge.poller.imports import run_import_page
 from ledgerbridge.poller.onport_import import run_onport_import_page
 from ledgerbridge.poller.onport_poll import (
@@ -122,12 +123,21 @@ class Poller:
         if cursor is not None:
             cursor.last_error = reason
 
+    def _app_url(self) -> str:
+        """Where a person opens our web app (the single-page app's own address, else the API's)."""
+        security = self.platform.settings.security
+        return security.spa_url or security.public_base_url
+
     async def schedule_forever(self) -> None:
         while True:
             try:
                 async with unit_of_work(self.platform.sessions) as session:
                     now = datetime.now(UTC)
                     await schedule_due(session, now)
+                # Summary mode: the sales of days closed since the last tick become their summaries.
+                async with unit_of_work(self.platform.sessions) as session:
+                    quiet = timedelta(seconds=self.platform.settings.polling.summary_quiet_seconds)
+                    await close_due_summaries(session, now, self._app_url(), quiet=quiet)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -13,6 +13,7 @@ from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Document, DocumentStatus, RecordStatus, SourceRecord
+from ledgerbridge.common.models.records import SUMMARY_KIND
 from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.claimed import Decided, Outcome
 
@@ -85,6 +86,8 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
             )
             if source_record.status is not RecordStatus.failed or source_record.reason != reason:
                 move(session, source_record, RecordStatus.failed, reason, code=ReasonCode.xero_rejected)
+                if source_record.kind == SUMMARY_KIND:
+                    await _hold_members(session, source_record)
         elif (
             documents
             and all(d.status is DocumentStatus.published for d in documents)
@@ -94,6 +97,39 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
                 f"{d.kind.value.replace('_', ' ')} {d.xero_number or d.xero_id}" for d in documents
             )
             move(session, source_record, RecordStatus.synced, f"In Xero: {summary}")
+            if source_record.kind == SUMMARY_KIND:
+                await _settle_members(session, source_record)
+
+
+async def _members(session: AsyncSession, summary: SourceRecord) -> list[SourceRecord]:
+    """The sales a daily summary covers that are on their way to Xero with it."""
+    found = await session.scalars(
+        select(SourceRecord)
+        .where(
+            SourceRecord.summary_record_id == summary.id,
+            SourceRecord.status.in_((RecordStatus.mapped, RecordStatus.waiting)),
+        )
+        .order_by(SourceRecord.id)
+        .with_for_update(key_share=True)
+    )
+    return list(found.all())
+
+
+async def _settle_members(session: AsyncSession, summary: SourceRecord) -> None:
+    for member in await _members(session, summary):
+        move(session, member, RecordStatus.synced, f"In Xero through summary {summary.external_id}")
+
+
+async def _hold_members(session: AsyncSession, summary: SourceRecord) -> None:
+    """Xero refused the summary: its sales wait for it, saying so (they are synced once it is)."""
+    for member in await _members(session, summary):
+        move(
+            session,
+            member,
+            RecordStatus.waiting,
+            f"Summary {summary.external_id} was refused by Xero; fix what it says and retry the summary",
+            code=ReasonCode.summary_pending,
+        )
 
 
 def _suggests_stale_reference(error: str) -> bool:

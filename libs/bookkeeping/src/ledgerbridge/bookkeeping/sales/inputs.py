@@ -135,6 +135,12 @@ class MappingSettings(Frozen):
     skip_refunded_before_sync: bool = False
     """A sale fully refunded before it was first synced is skipped instead of booked as invoice, payment,
     credit note and refund (SPEC §4 item 8)."""
+    # Summary mode (issue 13, point 1): see ledgerbridge.bookkeeping.sales.summary.
+    summary_mode: bool = False
+    """Paid sales go into one invoice per local day and gateway instead of one invoice each."""
+    summary_close_hour: int = Field(default=2, ge=0, le=23)
+    """A day's summary closes at this hour (tenant's time zone) of the next day: the hours between
+    midnight and it are the grace for sales that reach us late."""
 
     @field_validator("time_zone")
     @classmethod

@@ -26,6 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ledgerbridge.bookkeeping.documents import DocumentKind
 from ledgerbridge.common.models.base import Base, Timestamps, UUIDPrimaryKey
 
+SUMMARY_KIND = "daily_summary"
+"""``SourceRecord.kind`` of a summary mode day: its payload is the frozen ``DailySummary``."""
+
 
 class RecordStatus(enum.StrEnum):
     """A record's state; the moves between them are in ledgerbridge.common.records.lifecycle."""
@@ -65,6 +68,10 @@ class SourceRecord(UUIDPrimaryKey, Timestamps, Base):
     reason_code: Mapped[str | None] = mapped_column(String(50))
     reason_cause: Mapped[dict[str, Any] | None]
     source_date: Mapped[datetime | None]
+    # Summary mode: the daily summary record (kind ``daily_summary``) this sale went into.
+    summary_record_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("source_records.id", ondelete="SET NULL", name="fk_source_records_summary"), index=True
+    )
 
     documents: Mapped[list[Document]] = relationship(back_populates="record", lazy="raise")
     events: Mapped[list[RecordEvent]] = relationship(back_populates="record", lazy="raise")

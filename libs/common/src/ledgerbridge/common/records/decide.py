@@ -18,10 +18,18 @@ from ledgerbridge.bookkeeping.bills import BillMappings, map_purchase_invoice
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, Wait
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
-from ledgerbridge.bookkeeping.sales import Mappings, TrialState, map_transaction
+from ledgerbridge.bookkeeping.sales import Mappings, MappingSettings, TrialState, map_transaction
+from ledgerbridge.bookkeeping.sales.summary import (
+    DailySummary,
+    SummaryEntry,
+    map_daily_summary,
+    map_summary_member,
+    summary_entry,
+)
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.account_settings import AccountOptions
-from ledgerbridge.common.models import Account, Connection, Document, Plan, SourceRecord
+from ledgerbridge.common.models import Account, Connection, Document, Plan, RecordStatus, SourceRecord
+from ledgerbridge.common.models.records import SUMMARY_KIND
 from ledgerbridge.common.records import core_inputs as inputs
 
 SOURCE_NAMES = {"ontraport": "ONTRAPORT", "onport": "Onport"}
@@ -155,9 +163,16 @@ async def _core(
             observed_on=datetime.now(UTC).date(),
         )
     settings = inputs.mapping_settings(options)
+    if record.kind == SUMMARY_KIND:
+        return map_daily_summary(record.payload, settings)
     mappings = await reads.sales_mappings(record.account_id)
     account = await reads.account(record.account_id, lock_trial=lock_trial)
     now = datetime.now(UTC)
+    trial = TrialState() if as_upgraded else inputs.trial_state(account, now)
+    if settings.summary_mode or record.summary_record_id is not None:
+        return await _summary_member(
+            reads.session, record, documents, reference, settings, mappings, trial, now
+        )
     return map_transaction(
         record.payload.get("transaction", {}),
         contact=inputs.ontraport_contact(record.payload.get("contact")),
@@ -165,6 +180,65 @@ async def _core(
         settings=settings,
         reference=reference,
         state=inputs.sync_state(documents),
-        trial=TrialState() if as_upgraded else inputs.trial_state(account, now),
+        trial=trial,
         observed_on=now.date(),
     )
+
+
+async def _summary_member(
+    session: AsyncSession,
+    record: SourceRecord,
+    documents: list[Document],
+    reference: XeroReference,
+    settings: MappingSettings,
+    mappings: Mappings,
+    trial: TrialState,
+    now: datetime,
+) -> Decision:
+    """A sale in summary mode, or one a daily summary already took (whatever the mode is now)."""
+    summary = (
+        await session.get(SourceRecord, record.summary_record_id)
+        if record.summary_record_id is not None
+        else None
+    )
+    entry = None
+    if summary is not None:
+        day = DailySummary.model_validate(summary.payload)
+        entry = next((e for e in day.entries if e.record_id == str(record.id)), None)
+    return map_summary_member(
+        record.payload.get("transaction", {}),
+        record_id=str(record.id),
+        contact=inputs.ontraport_contact(record.payload.get("contact")),
+        mappings=mappings,
+        settings=settings,
+        reference=reference,
+        state=inputs.sync_state(documents),
+        trial=trial,
+        observed_on=now.date(),
+        summarised=entry,
+        summary=summary.external_id if summary is not None else None,
+        summary_published=summary is not None and summary.status is RecordStatus.synced,
+    )
+
+
+async def summary_entries(
+    session: AsyncSession, account_id: uuid.UUID, xero_connection_id: uuid.UUID, records: list[SourceRecord]
+) -> tuple[MappingSettings, dict[uuid.UUID, SummaryEntry | Fail]] | None:
+    """The account's settings and each waiting sale's entry for its day's summary, read as ``decide``
+    reads them; None while the organisation's reference data is not cached."""
+    cached = await xero_reference.load(session, xero_connection_id)
+    if cached is None:
+        return None
+    settings = inputs.mapping_settings(await inputs.account_options(session, account_id))
+    mappings = await inputs.ontraport_mappings(session, account_id)
+    return settings, {
+        record.id: summary_entry(
+            record.payload.get("transaction", {}),
+            record_id=str(record.id),
+            contact=inputs.ontraport_contact(record.payload.get("contact")),
+            mappings=mappings,
+            settings=settings,
+            reference=cached.reference,
+        )
+        for record in records
+    }

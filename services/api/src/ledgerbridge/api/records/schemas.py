@@ -41,6 +41,11 @@ class RecordSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     xero: XeroLink | None = None
+    summary_record_id: uuid.UUID | None = Field(
+        default=None,
+        description="Summary mode: the daily summary record this sale went into; ``xero`` then links to "
+        "the summary's invoice",
+    )
 
 
 RetryableStatus = Literal["failed", "waiting"]

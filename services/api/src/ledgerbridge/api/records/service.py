@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +69,18 @@ def _link(document: Document | None) -> XeroLink | None:
     )
 
 
+async def _links(session: AsyncSession, records: Sequence[SourceRecord]) -> dict[uuid.UUID, Document]:
+    """Each record's invoice or bill in Xero; a summarised sale's is its daily summary's invoice."""
+    summaries = {record.id: record.summary_record_id for record in records if record.summary_record_id}
+    found = await repository.linked_documents(
+        session, [record.id for record in records] + list(set(summaries.values()))
+    )
+    for record_id, summary_id in summaries.items():
+        if record_id not in found and summary_id in found:
+            found[record_id] = found[summary_id]
+    return found
+
+
 def _not_found(record_id: uuid.UUID) -> ProblemError:
     return ProblemError(404, "Not found", f"No record {record_id}")
 
@@ -78,7 +91,7 @@ async def list_records(
     records, total = await repository.list_records(
         session, account_id, where, offset=(page - 1) * page_size, limit=page_size
     )
-    links = await repository.linked_documents(session, [record.id for record in records])
+    links = await _links(session, records)
     items = [
         RecordSummary.model_validate(record).model_copy(update={"xero": _link(links.get(record.id))})
         for record in records
@@ -89,7 +102,7 @@ async def list_records(
 async def _detail(session: AsyncSession, record: SourceRecord) -> RecordDetail:
     documents = await repository.documents_of(session, record.id)
     events = await repository.events_of(session, record.id)
-    links = await repository.linked_documents(session, [record.id])
+    links = await _links(session, [record])
     return RecordDetail(
         **RecordSummary.model_validate(record).model_dump(exclude={"xero"}),
         xero=_link(links.get(record.id)),
