@@ -30,6 +30,7 @@ class XeroCall:
     method: str
     endpoint: str
     status: int
+    received: int = 0  # response body bytes: what Xero's paid tiers meter as data pulled from Xero
 
     @property
     def is_create(self) -> bool:
@@ -54,11 +55,14 @@ class CallRecorder:
             return
         started = time.monotonic()
         status = 0
+        received = 0
 
         async def noting(message: Message) -> None:
-            nonlocal status
+            nonlocal status, received
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                received += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -66,7 +70,9 @@ class CallRecorder:
         finally:
             endpoint = path[len(XERO_API_PREFIX) :].strip("/").split("/")[0]
             # list.append is atomic: the server thread writes, the bench reads a copy.
-            self.calls.append(XeroCall(started, time.monotonic(), str(scope["method"]), endpoint, status))
+            self.calls.append(
+                XeroCall(started, time.monotonic(), str(scope["method"]), endpoint, status, received)
+            )
 
     def since(self, index: int) -> list[XeroCall]:
         return list(self.calls[index:])

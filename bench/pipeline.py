@@ -56,6 +56,9 @@ CONTACTS_PER_TRANSACTION = 5  # contacts drawn at random: ~90 % of transactions 
 IDLE_POLLS = 3
 
 
+PIPELINE_SCENARIOS = ("new-customers", "known-customers", "name-clashes", "idle-polls")
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     transactions: int
@@ -64,6 +67,7 @@ class PipelineOptions:
     database_url: str
     redis_url: str
     keep_logs: bool
+    scenarios: frozenset[str] = frozenset(PIPELINE_SCENARIOS)
 
 
 @dataclass
@@ -78,6 +82,23 @@ class ScenarioFigures:
     calls: Counter[str]
     rate_limited: int
     statuses: dict[str, int]
+    bytes_received: int = 0  # response bytes from Xero, every call
+    get_bytes: int = 0  # of which GET answers
+    names_unique: bool = True  # no two active Xero contacts share a name
+    merged: int = 0  # ONTRAPORT contacts whose invoices went to a Xero contact of another ContactNumber
+
+    @property
+    def calls_per_50(self) -> float:
+        return self.calls_per_transaction * 50
+
+    @property
+    def invoices_per_call(self) -> float:
+        calls = self.calls.get("PUT Invoices", 0) + self.calls.get("POST Invoices", 0)
+        return self.invoices / calls if calls else 0.0
+
+    @property
+    def bytes_per_transaction(self) -> float:
+        return self.bytes_received / self.invoices if self.invoices else 0.0
 
     @property
     def total_calls(self) -> int:
@@ -131,9 +152,16 @@ def worker_environment(
 
 
 async def _use_account_with_many_contacts(
-    sessions: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, tenant: Tenant, transactions: int
+    sessions: async_sessionmaker[AsyncSession],
+    sandboxes: Sandboxes,
+    tenant: Tenant,
+    transactions: int,
+    names: str = "varied",
 ) -> Tenant:
-    """``provision`` makes an ONTRAPORT account of 60 contacts; point the tenant at one of many more."""
+    """``provision`` makes an ONTRAPORT account of 60 contacts; point the tenant at one of many more.
+
+    ``names="few"``: the contacts share 90 name pairs, so most new Xero contacts meet a namesake.
+    """
     # Generating the account blocks the sandbox for a while (each record looks its contact up by scan).
     async with httpx.AsyncClient(timeout=300) as http:
         response = await http.post(
@@ -142,6 +170,7 @@ async def _use_account_with_many_contacts(
                 "seed": SEED,
                 "transactions": transactions,
                 "contacts": max(transactions * CONTACTS_PER_TRANSACTION, 60),
+                "names": names,
             },
         )
         response.raise_for_status()
@@ -254,6 +283,25 @@ async def _wait_settled(
         await asyncio.sleep(0.5)
 
 
+def _contacts_check(sandboxes: Sandboxes, tenant: Tenant) -> tuple[bool, int]:
+    """Whether active contact names are unique, and how many invoices sit on a contact not their own."""
+    organisation = sandboxes.organisation(tenant.tenant_id)
+    active = [c for c in organisation.contacts.values() if c.get("ContactStatus") != "ARCHIVED"]
+    names = [str(c.get("Name", "")).strip().lower() for c in active]
+    merged = 0
+    for invoice in organisation.invoices.values():
+        contact = organisation.contacts.get(str(invoice.get("Contact", {}).get("ContactID", "")).lower())
+        number = contact.get("ContactNumber") if contact else None
+        # Our invoice numbers are OP-<transaction>, our contact numbers OP-<ONTRAPORT contact>: the
+        # sandbox keeps the transaction, so the contact the invoice should be on is known.
+        transaction = sandboxes.transactions(tenant.ontraport_account_id).get(
+            int(str(invoice.get("InvoiceNumber", "OP-0")).removeprefix("OP-") or 0)
+        )
+        if transaction is not None and number != f"OP-{transaction['contact_id']}":
+            merged += 1
+    return len(names) == len(set(names)), merged
+
+
 def _figures(
     name: str,
     before: _Snapshot,
@@ -262,10 +310,15 @@ def _figures(
     source_records: int,
     statuses: dict[str, int],
     wall_seconds: float,
+    contacts_check: tuple[bool, int] = (True, 0),
 ) -> ScenarioFigures:
     creates = [call for call in calls if call.is_create]
     span = max(c.finished for c in creates) - min(c.started for c in creates) if creates else 0.0
     return ScenarioFigures(
+        bytes_received=sum(c.received for c in calls),
+        get_bytes=sum(c.received for c in calls if c.method == "GET"),
+        names_unique=contacts_check[0],
+        merged=contacts_check[1],
         name=name,
         source_records=source_records,
         invoices=after.invoices - before.invoices,
@@ -311,6 +364,76 @@ async def _idle_polls(
     return counts, len(recorder.calls) - xero_before
 
 
+async def _new_customers(
+    sessions: async_sessionmaker[AsyncSession],
+    sandboxes: Sandboxes,
+    recorder: CallRecorder,
+    tenant: Tenant,
+    count: int,
+    label: str,
+) -> ScenarioFigures:
+    """The tenant's whole ONTRAPORT backlog handed over as an import: nearly every buyer is new to Xero."""
+    expected = len(sandboxes.transactions(tenant.ontraport_account_id))
+    print(f"- scenario '{label}': {expected} ONTRAPORT transactions", flush=True)
+    before = _snapshot(sandboxes, recorder, tenant)
+    async with unit_of_work(sessions) as session:
+        await add_message(
+            session,
+            PollConnection(connection_id=tenant.ontraport_connection_id, reason="import"),
+            tenant.account_id,
+        )
+    await _wait_settled(sessions, sandboxes, recorder, tenant, expected, 180 + count * 0.2, label)
+    after = _snapshot(sandboxes, recorder, tenant)
+    return _figures(
+        label,
+        before,
+        after,
+        recorder.calls[before.calls_index : after.calls_index],
+        expected,
+        await _statuses(sessions, tenant),
+        after.at - before.at,
+        _contacts_check(sandboxes, tenant),
+    )
+
+
+async def _known_customers(
+    sessions: async_sessionmaker[AsyncSession],
+    sandboxes: Sandboxes,
+    recorder: CallRecorder,
+    tenant: Tenant,
+    count: int,
+    rng: random.Random,
+) -> ScenarioFigures:
+    """A second backlog for buyers the first one already put in Xero (and in our database)."""
+    expected = len(sandboxes.transactions(tenant.ontraport_account_id))
+    records = _known_customer_records(sandboxes, tenant, count, rng)
+    async with httpx.AsyncClient(timeout=60) as http:
+        for start in range(0, len(records), 500):
+            response = await http.post(
+                f"{sandboxes.ontraport_url}/_sandbox/accounts/{tenant.ontraport_account_id}/transactions",
+                json={"records": records[start : start + 500]},
+            )
+            response.raise_for_status()
+    total = len(sandboxes.transactions(tenant.ontraport_account_id))
+    print(f"- scenario 'known customers': {total - expected} more paid transactions", flush=True)
+    before = _snapshot(sandboxes, recorder, tenant)
+    statuses_before = await _statuses(sessions, tenant)
+    await poll_now(sessions, tenant)
+    await _wait_settled(sessions, sandboxes, recorder, tenant, total, 180 + count * 0.2, "known customers")
+    after = _snapshot(sandboxes, recorder, tenant)
+    statuses_after = await _statuses(sessions, tenant)
+    return _figures(
+        "known customers",
+        before,
+        after,
+        recorder.calls[before.calls_index : after.calls_index],
+        total - expected,
+        {k: v - statuses_before.get(k, 0) for k, v in statuses_after.items()},
+        after.at - before.at,
+        _contacts_check(sandboxes, tenant),
+    )
+
+
 async def run_pipeline(options: PipelineOptions) -> PipelineFigures:
     began = time.monotonic()
     count = options.transactions
@@ -351,71 +474,36 @@ async def run_pipeline(options: PipelineOptions) -> PipelineFigures:
             try:
                 for service in SERVICES:
                     stack.start(service)
-                tenant = await provision(sessions, sandboxes, seed=SEED, transactions=0, start=False)
-                tenant = await _use_account_with_many_contacts(sessions, sandboxes, tenant, count)
                 await asyncio.sleep(3)  # the workers start up (not part of any figure)
-                scenarios = []
-
-                # 1. New customers: the whole backlog handed over as an import.
-                expected = len(sandboxes.transactions(tenant.ontraport_account_id))
-                print(f"- scenario 'new customers': {expected} ONTRAPORT transactions", flush=True)
-                before = _snapshot(sandboxes, recorder, tenant)
-                async with unit_of_work(sessions) as session:
-                    await add_message(
-                        session,
-                        PollConnection(connection_id=tenant.ontraport_connection_id, reason="import"),
-                        tenant.account_id,
+                scenarios: list[ScenarioFigures] = []
+                idle_counts: list[int] = []
+                idle_xero = 0
+                wanted = options.scenarios
+                if wanted & {"new-customers", "known-customers", "idle-polls"}:
+                    tenant = await provision(sessions, sandboxes, seed=SEED, transactions=0, start=False)
+                    tenant = await _use_account_with_many_contacts(sessions, sandboxes, tenant, count)
+                    scenarios.append(
+                        await _new_customers(sessions, sandboxes, recorder, tenant, count, "new customers")
                     )
-                await _wait_settled(
-                    sessions, sandboxes, recorder, tenant, expected, 180 + count * 0.2, "new customers"
-                )
-                after = _snapshot(sandboxes, recorder, tenant)
-                scenarios.append(
-                    _figures(
-                        "new customers",
-                        before,
-                        after,
-                        recorder.calls[before.calls_index : after.calls_index],
-                        expected,
-                        await _statuses(sessions, tenant),
-                        after.at - before.at,
-                    )
-                )
-
-                # 2. Known customers: a second backlog for buyers already in Xero.
-                records = _known_customer_records(sandboxes, tenant, count, rng)
-                async with httpx.AsyncClient(timeout=60) as http:
-                    for start in range(0, len(records), 500):
-                        response = await http.post(
-                            f"{ontraport_url}/_sandbox/accounts/{tenant.ontraport_account_id}/transactions",
-                            json={"records": records[start : start + 500]},
+                    if "known-customers" in wanted:
+                        scenarios.append(
+                            await _known_customers(sessions, sandboxes, recorder, tenant, count, rng)
                         )
-                        response.raise_for_status()
-                total = len(sandboxes.transactions(tenant.ontraport_account_id))
-                print(f"- scenario 'known customers': {total - expected} more paid transactions", flush=True)
-                before = _snapshot(sandboxes, recorder, tenant)
-                statuses_before = await _statuses(sessions, tenant)
-                await poll_now(sessions, tenant)
-                await _wait_settled(
-                    sessions, sandboxes, recorder, tenant, total, 180 + count * 0.2, "known customers"
-                )
-                after = _snapshot(sandboxes, recorder, tenant)
-                statuses_after = await _statuses(sessions, tenant)
-                scenarios.append(
-                    _figures(
-                        "known customers",
-                        before,
-                        after,
-                        recorder.calls[before.calls_index : after.calls_index],
-                        total - expected,
-                        {k: v - statuses_before.get(k, 0) for k, v in statuses_after.items()},
-                        after.at - before.at,
+                    if "idle-polls" in wanted:
+                        print(f"- {IDLE_POLLS} idle polls", flush=True)
+                        idle_counts, idle_xero = await _idle_polls(sessions, sandboxes, recorder, tenant)
+                if "name-clashes" in wanted:
+                    clashing = await provision(
+                        sessions, sandboxes, seed=SEED + 1, transactions=0, start=False
                     )
-                )
-
-                # 3. Idle polls: nothing changed in ONTRAPORT.
-                print(f"- {IDLE_POLLS} idle polls", flush=True)
-                idle_counts, idle_xero = await _idle_polls(sessions, sandboxes, recorder, tenant)
+                    clashing = await _use_account_with_many_contacts(
+                        sessions, sandboxes, clashing, count, names="few"
+                    )
+                    scenarios.append(
+                        await _new_customers(
+                            sessions, sandboxes, recorder, clashing, count, "new customers, name clashes"
+                        )
+                    )
             except BaseException:
                 print(f"worker logs (tail):\n{stack.logs()}", flush=True)
                 raise

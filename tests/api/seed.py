@@ -207,6 +207,16 @@ async def cache_xero_reference(sessions: Sessions, xero_connection_id: uuid.UUID
         await xero_reference.store(session, xero_connection_id, AU_REFERENCE)
 
 
+async def records_to_map(sessions: Sessions) -> list[str]:
+    """Ids of the records handed to the mapper, one or a batch per message, oldest first."""
+    ids: list[str] = []
+    for message in await outbox(sessions, "record.map"):
+        ids.append(message["record_id"])
+    for message in await outbox(sessions, "records.map"):
+        ids.extend(message["record_ids"])
+    return ids
+
+
 async def outbox(sessions: Sessions, message_type: str) -> list[dict[str, Any]]:
     """Bodies of the outbox messages of one type, oldest first."""
     async with sessions() as session:

@@ -291,6 +291,12 @@ async def _rollback(w: World) -> Expected:
     return "rollbacks.run", "rollbacks"
 
 
+async def _day_limit(w: World) -> Expected:
+    xero = await add_connection(w.committing, w.tenant.account_id, ConnectionKind.xero, xero_tenant_id="org")
+    await w.call("PUT", f"/v1/connections/{xero}/day-limit", json={"day_limit": 1000})
+    return "connection.day_limit", f"connection:{xero}"
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/records/retry"): _retry_matching,
     ("POST", "/v1/records/{record_id}/retry"): _retry_one,
@@ -321,6 +327,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/alerts/webhook-secret"): _rotate_alert_secret,
     ("POST", "/v1/alerts/test"): _test_alert,
     ("POST", "/v1/rollbacks"): _rollback,
+    ("PUT", "/v1/connections/{connection_id}/day-limit"): _day_limit,
 }
 
 

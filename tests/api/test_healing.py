@@ -19,7 +19,7 @@ from tests.api.seed import (
     add_connection,
     add_record,
     cache_xero_reference,
-    outbox,
+    records_to_map,
     worked_transaction,
 )
 from tests.api.test_records import WORKED_MAPPINGS
@@ -78,14 +78,14 @@ async def test_setting_the_default_account_heals_every_record_failed_on_an_unmap
     )
     assert unrelated.status_code == 200, unrelated.text
     assert await _states(committing, records) == [("failed", "product_unmapped")] * 18
-    assert await outbox(committing, "record.map") == []
+    assert await records_to_map(committing) == []
 
     fixed = await api.patch(
         "/v1/settings", json={"ontraport": {"default_sales_account": "200"}}, headers=tenant.headers
     )
     assert fixed.status_code == 200, fixed.text
     assert await _states(committing, records) == [("received", None)] * 18
-    assert sorted(m["record_id"] for m in await outbox(committing, "record.map")) == sorted(map(str, records))
+    assert sorted(await records_to_map(committing)) == sorted(map(str, records))
     await _map(committing, records)
     assert await _states(committing, records) == [("mapped", None)] * 18
 

@@ -116,9 +116,10 @@ async def test_upgrade_releases_plan_limited_records_through_the_outbox(
         (i, "waiting", "received") for i in held
     )
     assert all(e.account_id == tenant.account_id for e in events)
-    assert sorted(m.body["body"]["record_id"] for m in outbox) == sorted(str(i) for i in held)
+    # One batch for the tenant's released records.
+    assert [sorted(m.body["body"]["record_ids"]) for m in outbox] == [sorted(str(i) for i in held)]
     assert {(m.queue, m.message_type, m.account_id) for m in outbox} == {
-        ("mapper", "record.map", tenant.account_id)
+        ("mapper", "records.map", tenant.account_id)
     }
 
     again = await api.post("/v1/plan/upgrade", headers=tenant.headers)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.models import ConnectionKind, RecordStatus, SourceRecord
 from tests.api.conftest import MakeTenant
-from tests.api.seed import add_connection, add_record, outbox
+from tests.api.seed import add_connection, add_record, records_to_map
 
 
 async def test_linking_a_vendor_releases_its_waiting_invoices_only(
@@ -65,4 +65,4 @@ async def test_linking_a_vendor_releases_its_waiting_invoices_only(
         "Fixed: the vendor 12 mapping was saved",
     )
     assert untouched.status is RecordStatus.waiting
-    assert [message["record_id"] for message in await outbox(committing, "record.map")] == [str(acme)]
+    assert await records_to_map(committing) == [str(acme)]

@@ -7,14 +7,14 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
 from ledgerbridge.common.messaging.errors import TransientError
-from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.messaging.messages import MapRecord, MapRecords
 from ledgerbridge.common.models import (
     Account,
     AccountSettings,
@@ -32,7 +32,7 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
-from ledgerbridge.mapper.record_mapping import map_record
+from ledgerbridge.mapper.record_mapping import map_record, map_records
 from ledgerbridge.sandbox.ontraport.app import create_app as create_ontraport
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 
@@ -352,3 +352,79 @@ async def test_taxes_charged_together_take_the_code_mapped_for_their_combination
         "Coupon SPRING20": "GSTLEVY",
         "Shipping: Standard": "OUTPUT",
     }
+
+
+# --- many records per message: one transaction, the core per record -------------------------------------
+
+
+async def test_a_batch_maps_every_record_and_asks_for_one_publish_run(db: AsyncSession) -> None:
+    _, source = await tenant(db)
+    transaction = worked_example()
+    records = [await stored(db, source, {**transaction, "id": str(2000 + n)}) for n in range(30)]
+
+    await map_records(db, MapRecords(record_ids=[r.id for r in reversed(records)]))
+
+    assert {status_of(r) for r in records} == {RecordStatus.mapped}
+    for record in records:
+        assert sorted(await documents(db, record)) == sorted(
+            [
+                (DocumentKind.contact, DocumentStatus.pending),
+                (DocumentKind.invoice, DocumentStatus.pending),
+                (DocumentKind.payment, DocumentStatus.pending),
+            ]
+        )
+    assert await outbox_types(db) == ["documents.publish"]  # one for the organisation, not 30
+    events = (await db.scalars(select(RecordEvent).where(RecordEvent.to_status == "mapped"))).all()
+    assert sorted(e.record_id for e in events) == sorted(r.id for r in records)
+
+
+async def test_a_record_being_published_is_retried_on_its_own_and_the_batch_goes_on(db: AsyncSession) -> None:
+    _, source = await tenant(db)
+    transaction = worked_example()
+    busy = await stored(db, source, {**transaction, "id": "3001"})
+    calm = await stored(db, source, {**transaction, "id": "3002"})
+    await map_record(db, MapRecord(record_id=busy.id))
+    for document in await db.scalars(select(Document).where(Document.record_id == busy.id)):
+        document.status = DocumentStatus.sending
+    await db.execute(delete(OutboxMessage))
+
+    await map_records(db, MapRecords(record_ids=[busy.id, calm.id]))
+
+    assert calm.status is RecordStatus.mapped
+    assert busy.status is RecordStatus.mapped  # untouched: its send decides what comes next
+    messages = (await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert [(m.message_type, m.body["body"]) for m in messages] == [
+        ("record.map", {"record_id": str(busy.id)}),
+        ("documents.publish", {"xero_connection_id": str(source.xero_connection_id)}),
+    ]
+    with pytest.raises(TransientError):  # alone, the consumer retries it with backoff
+        await map_records(db, MapRecords(record_ids=[busy.id]))
+
+
+async def test_a_record_the_core_raises_on_fails_alone(db: AsyncSession) -> None:
+    _, source = await tenant(db)
+    transaction = worked_example()
+    good = await stored(db, source, {**transaction, "id": "4001"})
+    broken = await stored(db, source, {**transaction, "id": "4002"})
+    broken.payload = {**broken.payload, "transaction": {**transaction, "id": "4002", "offer_data": 7}}
+
+    await map_records(db, MapRecords(record_ids=[good.id, broken.id]))
+
+    assert good.status is RecordStatus.mapped
+    assert status_of(broken) is RecordStatus.failed
+    # The core raised on it: the record fails with the error named, the batch commits the rest.
+    assert (broken.reason_code, good.reason_code) == (ReasonCode.mapping_error, None)
+
+
+async def test_the_trial_counts_each_record_of_a_batch_and_holds_those_past_its_limit(
+    db: AsyncSession,
+) -> None:
+    account, source = await tenant(db, plan=Plan.trial, trial_used=18)
+    transaction = worked_example()
+    records = [await stored(db, source, {**transaction, "id": str(5000 + n)}) for n in range(4)]
+
+    await map_records(db, MapRecords(record_ids=[r.id for r in records]))
+
+    assert account.trial_used == 20
+    assert sorted(str(status_of(r)) for r in records) == ["mapped", "mapped", "waiting", "waiting"]
+    assert {r.reason_code for r in records if r.status is RecordStatus.waiting} == {"plan_limit"}

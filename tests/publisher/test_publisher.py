@@ -1,4 +1,4 @@
-"""The publisher against the Xero sandbox in process: token keep-alive and stale reference data."""
+"""The publisher against the Xero sandbox in process: token keep-alive, stale reference data, contact names."""
 
 from __future__ import annotations
 
@@ -12,14 +12,25 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.common.clients.xero import RateLimiter, TokenService, TokenSet, XeroClient, XeroOAuth
+from ledgerbridge.common.clients.xero import (
+    LimiterConfig,
+    RateLimiter,
+    TokenService,
+    TokenSet,
+    XeroClient,
+    XeroOAuth,
+)
 from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.messaging.messages import HandleWebhookEvent
 from ledgerbridge.common.models import (
     Account,
     AlertEvent,
@@ -29,13 +40,21 @@ from ledgerbridge.common.models import (
     Document,
     DocumentKind,
     DocumentStatus,
+    InboxMessage,
     OutboxMessage,
+    PollCursor,
+    PollStream,
     RecordStatus,
     SourceRecord,
+    XeroContactName,
 )
 from ledgerbridge.common.settings import Settings
+from ledgerbridge.publisher.claims import fills_a_batch
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
+from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
+from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
 from ledgerbridge.publisher.publishing_run import PublishingRuns
+from ledgerbridge.publisher.webhook_events import handle_xero_event
 from ledgerbridge.sandbox.xero.app import create_app as create_xero
 from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
 
@@ -110,6 +129,440 @@ async def test_connections_unused_for_a_week_are_refreshed_once_and_busy_ones_no
     assert idle_row.token_expires_at is not None
     assert idle_row.token_expires_at > now  # a fresh pair, good for another 60 days of refresh token
     assert await keep_tokens_alive(committing, xero.tokens, now, timedelta(days=7)) == 0
+
+
+async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_reference_data(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    record_id = await _pending_invoice(committing, account_id, connection_id, "999")
+
+    await _runs(committing, xero, redis, settings, tenant_id).publish(connection_id, max_seconds=30)
+
+    async with committing() as session:
+        document = await session.scalar(select(Document).where(Document.record_id == record_id))
+        stored = await session.get(SourceRecord, record_id)
+        messages = (await session.scalars(select(OutboxMessage.message_type))).all()
+    assert document is not None
+    assert stored is not None
+    assert document.status is DocumentStatus.failed
+    assert document.last_error is not None
+    assert "999" in document.last_error
+    assert stored.status is RecordStatus.failed
+    assert stored.reason is not None
+    assert stored.reason.startswith("Xero rejected the invoice:")
+    assert list(messages) == ["xero.reference.refresh"]
+    # The owners are told, from the same transaction that failed the record.
+    [event] = await _alert_events(committing, account_id)
+    assert (event.kind, event.detail["record_id"], event.detail["reason"]) == (
+        "records_failed",
+        str(record_id),
+        stored.reason,
+    )
+
+
+async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sent(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        for n in (1, 2):
+            record = SourceRecord(
+                account_id=account_id,
+                connection_id=connection_id,
+                source="ontraport",
+                kind="transaction",
+                external_id=str(n),
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.mapped,
+            )
+            session.add(record)
+            await session.flush()
+            body = {"Name": "Jane Smith", "ContactNumber": f"OP-{n}", "EmailAddress": f"jane{n}@example.com"}
+            session.add(
+                Document(
+                    account_id=account_id,
+                    record_id=record.id,
+                    xero_connection_id=connection_id,
+                    kind=DocumentKind.contact,
+                    mapping_version="test",
+                    request_body=body,
+                    fingerprint=f"{n}" * 64,
+                    idempotency_key=f"lb:test:{uuid.uuid4()}",
+                )
+            )
+    limiter = RateLimiter(redis, settings.queue.prefix)
+
+    def client_for(connection: Connection) -> XeroClient:
+        return XeroClient(
+            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
+        )
+
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    names = sorted(
+        str(c["Name"])
+        for c in organisation.contacts.values()
+        if str(c.get("ContactNumber", "")).startswith("OP-")
+    )
+    assert names[0] == "Jane Smith"
+    assert names[1] in ("Jane Smith (jane1@example.com)", "Jane Smith (jane2@example.com)")
+    calls = dict(organisation.counters.by_endpoint)
+    # One GET: the organisation's contact names, read once; no clash was provoked, none looked up.
+    assert (calls.get("PUT Contacts"), calls.get("GET Contacts", 0)) == (1, 1)
+
+
+# --- contact names kept per organisation: clashes predicted, not provoked -------------------------------
+
+
+def _xero_side_contact(side: XeroSide, tenant_id: str, name: str, number: str | None = None) -> str:
+    """A contact someone made in Xero itself (the bookkeeper, another app): no call of ours."""
+    contact_id = str(uuid.uuid4())
+    contact = {"ContactID": contact_id, "Name": name, "ContactStatus": "ACTIVE", "EmailAddress": ""}
+    if number:
+        contact["ContactNumber"] = number
+    side.app.state.sandbox.orgs[tenant_id].contacts[contact_id] = contact
+    return contact_id
+
+
+async def _contact_documents(
+    sessions: async_sessionmaker[AsyncSession],
+    account_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    contacts: list[tuple[str, str, str]],
+) -> dict[str, uuid.UUID]:
+    """One mapped record with one pending contact document per (number, name, email); ids by number."""
+    ids: dict[str, uuid.UUID] = {}
+    async with unit_of_work(sessions) as session:
+        for number, name, email in contacts:
+            record = SourceRecord(
+                account_id=account_id,
+                connection_id=connection_id,
+                source="ontraport",
+                kind="transaction",
+                external_id=f"{number}-{uuid.uuid4().hex[:6]}",
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.mapped,
+            )
+            session.add(record)
+            await session.flush()
+            document = Document(
+                account_id=account_id,
+                record_id=record.id,
+                xero_connection_id=connection_id,
+                kind=DocumentKind.contact,
+                mapping_version="test",
+                request_body={"Name": name, "ContactNumber": number, "EmailAddress": email},
+                fingerprint=uuid.uuid4().hex * 2,
+                idempotency_key=f"lb:test:{uuid.uuid4()}",
+            )
+            session.add(document)
+            await session.flush()
+            ids[number] = document.id
+    return ids
+
+
+async def _publish(
+    sessions: async_sessionmaker[AsyncSession],
+    side: XeroSide,
+    redis: Redis,
+    settings: Settings,
+    connection_id: uuid.UUID,
+    tenant_id: str,
+) -> None:
+    limiter = RateLimiter(redis, settings.queue.prefix)
+
+    def client_for(connection: Connection) -> XeroClient:
+        return XeroClient(
+            side.http, settings.xero, limiter, side.tokens.provider(sessions, connection.id), tenant_id
+        )
+
+    await PublishingRuns(sessions, client_for, gather=0).publish(connection_id, max_seconds=30)
+
+
+async def _published(sessions: async_sessionmaker[AsyncSession], ids: dict[str, uuid.UUID]) -> dict[str, str]:
+    async with sessions() as session:
+        documents = (await session.scalars(select(Document).where(Document.id.in_(ids.values())))).all()
+    assert all(d.status is DocumentStatus.published for d in documents), [d.last_error for d in documents]
+    return {str(d.xero_number): str(d.xero_id) for d in documents}
+
+
+def _active_names(side: XeroSide, tenant_id: str) -> list[str]:
+    organisation = side.app.state.sandbox.orgs[tenant_id]
+    return [str(c["Name"]).lower() for c in organisation.contacts.values() if c["ContactStatus"] == "ACTIVE"]
+
+
+async def test_names_taken_in_xero_are_foreseen_and_our_lost_contact_is_adopted_without_a_call(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    stranger = _xero_side_contact(xero, tenant_id, "Sam Smith")
+    lost = _xero_side_contact(xero, tenant_id, "Ann Lee", number="OP-3")  # ours, its answer lost
+    ids = await _contact_documents(
+        committing,
+        account_id,
+        connection_id,
+        [
+            ("OP-1", "Sam Smith", "sam@example.com"),
+            ("OP-2", "Bo Chen", "bo@example.com"),
+            ("OP-3", "Ann Lee", "ann@example.com"),
+        ],
+    )
+
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+
+    linked = await _published(committing, ids)
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    assert linked["OP-3"] == lost
+    assert stranger not in linked.values()  # the stranger of the same name is never merged with ours
+    assert organisation.contacts[linked["OP-1"]]["Name"] == "Sam Smith (sam@example.com)"
+    assert organisation.contacts[linked["OP-2"]]["Name"] == "Bo Chen"
+    names = _active_names(xero, tenant_id)
+    assert len(names) == len(set(names))
+    calls = dict(organisation.counters.by_endpoint)
+    # The names read once (one page), one PUT of the two new contacts, no refusal and no look-up.
+    assert (calls.get("GET Contacts"), calls.get("PUT Contacts")) == (1, 1)
+    assert organisation.counters.rate_limited == 0
+
+
+async def test_a_clash_nobody_could_foresee_is_recovered_and_the_name_is_kept_for_next_time(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    first = await _contact_documents(committing, account_id, connection_id, [("OP-1", "Ann Lee", "a@x.com")])
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    await _published(committing, first)
+    # Made in Xero after our names were read, and no webhook told us.
+    stranger = _xero_side_contact(xero, tenant_id, "Kim Park")
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    before = dict(organisation.counters.by_endpoint)
+
+    ids = await _contact_documents(
+        committing, account_id, connection_id, [("OP-2", "Kim Park", "kim@x.com"), ("OP-3", "Kim Park", "")]
+    )
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+
+    linked = await _published(committing, ids)
+    assert stranger not in linked.values()
+    assert {organisation.contacts[linked[n]]["Name"] for n in ("OP-2", "OP-3")} == {
+        "Kim Park (kim@x.com)",
+        "Kim Park (OP-3)",
+    }
+    names = _active_names(xero, tenant_id)
+    assert len(names) == len(set(names))
+    calls = dict(organisation.counters.by_endpoint)
+    # Refused once, one look-up (which learns who holds the name), sent again renamed.
+    assert calls["PUT Contacts"] - before["PUT Contacts"] == 2
+    assert calls["GET Contacts"] - before["GET Contacts"] == 1
+
+    # The name is known now: the next Kim Park is named before sending, with no refusal.
+    more = await _contact_documents(committing, account_id, connection_id, [("OP-4", "Kim Park", "k4@x.com")])
+    before = dict(organisation.counters.by_endpoint)
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    linked = await _published(committing, more)
+    assert organisation.contacts[linked["OP-4"]]["Name"] == "Kim Park (k4@x.com)"
+    calls = dict(organisation.counters.by_endpoint)
+    assert (
+        calls["PUT Contacts"] - before["PUT Contacts"],
+        calls["GET Contacts"] - before["GET Contacts"],
+    ) == (
+        1,
+        0,
+    )
+
+
+async def test_names_are_read_page_by_page_and_a_contact_webhook_refreshes_one_name(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    for n in range(1001):
+        _xero_side_contact(xero, tenant_id, f"Customer {n}")
+    renamed = _xero_side_contact(xero, tenant_id, "Lee Wong")
+    ids = await _contact_documents(
+        committing, account_id, connection_id, [("OP-1", "Customer 7", "c7@x.com")]
+    )
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    linked = await _published(committing, ids)
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    assert organisation.contacts[linked["OP-1"]]["Name"] == "Customer 7 (c7@x.com)"
+    calls = dict(organisation.counters.by_endpoint)
+    assert (calls["GET Contacts"], calls["PUT Contacts"]) == (2, 1)  # 1,002 names: two pages of 1,000
+
+    # In Xero, "Lee Wong" becomes "Mia Wong"; Xero's webhook says the contact changed.
+    organisation.contacts[renamed]["Name"] = "Mia Wong"
+    async with unit_of_work(committing) as session:
+        assert await changed_in_xero(session, tenant_id, renamed.upper(), created=False) == 1
+    ids = await _contact_documents(
+        committing,
+        account_id,
+        connection_id,
+        [("OP-2", "Lee Wong", "l@x.com"), ("OP-3", "Mia Wong", "m@x.com")],
+    )
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    linked = await _published(committing, ids)
+    assert organisation.contacts[linked["OP-2"]]["Name"] == "Lee Wong"  # freed by the rename
+    assert organisation.contacts[linked["OP-3"]]["Name"] == "Mia Wong (m@x.com)"
+    calls = dict(organisation.counters.by_endpoint)
+    assert (calls["GET Contacts"], calls["PUT Contacts"]) == (3, 2)  # one re-read by id, no refusal
+    names = _active_names(xero, tenant_id)
+    assert len(names) == len(set(names))
+
+
+_NAME = st.sampled_from(["Sam Smith", "sam smith ", "Ann Lee", "Bo Chen"])
+
+
+@hypothesis_settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    people=st.lists(st.tuples(_NAME, st.sampled_from(["", "a@x.com", "b@x.com"])), max_size=12),
+    taken=st.dictionaries(
+        st.sampled_from(["sam smith", "sam smith (a@x.com)", "ann lee", "sam smith (op-0)"]),
+        st.sets(st.sampled_from([None, "X-1"]), min_size=1),
+    ),
+)
+def test_told_apart_gives_every_newcomer_a_name_nobody_else_holds(
+    people: list[tuple[str, str]], taken: dict[str, set[str | None]]
+) -> None:
+    bodies = [
+        {"Name": name, "ContactNumber": f"OP-{n}", "EmailAddress": email}
+        for n, (name, email) in enumerate(people)
+    ]
+    told = told_apart(bodies, taken)
+    held = set(taken)
+    for body, sent in zip(bodies, told, strict=True):
+        assert {**sent, "Name": body["Name"]} == body  # only the name may change
+        name, email, number = body["Name"], body["EmailAddress"], body["ContactNumber"]
+        forms = [name, f"{name} ({email})", f"{name} ({number})"] if email else [name, f"{name} ({number})"]
+        free = [form for form in forms if name_key(form) not in held]
+        # The first form nobody holds (in Xero or earlier in the batch); with none free, the last one,
+        # left to the recovery.
+        assert sent["Name"] == (free[0] if free else forms[-1])
+        held.add(name_key(sent["Name"]))
+
+
+async def test_a_backlog_bigger_than_the_day_limit_waits_for_the_next_day_without_a_429(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        connection = await session.get(Connection, connection_id)
+        assert connection is not None
+        connection.day_limit = 4  # 3 sends a day, the 4th call kept for reads
+    ids = await _contact_documents(
+        committing, account_id, connection_id, [(f"OP-{n}", f"Person {n}", f"p{n}@x.com") for n in range(60)]
+    )
+    limiter = RateLimiter(redis, settings.queue.prefix, LimiterConfig(day_limit=4))
+
+    def client_for(connection: Connection) -> XeroClient:
+        return XeroClient(
+            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
+        )
+
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    calls = dict(organisation.counters.by_endpoint)
+    # The names read, then two batches (50 and 10 contacts): the three sends of the day; nothing refused.
+    assert (calls.get("GET Contacts"), calls.get("PUT Contacts")) == (1, 2)
+    await _published(committing, ids)
+
+    more = await _contact_documents(
+        committing, account_id, connection_id, [("OP-99", "Late Comer", "l@x.com")]
+    )
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+    assert organisation.counters.rate_limited == 0  # the day's plan stopped us, not Xero
+    assert dict(organisation.counters.by_endpoint).get("PUT Contacts") == 2
+    async with committing() as session:
+        waiting = await session.get(Document, more["OP-99"])
+        parked = await session.get(Connection, connection_id)
+    assert waiting is not None and waiting.status is DocumentStatus.pending  # waits, is not failed
+    assert parked is not None and parked.parked_until is not None
+    assert timedelta(hours=23) < parked.parked_until - datetime.now(UTC) <= timedelta(hours=25)
+
+
+async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide
+) -> None:
+    account_id, xero_id, _ = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=xero_id,
+        )
+        session.add(source)
+        await session.flush()
+        source_id = source.id
+    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
+    spec = ContactSpec()
+    assert await fills_a_batch(committing, xero_id, spec)  # nothing more coming: send the 10
+    async with unit_of_work(committing) as session:
+        session.add(PollCursor(connection_id=source_id, stream=PollStream.transactions))
+    async with committing() as polling, polling.begin():  # a poll holds its cursor until its pages commit
+        await polling.scalar(
+            select(PollCursor).where(PollCursor.connection_id == source_id).with_for_update(key_share=True)
+        )
+        assert not await fills_a_batch(committing, xero_id, spec)
+    assert await fills_a_batch(committing, xero_id, spec)  # the poll is over and brought nothing
+    async with unit_of_work(committing) as session:
+        coming = SourceRecord(
+            account_id=account_id,
+            connection_id=source_id,
+            source="ontraport",
+            kind="transaction",
+            external_id="still-mapping",
+            payload={},
+            payload_hash="h",
+            status=RecordStatus.received,
+        )
+        session.add(coming)
+    assert not await fills_a_batch(committing, xero_id, spec)  # the mapper is still at it: wait
+    await _contact_documents(
+        committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10, 50)]
+    )
+    assert await fills_a_batch(committing, xero_id, spec)  # a whole batch: send it
+
+
+async def test_a_contact_webhook_marks_the_name_to_be_read_again_and_our_own_creates_are_not(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    ids = await _contact_documents(committing, account_id, connection_id, [("OP-1", "Ann Lee", "a@x.com")])
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    ours = (await _published(committing, ids))["OP-1"]
+    theirs = str(uuid.uuid4())
+
+    async def event(key: str, resource_id: str, event_type: str) -> None:
+        payload = {"resourceId": resource_id, "tenantId": tenant_id, "eventCategory": "CONTACT"}
+        async with unit_of_work(committing) as session:
+            session.add(
+                InboxMessage(
+                    consumer="xero-webhook", message_key=key, payload={**payload, "eventType": event_type}
+                )
+            )
+        async with unit_of_work(committing) as session:
+            await handle_xero_event(session, HandleWebhookEvent(consumer="xero-webhook", message_key=key))
+
+    await event("e1", ours, "CREATE")  # our own create, already known: nothing to read again
+    async with committing() as session:
+        kept = await session.get(XeroContactName, (connection_id, ours.lower()))
+    assert kept is not None and kept.name_key == "ann lee"
+    await event("e2", theirs, "CREATE")  # someone else's: its name is read before the next send
+    await event("e3", ours, "UPDATE")  # ours, renamed in Xero: read again too
+    async with committing() as session:
+        rows = (
+            await session.execute(
+                select(XeroContactName.contact_id, XeroContactName.name_key).where(
+                    XeroContactName.connection_id == connection_id,
+                    XeroContactName.contact_id.in_([ours.lower(), theirs]),
+                )
+            )
+        ).all()
+    assert sorted(rows, key=str) == sorted([(ours.lower(), None), (theirs, None)], key=str)
 
 
 async def _pending_invoice(
@@ -190,36 +643,6 @@ async def _alert_events(
         return list(await session.scalars(select(AlertEvent).where(AlertEvent.account_id == account_id)))
 
 
-async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_reference_data(
-    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
-) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
-    record_id = await _pending_invoice(committing, account_id, connection_id, "999")
-
-    await _runs(committing, xero, redis, settings, tenant_id).publish(connection_id, max_seconds=30)
-
-    async with committing() as session:
-        document = await session.scalar(select(Document).where(Document.record_id == record_id))
-        stored = await session.get(SourceRecord, record_id)
-        messages = (await session.scalars(select(OutboxMessage.message_type))).all()
-    assert document is not None
-    assert stored is not None
-    assert document.status is DocumentStatus.failed
-    assert document.last_error is not None
-    assert "999" in document.last_error
-    assert stored.status is RecordStatus.failed
-    assert stored.reason is not None
-    assert stored.reason.startswith("Xero rejected the invoice:")
-    assert list(messages) == ["xero.reference.refresh"]
-    # The owners are told, from the same transaction that failed the record.
-    [event] = await _alert_events(committing, account_id)
-    assert (event.kind, event.detail["record_id"], event.detail["reason"]) == (
-        "records_failed",
-        str(record_id),
-        stored.reason,
-    )
-
-
 async def test_a_day_limit_parks_the_organisation_and_tells_the_owners_once(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
@@ -239,58 +662,6 @@ async def test_a_day_limit_parks_the_organisation_and_tells_the_owners_once(
     [event] = await _alert_events(committing, account_id)
     assert (event.kind, event.detail["connection_id"]) == ("day_limit", str(connection_id))
     assert event.detail["until"].endswith(" UTC")
-
-
-async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sent(
-    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
-) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
-    async with unit_of_work(committing) as session:
-        for n in (1, 2):
-            record = SourceRecord(
-                account_id=account_id,
-                connection_id=connection_id,
-                source="ontraport",
-                kind="transaction",
-                external_id=str(n),
-                payload={},
-                payload_hash="h",
-                status=RecordStatus.mapped,
-            )
-            session.add(record)
-            await session.flush()
-            body = {"Name": "Jane Smith", "ContactNumber": f"OP-{n}", "EmailAddress": f"jane{n}@example.com"}
-            session.add(
-                Document(
-                    account_id=account_id,
-                    record_id=record.id,
-                    xero_connection_id=connection_id,
-                    kind=DocumentKind.contact,
-                    mapping_version="test",
-                    request_body=body,
-                    fingerprint=f"{n}" * 64,
-                    idempotency_key=f"lb:test:{uuid.uuid4()}",
-                )
-            )
-    limiter = RateLimiter(redis, settings.queue.prefix)
-
-    def client_for(connection: Connection) -> XeroClient:
-        return XeroClient(
-            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
-        )
-
-    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
-
-    organisation = xero.app.state.sandbox.orgs[tenant_id]
-    names = sorted(
-        str(c["Name"])
-        for c in organisation.contacts.values()
-        if str(c.get("ContactNumber", "")).startswith("OP-")
-    )
-    assert names[0] == "Jane Smith"
-    assert names[1] in ("Jane Smith (jane1@example.com)", "Jane Smith (jane2@example.com)")
-    calls = dict(organisation.counters.by_endpoint)
-    assert (calls.get("PUT Contacts"), calls.get("GET Contacts", 0)) == (1, 0)
 
 
 async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_sent_alone_again(

@@ -177,6 +177,11 @@ def test_a_new_user_goes_from_sign_up_through_ten_steps_to_an_invoice_in_xero(ne
         int(page.locator(f"dd[data-status={s}]").inner_text()) for s in ("synced", "skipped", "failed")
     )
     assert total == 5
+    # The Xero organisation's day plan: calls used today against the 5,000 a day, nothing left waiting.
+    day_plan = page.locator("p[data-day-plan]")
+    expect(day_plan).to_contain_text(
+        re.compile(r"Xero .+: \d+ of 5,000 calls used today\. Nothing waiting\."), timeout=20_000
+    )
     app.check("dashboard")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Records").click()
     # The router renders the new page in a transition: under load the dashboard (whose "Records by

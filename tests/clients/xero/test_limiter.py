@@ -105,6 +105,35 @@ async def test_a_spent_day_budget_parks_before_provoking_a_429(redis: Redis, que
     assert parked is not None and 250 < (parked - datetime.now(UTC)).total_seconds() <= 300
 
 
+async def test_the_day_plan_stops_sends_short_of_the_day_limit_and_keeps_the_reserve_for_reads(
+    redis: Redis, redis_url: str, queue_prefix: str
+) -> None:
+    # Starter's 1,000 a day, scaled down: 20 calls, 5 % (one) of them kept for reads.
+    config = LimiterConfig(day_limit=20)
+    other = Redis.from_url(redis_url)
+    replicas = [RateLimiter(redis, queue_prefix, config), RateLimiter(other, queue_prefix, config)]
+    try:
+        for index in range(19):
+            async with replicas[index % 2].slot(TENANT):
+                pass
+        with pytest.raises(OrganisationParkedError) as held:
+            async with replicas[1].slot(TENANT):
+                pass
+        async with replicas[0].slot(TENANT, read=True):  # a look-up still fits, in the reserve
+            pass
+        with pytest.raises(OrganisationParkedError):
+            async with replicas[1].slot(TENANT, read=True):
+                pass
+    finally:
+        await other.aclose()
+    # Resumes when the first hour's calls have left every rolling day: 24 to 25 hours from now.
+    waits = (held.value.parked_until - datetime.now(UTC)).total_seconds()
+    assert 24 * 3600 - 5 <= waits <= 25 * 3600
+    used, per_hour = await replicas[0].calls_today(TENANT)
+    assert used == 20 and sum(per_hour.values()) == 20
+    assert await replicas[0].parked_until(TENANT) is None  # planned, not parked: reads were still served
+
+
 @pytest.fixture
 def sandbox_config() -> XeroSandboxConfig:
     # Real limit enforcement with a short window, and latency so calls overlap.

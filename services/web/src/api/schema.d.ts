@@ -266,6 +266,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/connections/{connection_id}/day-limit": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Set a Xero connection's calls a day: 5,000 by default, 1,000 on Xero's Starter tier (owners only) */
+    put: operations["set_day_limit_v1_connections__connection_id__day_limit_put"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/connections/{connection_id}/day-plan": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A Xero connection's day limit, the calls used and left, and when the waiting documents are done */
+    get: operations["read_day_plan_v1_connections__connection_id__day_plan_get"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/connections/{connection_id}/organisation": {
     parameters: {
       query?: never;
@@ -1261,6 +1295,63 @@ export interface components {
       /** Organisations */
       organisations: components["schemas"]["Organisation"][];
       status: components["schemas"]["ConnectionStatus"];
+    };
+    /** DayLimitIn */
+    DayLimitIn: {
+      /**
+       * Day Limit
+       * @description Xero calls a day for this organisation: 5,000 (Xero's limit), or 1,000 when the app is on Xero's free Starter tier
+       * @example 1000
+       */
+      day_limit: number;
+    };
+    /** DayPlanOut */
+    DayPlanOut: {
+      /**
+       * Calls Last Day
+       * @description Our calls to the organisation in the rolling day
+       */
+      calls_last_day: number;
+      /**
+       * Calls Needed
+       * @description Calls those documents take, in batches of up to 50
+       */
+      calls_needed: number;
+      /**
+       * Connection Id
+       * Format: uuid
+       */
+      connection_id: string;
+      /**
+       * Day Limit
+       * @description Xero calls a day for this organisation
+       */
+      day_limit: number;
+      /**
+       * Done By
+       * @description When the waiting documents will all be in Xero at this pace, later days included; null when nothing waits
+       */
+      done_by: string | null;
+      /**
+       * Parked Until
+       * @description Nothing is sent before this (the day's calls are used)
+       */
+      parked_until: string | null;
+      /**
+       * Pending Documents
+       * @description Documents waiting to be sent
+       */
+      pending_documents: number;
+      /**
+       * Reserve
+       * @description Calls of the day kept for reads: reference data, look-ups, setup
+       */
+      reserve: number;
+      /**
+       * Sends Left Today
+       * @description Creates that still fit in the rolling day
+       */
+      sends_left_today: number;
     };
     /** DeliveryOut */
     DeliveryOut: {
@@ -4274,6 +4365,123 @@ export interface operations {
         content: {
           "application/json": components["schemas"]["Problem"];
           "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  set_day_limit_v1_connections__connection_id__day_limit_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        connection_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["DayLimitIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["DayPlanOut"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+    };
+  };
+  read_day_plan_v1_connections__connection_id__day_plan_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        connection_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Successful Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["DayPlanOut"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Problem"];
+          "application/problem+json": unknown;
+        };
+      };
+      /** @description Validation Error */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["HTTPValidationError"];
         };
       };
     };

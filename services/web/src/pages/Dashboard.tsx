@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
-import { keys, useMe } from "../api/queries";
+import { keys, useConnections, useMe } from "../api/queries";
 import { ErrorNotice, formatDate, Loading, StatusBadge, StatusNotice } from "../components/ui";
 import { fixFor } from "./fixes";
 
@@ -88,6 +88,44 @@ function Plan() {
   );
 }
 
+// One line per Xero organisation: the day's calls against its day limit, and when the backlog is done.
+function DayPlan({ connection }: { connection: Schemas["ConnectionOut"] }) {
+  const plan = useQuery({
+    queryKey: ["day-plan", connection.id],
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/v1/connections/{connection_id}/day-plan", {
+          params: { path: { connection_id: connection.id } },
+        }),
+      ),
+    refetchInterval: 5_000, // as the counts beside it
+  });
+  if (!plan.data) return null;
+  const p = plan.data;
+  return (
+    <p data-day-plan={connection.id}>
+      Xero {connection.name || "organisation"}: {p.calls_last_day} of {p.day_limit.toLocaleString()} calls
+      used today.{" "}
+      {p.done_by
+        ? `${p.pending_documents} documents waiting; backlog done by ${formatDate(p.done_by)}.`
+        : "Nothing waiting."}
+    </p>
+  );
+}
+
+function DayPlans() {
+  const connections = useConnections();
+  const xero = (connections.data ?? []).filter((c) => c.kind === "xero" && c.status === "active");
+  if (!xero.length) return null;
+  return (
+    <>
+      {xero.map((c) => (
+        <DayPlan key={c.id} connection={c} />
+      ))}
+    </>
+  );
+}
+
 function PollNow() {
   const queryClient = useQueryClient();
   const run = useMutation({
@@ -144,6 +182,7 @@ export function DashboardPage() {
       <section aria-labelledby="polling" className="card">
         <h2 id="polling">Connections</h2>
         {status.data?.connections.length ? <PollNow /> : null}
+        <DayPlans />
         {status.data?.connections.length ? (
           <table>
             <caption className="visually-hidden">Polling per connection</caption>

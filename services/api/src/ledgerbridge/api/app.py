@@ -16,6 +16,7 @@ from ledgerbridge.api.alerts.endpoints import router as alerts_router
 from ledgerbridge.api.audit.endpoints import router as audit_router
 from ledgerbridge.api.auth.endpoints import router as auth_router
 from ledgerbridge.api.connections.endpoints import router as connections_router
+from ledgerbridge.api.day_plan.endpoints import router as day_plan_router
 from ledgerbridge.api.guards import RequestGuard, SecurityHeaders
 from ledgerbridge.api.health.endpoints import router as health_router
 from ledgerbridge.api.imports.endpoints import router as imports_router
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (auth_router, mappings_router, settings_router, tax_exceptions_router, plan_router):
         app.include_router(router)
     app.include_router(connections_router)
+    app.include_router(day_plan_router)
     app.include_router(reference_router)
     for router in (setup_router, records_router, sync_router, imports_router, webhooks_router):
         app.include_router(router)

@@ -1,26 +1,27 @@
-"""Mapping one stored source record: the core decides (through ``records.decide``), this module stores
-the decision.
+"""Mapping stored source records, one or a batch per message: the core decides each record (through
+``records.decide``), this module stores the decisions.
 
-Runs inside the consumer's transaction, so the documents, the record's move, its audit row and the
-message to the publisher commit together (or not at all).
+Runs inside the consumer's transaction, so the documents, the records' moves, their audit rows and the
+messages to the publisher commit together (or not at all), and the inbox takes each message once.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, NoChange, Publish, Skip, Wait
 from ledgerbridge.bookkeeping.documents import XeroDocument
 from ledgerbridge.bookkeeping.reasons import ReasonCode
-from ledgerbridge.common.messaging.errors import TransientError
-from ledgerbridge.common.messaging.messages import MapRecord, PublishPending, RefreshXeroReference
+from ledgerbridge.common.messaging.errors import ErrorClass, TransientError, classify
+from ledgerbridge.common.messaging.messages import MapRecord, MapRecords, PublishPending, RefreshXeroReference
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import (
-    Account,
-    Connection,
     Document,
     DocumentKind,
     DocumentStatus,
@@ -28,38 +29,98 @@ from ledgerbridge.common.models import (
     RecordStatus,
     SourceRecord,
 )
-from ledgerbridge.common.records.decide import decide
+from ledgerbridge.common.records.decide import Reads, decide
 from ledgerbridge.common.records.lifecycle import move
 
 UNSENT = (DocumentStatus.pending, DocumentStatus.failed)
 
 
 async def map_record(session: AsyncSession, message: MapRecord) -> None:
-    record = await session.get(SourceRecord, message.record_id, with_for_update={"key_share": True})
-    if record is None:
-        return  # deleted with its connection; nothing left to do
-    documents = list((await session.scalars(select(Document).where(Document.record_id == record.id))).all())
+    await _map(session, [message.record_id])
+
+
+async def map_records(session: AsyncSession, message: MapRecords) -> None:
+    await _map(session, message.record_ids)
+
+
+async def _map(session: AsyncSession, record_ids: Sequence[uuid.UUID]) -> None:
+    """Map the records in one transaction: the tenant's inputs read once, the core asked per record,
+    one publish message per Xero organisation. A record that cannot be mapped now goes its own way
+    (failed, or a message of its own to retry) without holding back the others."""
+    ids = sorted(set(record_ids))  # locked in one order, so two batches sharing records cannot deadlock
+    records = (
+        await session.scalars(
+            select(SourceRecord)
+            .where(SourceRecord.id.in_(ids))
+            .order_by(SourceRecord.id)
+            .with_for_update(key_share=True)
+        )
+    ).all()  # a record deleted with its connection is simply not here: nothing left to do
+    documents: dict[uuid.UUID, list[Document]] = {record.id: [] for record in records}
+    for document in await session.scalars(select(Document).where(Document.record_id.in_(documents))):
+        documents[document.record_id].append(document)
+    reads = Reads(session)
+    follow_ups = _FollowUps()
+    for record in records:
+        try:
+            await _map_one(session, reads, record, documents[record.id], follow_ups)
+        except TransientError:
+            if len(ids) == 1:
+                raise  # the consumer retries this message with backoff
+            # A message of its own retries it with backoff; the rest of the batch goes on.
+            await add_message(session, MapRecord(record_id=record.id), record.account_id)
+        except SQLAlchemyError:
+            raise  # the transaction is unusable: the whole batch is tried again (or fails as one)
+        except Exception as exc:
+            if len(ids) == 1 or classify(exc) is ErrorClass.transient:
+                raise
+            # The core could not map this one record (a bug the record's reason names): it fails alone.
+            move(session, record, RecordStatus.failed, str(exc)[:2000], code=ReasonCode.mapping_error)
+    await follow_ups.send(session)
+
+
+@dataclass
+class _FollowUps:
+    """Messages a batch owes, one per Xero organisation and tenant however many records asked."""
+
+    publish: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    refresh: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+
+    async def send(self, session: AsyncSession) -> None:
+        for xero_connection_id, account_id in sorted(self.refresh):
+            await add_message(
+                session, RefreshXeroReference(xero_connection_id=xero_connection_id), account_id
+            )
+        for xero_connection_id, account_id in sorted(self.publish):
+            await add_message(session, PublishPending(xero_connection_id=xero_connection_id), account_id)
+
+
+async def _map_one(
+    session: AsyncSession,
+    reads: Reads,
+    record: SourceRecord,
+    documents: list[Document],
+    follow_ups: _FollowUps,
+) -> None:
     if any(document.status is DocumentStatus.sending for document in documents):
         # A send is in flight; its outcome decides what this record needs next.
         raise TransientError(
             f"record {record.id} is being published; mapping it again afterwards", retry_after=5
         )
-    connection = await session.get(Connection, record.connection_id)
+    connection = await reads.connection(record.connection_id)
     if connection is None:
         return
-    decision = await decide(session, record, documents, lock_trial=True)
+    decision = await decide(session, record, documents, lock_trial=True, reads=reads)
     if isinstance(decision, Publish) and record.source == "ontraport":
-        await _count_trial(session, record, decision, documents)
+        await _count_trial(reads, record, decision, documents)
     if isinstance(decision, Wait) and decision.code is ReasonCode.xero_reference:
         assert connection.xero_connection_id is not None  # decide() waits for a link first
-        await add_message(
-            session, RefreshXeroReference(xero_connection_id=connection.xero_connection_id), record.account_id
-        )
-    await _apply(session, record, connection.xero_connection_id, decision, documents)
+        follow_ups.refresh.add((connection.xero_connection_id, record.account_id))
+    _apply(session, record, connection.xero_connection_id, decision, documents, follow_ups)
 
 
 async def _count_trial(
-    session: AsyncSession, record: SourceRecord, decision: Publish, documents: list[Document]
+    reads: Reads, record: SourceRecord, decision: Publish, documents: list[Document]
 ) -> None:
     """A record's first invoice takes one of the trial's transactions (the account is locked by decide)."""
     had_invoice = any(
@@ -67,24 +128,24 @@ async def _count_trial(
     )
     if had_invoice or not any(doc.kind is DocumentKind.invoice for doc in decision.documents):
         return
-    account = await session.get(Account, record.account_id)
-    assert account is not None
+    account = await reads.account(record.account_id)
     if account.plan is Plan.trial:  # a paid plan counts nothing: the trial's figures stay as they ended
         account.trial_used += 1
 
 
-async def _apply(
+def _apply(
     session: AsyncSession,
     record: SourceRecord,
     xero_connection_id: uuid.UUID | None,
     decision: Decision,
     documents: list[Document],
+    follow_ups: _FollowUps,
 ) -> None:
     if isinstance(decision, Publish):
         assert xero_connection_id is not None  # decide() publishes only for a linked connection
         _replace_unsent(session, record, xero_connection_id, decision, documents)
         move(session, record, RecordStatus.mapped, decision.summary)
-        await add_message(session, PublishPending(xero_connection_id=xero_connection_id), record.account_id)
+        follow_ups.publish.add((xero_connection_id, record.account_id))
         return
     _supersede_unsent(documents)
     if isinstance(decision, NoChange):
@@ -155,6 +216,19 @@ def _document(
 
 
 async def record_failed(session: AsyncSession, message: MapRecord, reason: str) -> None:
-    record = await session.get(SourceRecord, message.record_id, with_for_update={"key_share": True})
-    if record is not None:
+    await _failed(session, [message.record_id], reason)
+
+
+async def records_failed(session: AsyncSession, message: MapRecords, reason: str) -> None:
+    await _failed(session, message.record_ids, reason)
+
+
+async def _failed(session: AsyncSession, record_ids: Sequence[uuid.UUID], reason: str) -> None:
+    records = await session.scalars(
+        select(SourceRecord)
+        .where(SourceRecord.id.in_(sorted(set(record_ids))))
+        .order_by(SourceRecord.id)
+        .with_for_update(key_share=True)
+    )
+    for record in records:
         move(session, record, RecordStatus.failed, reason, code=ReasonCode.mapping_error)

@@ -13,10 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.sales import needs_purchases
-from ledgerbridge.common.messaging.messages import MapRecord
-from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, RecordStatus, SourceRecord
-from ledgerbridge.common.records.lifecycle import move
+from ledgerbridge.common.records.lifecycle import move, queue_mapping
 
 PurchaseReader = Callable[[list[int]], Awaitable[dict[int, list[dict[str, Any]]]]]
 """Reads the raw Purchase objects of these transactions, by transaction id."""
@@ -78,7 +76,7 @@ async def store_transactions(
         if record is None or record.payload_hash != payload_hash(transaction):
             pending.append((transaction, record))
     fetched = await _purchases_needed(pending, purchases)
-    changed = 0
+    changed: list[SourceRecord] = []
     for transaction, record in pending:
         contact_id = str(transaction.get("contact_id") or "")
         contact = contacts.get(int(contact_id)) if contact_id.isdigit() else None
@@ -114,6 +112,6 @@ async def store_transactions(
             move(
                 session, record, RecordStatus.received, "Changed in ONTRAPORT", detail={"was": record.reason}
             )
-        changed += 1
-        await add_message(session, MapRecord(record_id=record.id), connection.account_id)
-    return changed
+        changed.append(record)
+    await queue_mapping(session, changed)
+    return len(changed)

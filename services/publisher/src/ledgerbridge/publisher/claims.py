@@ -10,12 +10,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from ledgerbridge.common.database import unit_of_work
-from ledgerbridge.common.models import Document, DocumentStatus
+from ledgerbridge.common.models import (
+    Connection,
+    Document,
+    DocumentStatus,
+    PollCursor,
+    RecordStatus,
+    SourceRecord,
+)
 from ledgerbridge.publisher.claimed import Claimed
 from ledgerbridge.publisher.kinds import KindSpec
 
@@ -87,6 +94,58 @@ async def claim(
             document.status = DocumentStatus.sending
             document.attempts += 1
         return [_detached(d) for d in documents]
+
+
+async def fills_a_batch(
+    sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, spec: KindSpec
+) -> bool:
+    """Whether a whole batch of this kind is ready, or nothing more is on its way for the organisation:
+    no poll of a source posting to it under way, no record of one waiting to be mapped."""
+    async with sessions() as session:
+        ready_now = await session.scalar(
+            select(func.count()).select_from(
+                select(Document.id)
+                .where(
+                    Document.xero_connection_id == connection_id,
+                    Document.status == DocumentStatus.pending,
+                    ready(spec),
+                )
+                .limit(BATCH_SIZE)
+                .subquery()
+            )
+        )
+        if (ready_now or 0) >= BATCH_SIZE or not ready_now:
+            return True
+        sources = select(Connection.id).where(Connection.xero_connection_id == connection_id)
+        # A poll holds its cursor row locked until its pages commit: a row this share lock must skip is
+        # a poll under way, whose records the mapper gets next.
+        cursors = await session.scalar(
+            select(func.count()).select_from(PollCursor).where(PollCursor.connection_id.in_(sources))
+        )
+        free = len(
+            (
+                await session.scalars(
+                    select(PollCursor.id)
+                    .where(PollCursor.connection_id.in_(sources))
+                    .with_for_update(read=True, skip_locked=True)
+                )
+            ).all()
+        )
+        if free < (cursors or 0):
+            return False
+        mapping = await session.scalar(
+            select(
+                exists(
+                    select(SourceRecord.id)
+                    .join(Connection, Connection.id == SourceRecord.connection_id)
+                    .where(
+                        Connection.xero_connection_id == connection_id,
+                        SourceRecord.status == RecordStatus.received,
+                    )
+                )
+            )
+        )
+        return not mapping
 
 
 async def stale_claims(

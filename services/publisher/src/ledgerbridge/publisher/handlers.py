@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -73,7 +74,9 @@ def _xero_clients(
         assert connection.xero_tenant_id
         provider = tokens.provider(platform.sessions, connection.id)
         redis = platform.transport.redis
-        return xero_client(settings, http, redis, provider, connection.xero_tenant_id, limits=limits)
+        # Each organisation's calls are planned under its own day limit (SPEC §3.1).
+        planned = dataclasses.replace(limits, day_limit=connection.day_limit)
+        return xero_client(settings, http, redis, provider, connection.xero_tenant_id, limits=planned)
 
     return client_for
 

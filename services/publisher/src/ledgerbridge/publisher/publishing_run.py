@@ -25,8 +25,8 @@ from ledgerbridge.common.clients.xero import OrganisationParkedError, XeroClient
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import Connection, ConnectionStatus
 from ledgerbridge.publisher.batches import look_up, send_batch
-from ledgerbridge.publisher.claims import BATCH_SIZE, claim, stale_claims
-from ledgerbridge.publisher.kinds import SEND_ORDER, Destination
+from ledgerbridge.publisher.claims import BATCH_SIZE, claim, fills_a_batch, stale_claims
+from ledgerbridge.publisher.kinds import SEND_ORDER, Destination, KindSpec
 from ledgerbridge.publisher.recording import record_outcomes
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,9 @@ class PublishingRuns:
     _: KW_ONLY
     stale_sending: timedelta = timedelta(minutes=2)  # a claim older than this belongs to a dead run
     gather: float = 1.0  # seconds to let newly mapped documents gather between passes
+    # While the mapper still has records for the organisation, a part batch waits (a gather at a time,
+    # this long at most per run) for the rest: at 60 calls a minute a full batch costs no more.
+    hold_for_full_batch: float = 10.0
 
     async def publish(self, connection_id: uuid.UUID, *, max_seconds: float) -> RunResult:
         """Send what this organisation has pending, for at most ``max_seconds``.
@@ -73,10 +76,15 @@ class PublishingRuns:
         settled = 0
         try:
             settled += await self._recover_stale(destination)
+            held = 0.0
             while True:
                 sent = False
                 for spec in SEND_ORDER:
-                    while batch := await claim(self.sessions, destination.connection_id, spec):
+                    while True:
+                        held = await self._hold_for_full_batch(destination, spec, held)
+                        batch = await claim(self.sessions, destination.connection_id, spec)
+                        if not batch:
+                            break
                         settled += await send_batch(destination, spec, batch)
                         sent = True
                         if time.monotonic() >= deadline:
@@ -93,6 +101,18 @@ class PublishingRuns:
         except OrganisationParkedError as parked:
             await self._park(destination.connection_id, parked)
         return RunResult(settled, more=False)
+
+    async def _hold_for_full_batch(self, destination: Destination, spec: KindSpec, held: float) -> float:
+        """Wait, a gather at a time, while only a part batch is ready and more is on its way; returns the
+        run's time held so far (never more than ``hold_for_full_batch``)."""
+        while (
+            self.gather > 0
+            and held < self.hold_for_full_batch
+            and not await fills_a_batch(self.sessions, destination.connection_id, spec)
+        ):
+            await asyncio.sleep(self.gather)
+            held += self.gather
+        return held
 
     async def _recover_stale(self, destination: Destination) -> int:
         """Settle documents a dead run left ``sending``, by looking them up in Xero first."""

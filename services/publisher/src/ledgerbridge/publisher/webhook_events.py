@@ -1,4 +1,5 @@
-"""Xero webhook events stored by the API: note on a record's history when Xero changed its document.
+"""Xero webhook events stored by the API: note on a record's history when Xero changed its document,
+and mark a changed contact's name to be read again (``kinds.contact_names``).
 
 Events are thin (SPEC.md §3.1): they say that an invoice or credit note changed, not how. Re-fetching it
 needs the Xero client and a call budget, so this handler only records the change where people look
@@ -24,6 +25,7 @@ from ledgerbridge.common.models import (
     SourceRecord,
 )
 from ledgerbridge.common.xero_documents import mark_stale
+from ledgerbridge.publisher.kinds import contact_names
 
 CHANGED_IN_XERO = "Changed in Xero: re-fetch needed"
 WATCHED_CATEGORIES = frozenset({"INVOICE", "CREDITNOTE"})
@@ -39,7 +41,11 @@ async def handle_xero_event(session: AsyncSession, message: HandleWebhookEvent) 
     tenant_id = str(event.get("tenantId") or "")
     if resource_id and tenant_id:
         await mark_stale(session, tenant_id, str(event.get("eventCategory") or ""), resource_id)
-    if (
+    if event.get("eventCategory") == "CONTACT" and resource_id and tenant_id:
+        await contact_names.changed_in_xero(
+            session, tenant_id, resource_id, created=event.get("eventType") == "CREATE"
+        )
+    elif (
         event.get("eventCategory") in WATCHED_CATEGORIES
         and event.get("eventType") == "UPDATE"
         and resource_id

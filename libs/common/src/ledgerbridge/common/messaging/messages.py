@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerbridge.common.messaging.queues import Queue
 
@@ -61,6 +61,19 @@ class MapRecord(Message):
     record_id: uuid.UUID
 
 
+class MapRecords(Message):
+    """Turn many stored source records into Xero documents in one transaction (a poll's page, a fix).
+
+    The mapper reads each tenant's inputs once for the whole batch and decides every record on its own.
+    """
+
+    TYPE = "records.map"
+    QUEUE = Queue.mapper
+    MAX_RECORDS: ClassVar[int] = 100
+
+    record_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_RECORDS)
+
+
 class PublishPending(Message):
     """Send a Xero organisation's pending documents in batches."""
 
@@ -95,6 +108,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         PollConnection,
         RunImport,
         MapRecord,
+        MapRecords,
         PublishPending,
         RefreshXeroReference,
         HandleWebhookEvent,

@@ -13,6 +13,8 @@ from ledgerbridge.common.models.connections import (
     ConnectionStatus,
     PollCursor,
     PollStream,
+    XeroContactDirectory,
+    XeroContactName,
     XeroReferenceCache,
 )
 from ledgerbridge.common.models.mappings import Mapping, MappingKind, TaxExceptionRule
@@ -63,6 +65,8 @@ __all__ = [
     "SourceRecord",
     "TaxExceptionRule",
     "User",
+    "XeroContactDirectory",
+    "XeroContactName",
     "XeroDocumentState",
     "XeroReferenceCache",
 ]

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledgerbridge.common.models.base import Base, Timestamps, UUIDPrimaryKey
@@ -46,6 +46,8 @@ class Connection(UUIDPrimaryKey, Timestamps, Base):
     webhook_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     token_expires_at: Mapped[datetime | None]
     parked_until: Mapped[datetime | None]  # Xero day limit reached: nothing is sent before this
+    # A Xero connection's calls per day (SPEC §3.1: 5,000; the free Starter app tier allows 1,000).
+    day_limit: Mapped[int] = mapped_column(default=5000, server_default="5000")
     last_error: Mapped[str | None] = mapped_column(String(2000))
 
     cursors: Mapped[list[PollCursor]] = relationship(back_populates="connection", lazy="raise")
@@ -95,3 +97,33 @@ class XeroReferenceCache(Timestamps, Base):
     )
     data: Mapped[dict[str, Any]]
     fetched_at: Mapped[datetime]
+
+
+class XeroContactDirectory(Base):
+    """That an organisation's contact names were read from Xero (paged, ``summaryOnly``), and when."""
+
+    __tablename__ = "xero_contact_directories"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime]
+
+
+class XeroContactName(Base):
+    """One active Xero contact's name, so a clashing newcomer is renamed before it is sent, not after.
+
+    Xero refuses a contact whose name another active contact holds (SPEC §4 item 2). Kept current from
+    the first read, our own creates and Xero's contact webhooks; ``name_key`` NULL marks a contact Xero
+    said changed, whose name is read again before the next contacts are sent.
+    """
+
+    __tablename__ = "xero_contact_names"
+    __table_args__ = (Index("ix_xero_contact_names_connection_name", "connection_id", "name_key"),)
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Xero's ContactID, lower case
+    name_key: Mapped[str | None] = mapped_column(String(500))  # the name as Xero compares it
+    contact_number: Mapped[str | None] = mapped_column(String(100))

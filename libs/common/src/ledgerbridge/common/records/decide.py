@@ -8,6 +8,7 @@ does: storing documents, moving the record and counting the trial are the mapper
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.bookkeeping.bills import map_purchase_invoice
+from ledgerbridge.bookkeeping.bills import BillMappings, map_purchase_invoice
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, Wait
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
@@ -37,6 +38,7 @@ from ledgerbridge.bookkeeping.sales.summary_refunds import (
 )
 from ledgerbridge.bookkeeping.sales.transaction import TransactionError, parse_transaction
 from ledgerbridge.common import xero_reference
+from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.models import Account, Connection, Document, Plan, RecordStatus, SourceRecord
 from ledgerbridge.common.models.records import REFUND_SUMMARY_KIND, SUMMARY_KIND
 from ledgerbridge.common.records import core_inputs as inputs
@@ -47,6 +49,62 @@ XERO_NOT_LINKED = Cause("connection", "xero")
 XERO_REFERENCE = Cause("connection", "xero_reference")
 
 
+@dataclass
+class Reads:
+    """What deciding reads besides the record: each connection's, organisation's and account's inputs,
+    read once per unit of work, so a mapper batch of many records of one tenant reads them once.
+
+    The account is the session's own object: a trial slot one record takes is seen by the next.
+    """
+
+    session: AsyncSession
+    _connections: dict[uuid.UUID, Connection | None] = field(default_factory=dict)
+    _references: dict[uuid.UUID, XeroReference | None] = field(default_factory=dict)
+    _options: dict[uuid.UUID, AccountOptions] = field(default_factory=dict)
+    _sales_mappings: dict[uuid.UUID, Mappings] = field(default_factory=dict)
+    _bill_mappings: dict[uuid.UUID, BillMappings] = field(default_factory=dict)
+    _accounts: dict[uuid.UUID, Account] = field(default_factory=dict)  # held: the identity map is weak
+    _locked_accounts: set[uuid.UUID] = field(default_factory=set)
+
+    async def connection(self, connection_id: uuid.UUID) -> Connection | None:
+        if connection_id not in self._connections:
+            self._connections[connection_id] = await self.session.get(Connection, connection_id)
+        return self._connections[connection_id]
+
+    async def reference(self, xero_connection_id: uuid.UUID) -> XeroReference | None:
+        if xero_connection_id not in self._references:
+            cached = await xero_reference.load(self.session, xero_connection_id)
+            self._references[xero_connection_id] = cached.reference if cached else None
+        return self._references[xero_connection_id]
+
+    async def options(self, account_id: uuid.UUID) -> AccountOptions:
+        if account_id not in self._options:
+            self._options[account_id] = await inputs.account_options(self.session, account_id)
+        return self._options[account_id]
+
+    async def sales_mappings(self, account_id: uuid.UUID) -> Mappings:
+        if account_id not in self._sales_mappings:
+            self._sales_mappings[account_id] = await inputs.ontraport_mappings(self.session, account_id)
+        return self._sales_mappings[account_id]
+
+    async def bill_mappings(self, account_id: uuid.UUID, options: AccountOptions) -> BillMappings:
+        if account_id not in self._bill_mappings:
+            self._bill_mappings[account_id] = await inputs.bill_mappings(self.session, account_id, options)
+        return self._bill_mappings[account_id]
+
+    async def account(self, account_id: uuid.UUID, *, lock_trial: bool = False) -> Account:
+        account = self._accounts.get(account_id) or await self.session.get(Account, account_id)
+        assert account is not None  # the record belongs to it
+        self._accounts[account_id] = account
+        if lock_trial and account.plan is Plan.trial and account_id not in self._locked_accounts:
+            # NO KEY UPDATE: this transaction's own inbox and outbox rows hold KEY SHARE on the account
+            # (foreign keys), and a plain FOR UPDATE from two such transactions deadlocks. Once per unit
+            # of work: a second refresh would throw away the trial slots taken since.
+            await self.session.refresh(account, with_for_update={"key_share": True})
+            self._locked_accounts.add(account_id)
+        return account
+
+
 async def decide(
     session: AsyncSession,
     record: SourceRecord,
@@ -54,28 +112,31 @@ async def decide(
     *,
     lock_trial: bool = False,
     as_upgraded: bool = False,
+    reads: Reads | None = None,
 ) -> Decision:
     """The core's decision for ``record`` with ``documents`` (all of its stored documents).
 
     ``lock_trial`` takes the account row's lock first, so two records mapped at once cannot both take
     the last free trial slot; the mapper asks for it, a preview does not. ``as_upgraded`` decides as if
-    the plan were paid: what a record the trial holds will send once it is upgraded.
+    the plan were paid: what a record the trial holds will send once it is upgraded. ``reads`` shares
+    the inputs read for earlier records of the same unit of work.
     """
+    reads = reads or Reads(session)
     if record.source not in SOURCE_NAMES:
         return Fail(
             f"records from {record.source} cannot be mapped",
             ReasonCode.source_unreadable,
             Cause("source", record.source),
         )
-    connection = await session.get(Connection, record.connection_id)
+    connection = await reads.connection(record.connection_id)
     if connection is None or connection.xero_connection_id is None:
         return Wait(
             f"The {SOURCE_NAMES[record.source]} connection is not linked to a Xero organisation yet",
             ReasonCode.xero_not_linked,
             XERO_NOT_LINKED,
         )
-    cached = await xero_reference.load(session, connection.xero_connection_id)
-    if cached is None:
+    reference = await reads.reference(connection.xero_connection_id)
+    if reference is None:
         return Wait(
             "Reading the Xero organisation's accounts and tax rates first",
             ReasonCode.xero_reference,
@@ -83,7 +144,7 @@ async def decide(
         )
     try:
         return await _core(
-            session, record, documents, cached.reference, lock_trial=lock_trial, as_upgraded=as_upgraded
+            reads, record, documents, reference, lock_trial=lock_trial, as_upgraded=as_upgraded
         )
     except ValidationError as error:
         return Fail(
@@ -93,7 +154,7 @@ async def decide(
 
 
 async def _core(
-    session: AsyncSession,
+    reads: Reads,
     record: SourceRecord,
     documents: list[Document],
     reference: XeroReference,
@@ -102,11 +163,11 @@ async def _core(
     as_upgraded: bool,
 ) -> Decision:
     """The pure core's decision on the record's inputs; raises ValidationError on unreadable ones."""
-    options = await inputs.account_options(session, record.account_id)
+    options = await reads.options(record.account_id)
     if record.source == "onport":
         return map_purchase_invoice(
             record.payload,
-            mappings=await inputs.bill_mappings(session, record.account_id, options),
+            mappings=await reads.bill_mappings(record.account_id, options),
             options=inputs.bill_options(options),
             reference=reference,
             state=inputs.bill_sync_state(documents),
@@ -117,17 +178,14 @@ async def _core(
         return map_daily_summary(record.payload, settings)
     if record.kind == REFUND_SUMMARY_KIND:
         return map_daily_refund_summary(record.payload, settings)
-    mappings = await inputs.ontraport_mappings(session, record.account_id)
-    account = await session.get(Account, record.account_id)
-    assert account is not None  # the record belongs to it
+    mappings = await reads.sales_mappings(record.account_id)
+    account = await reads.account(record.account_id, lock_trial=lock_trial)
     now = datetime.now(UTC)
-    if lock_trial and account.plan is Plan.trial:
-        # NO KEY UPDATE: this transaction's own inbox and outbox rows hold KEY SHARE on the account
-        # (foreign keys), and a plain FOR UPDATE from two such transactions deadlocks.
-        await session.refresh(account, with_for_update={"key_share": True})
     trial = TrialState() if as_upgraded else inputs.trial_state(account, now)
     if settings.summary_mode or record.summary_record_id is not None:
-        return await _summary_member(session, record, documents, reference, settings, mappings, trial, now)
+        return await _summary_member(
+            reads.session, record, documents, reference, settings, mappings, trial, now
+        )
     return map_transaction(
         record.payload.get("transaction", {}),
         contact=inputs.ontraport_contact(record.payload.get("contact")),

@@ -6,6 +6,7 @@ questions for the database, not for the whole code base.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.common.alerts import events as alerts
 from ledgerbridge.common.alerts.kinds import AlertKind
-from ledgerbridge.common.messaging.messages import MapRecord
+from ledgerbridge.common.messaging.messages import MapRecord, MapRecords
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Document, DocumentStatus, RecordEvent, RecordStatus, SourceRecord
 
@@ -98,6 +99,13 @@ async def requeue(
 
     Unchanged documents keep their fingerprint and idempotency key when the mapper rebuilds them.
     """
+    await _reset(session, record, reason, detail=detail)
+    await add_message(session, MapRecord(record_id=record.id), record.account_id)
+
+
+async def _reset(
+    session: AsyncSession, record: SourceRecord, reason: str, *, detail: dict[str, Any] | None
+) -> None:
     reset = 0
     for document in await session.scalars(
         select(Document).where(Document.record_id == record.id, Document.status == DocumentStatus.failed)
@@ -105,7 +113,18 @@ async def requeue(
         document.status = DocumentStatus.pending
         reset += 1
     move(session, record, RecordStatus.received, reason, detail={**(detail or {}), "documents_reset": reset})
-    await add_message(session, MapRecord(record_id=record.id), record.account_id)
+
+
+async def queue_mapping(session: AsyncSession, records: Sequence[SourceRecord]) -> None:
+    """Hand records to the mapper in batches (one message per tenant and ``MapRecords.MAX_RECORDS``)."""
+    by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for record in records:
+        by_account.setdefault(record.account_id, []).append(record.id)
+    for account_id, ids in by_account.items():
+        for start in range(0, len(ids), MapRecords.MAX_RECORDS):
+            await add_message(
+                session, MapRecords(record_ids=ids[start : start + MapRecords.MAX_RECORDS]), account_id
+            )
 
 
 async def release(
@@ -117,5 +136,6 @@ async def release(
 ) -> int:
     """Send records back to the mapper: what held them (a plan limit, a missing link, a mapping) is gone."""
     for record in records:
-        await requeue(session, record, reason, detail=detail)
+        await _reset(session, record, reason, detail=detail)
+    await queue_mapping(session, records)
     return len(records)

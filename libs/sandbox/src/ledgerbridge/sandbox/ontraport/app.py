@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 from ledgerbridge.sandbox.ontraport.criteria import ConditionError, matches, parse_condition
+from ledgerbridge.sandbox.ontraport.generator import NameVariety
 from ledgerbridge.sandbox.ontraport.state import (
     OBJECT_NAMES,
     Account,
@@ -257,6 +258,8 @@ class NewAccount(BaseModel):
     seed: int = 1
     transactions: int = Field(default=20, ge=0)
     contacts: int = Field(default=10, ge=1)
+    names: NameVariety = "varied"
+    """``few``: the contacts share 90 name pairs, so many are namesakes (a run full of Xero name clashes)."""
 
 
 class AddTransactions(BaseModel):
@@ -296,7 +299,7 @@ def _control_router() -> APIRouter:
     def create_account(request: Request, body: Annotated[NewAccount | None, Body()] = None) -> dict[str, Any]:
         body = body or NewAccount()
         account = _state(request).create_account(
-            seed=body.seed, transactions=body.transactions, contacts=body.contacts
+            seed=body.seed, transactions=body.transactions, contacts=body.contacts, names=body.names
         )
         return account.summary()
 

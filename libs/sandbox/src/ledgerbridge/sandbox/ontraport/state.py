@@ -13,6 +13,7 @@ from ledgerbridge.sandbox.ontraport import catalog
 from ledgerbridge.sandbox.ontraport.amounts import money
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 from ledgerbridge.sandbox.ontraport.generator import (
+    NameVariety,
     TransactionFactory,
     TransactionSpec,
     generate_contacts,
@@ -98,6 +99,7 @@ class Account:
         contacts: int,
         config: OntraportSandboxConfig,
         clock: Clock,
+        names: NameVariety = "varied",
     ) -> None:
         self.account_id = account_id
         self.app_id = app_id
@@ -105,7 +107,7 @@ class Account:
         self.seed = seed
         self.limiter = FixedWindowLimiter(config.rate_limit, config.rate_window_seconds, clock)
         self.counter = CallCounter()
-        self.contacts = generate_contacts(random.Random(seed), contacts, config.start_date)
+        self.contacts = generate_contacts(random.Random(seed), contacts, config.start_date, names)
         self.factory = TransactionFactory(
             seed, self.contacts, config.start_date, config.seconds_between_transactions
         )
@@ -249,6 +251,7 @@ class OntraportState:
         contacts: int,
         app_id: str | None = None,
         api_key: str | None = None,
+        names: NameVariety = "varied",
     ) -> Account:
         account_id = self._next_account_id
         self._next_account_id += 1
@@ -261,6 +264,7 @@ class OntraportState:
             contacts=contacts,
             config=self.config,
             clock=self.clock,
+            names=names,
         )
         self.accounts[account_id] = account
         return account

@@ -83,6 +83,7 @@ def listing(
     *,
     paged: bool = True,
     max_page_size: int | None = None,
+    shown: Callable[[Document], Document] = public,
 ) -> JSONResponse:
     params = request.query_params
     where = params.get("where")
@@ -120,7 +121,7 @@ def listing(
             "itemCount": count,
         }
         records = records[(page - 1) * size : page * size]
-    return JSONResponse(envelope(key, [public(record) for record in records], **extra))
+    return JSONResponse(envelope(key, [shown(record) for record in records], **extra))
 
 
 def _one(records: dict[str, Document], key: str, found: Document | None) -> JSONResponse:
@@ -185,7 +186,32 @@ async def get_contacts(request: Request) -> JSONResponse:
     if term:
         searched = ("Name", "FirstName", "LastName", "ContactNumber", "CompanyNumber", "EmailAddress")
         contacts = [c for c in contacts if any(term in str(c.get(field) or "").lower() for field in searched)]
+    if params.get("summaryOnly", "false").lower() == "true":
+        return listing(request, contacts, "Contacts", shown=_contact_summary)
     return listing(request, contacts, "Contacts")
+
+
+# summaryOnly=true: "only lightweight fields, excluding computation-heavy fields" (the spec's words);
+# addresses, phones, people, groups, balances and the rest of the full record are left out.
+_SUMMARY_FIELDS = (
+    "ContactID",
+    "ContactNumber",
+    "ContactStatus",
+    "Name",
+    "FirstName",
+    "LastName",
+    "EmailAddress",
+    "IsSupplier",
+    "IsCustomer",
+    "UpdatedDateUTC",
+    "HasAttachments",
+    "HasValidationErrors",
+)
+
+
+def _contact_summary(contact: Document) -> Document:
+    full = public(contact)
+    return {key: full[key] for key in _SUMMARY_FIELDS if key in full}
 
 
 @router.get("/Contacts/{contact_id}")

@@ -1,9 +1,10 @@
 """Contacts: sent once per ContactNumber, reused when already ours, renamed when a stranger holds the name.
 
 Many records of one customer carry the same contact, so a batch sends each ContactNumber once and every
-document with that number shares the outcome. Xero refuses a second contact with the same name; the
-refusal is either our own contact (same ContactNumber, e.g. from a lost answer) or a different person
-of the same name, who gets a distinguishing name.
+document with that number shares the outcome. Xero refuses a second active contact with the same name:
+the organisation's names are kept (``contact_names``), so a newcomer whose name is taken gets its
+distinguishing name before it is sent. A refusal the kept names could not foresee is either our own
+contact (same ContactNumber, e.g. from a lost answer) or a name taken in Xero since: one look-up tells.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Any, ClassVar
 
 from sqlalchemy import select
 
+from ledgerbridge.bookkeeping.sales import contact_name_for_clash
 from ledgerbridge.common.messaging.errors import PermanentError
 from ledgerbridge.common.models import Document, DocumentKind, DocumentStatus
 from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome
+from ledgerbridge.publisher.kinds import contact_names
 from ledgerbridge.publisher.kinds.base import Destination, KindSpec, batch_key, quoted_any
+from ledgerbridge.publisher.kinds.contact_names import name_key
 
 
 class ContactSpec(KindSpec):
@@ -29,10 +33,18 @@ class ContactSpec(KindSpec):
             by_number.setdefault(_contact_number(document), []).append(document)
         links = await _known_contacts(destination, list(by_number))
         errors: dict[str, str] = {}
+        if any(number not in links for number in by_number):
+            await contact_names.current(destination)
+            # Already in Xero with our number (an earlier answer lost): linked, not sent again.
+            links.update(await contact_names.ours(destination, [n for n in by_number if n not in links]))
         missing = [number for number in by_number if number not in links]
         if missing:
-            bodies = _told_apart([by_number[number][0].body for number in missing])
+            bodies = await _named(destination, [by_number[number][0].body for number in missing])
             results = await destination.client.put_contacts(bodies, idempotency_key=batch_key(batch))
+            await contact_names.learn(
+                destination,
+                ({**body, "ContactID": result.xero_id} for body, result in zip(bodies, results, strict=True)),
+            )
             clashes: list[dict[str, Any]] = []
             for number, body, result in zip(missing, bodies, results, strict=True):
                 if result.ok and result.xero_id:
@@ -70,22 +82,33 @@ def _contact_number(document: Claimed) -> str:
     return str(number)
 
 
-def _clash_name(body: dict[str, Any]) -> str:
-    email = body.get("EmailAddress")
+def _name_forms(body: dict[str, Any]) -> tuple[str, ...]:
+    """The names a contact may take, in order: its own, ``Name (email)`` (SPEC §4 item 2), and
+    ``Name (ContactNumber)``, unique because the number is, for two people of one name and one e-mail."""
     name = str(body.get("Name", ""))
-    return f"{name} ({email})" if email else f"{name} ({body.get('ContactNumber')})"
+    email = body.get("EmailAddress")
+    by_number = contact_name_for_clash(name, str(body.get("ContactNumber")))
+    return (name, contact_name_for_clash(name, str(email)), by_number) if email else (name, by_number)
 
 
-def _told_apart(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Two different people of one name in a batch: Xero would refuse the second (names are unique), so
-    it gets its distinguishing name before the batch is sent (SPEC §4 item 2)."""
-    seen: set[str] = set()
+def told_apart(bodies: Sequence[dict[str, Any]], taken: dict[str, set[str | None]]) -> list[dict[str, Any]]:
+    """Each body with the first of its name forms no other contact holds: not in Xero (``taken``: name
+    key to the ContactNumbers holding it) and not earlier in the same batch."""
+    held = {key: set(numbers) for key, numbers in taken.items()}
     told: list[dict[str, Any]] = []
     for body in bodies:
-        name = str(body.get("Name", "")).casefold()
-        told.append({**body, "Name": _clash_name(body)} if name in seen else body)
-        seen.add(name)
+        number = str(body.get("ContactNumber"))
+        forms = _name_forms(body)
+        free = next((f for f in forms if held.get(name_key(f), set()) <= {number}), forms[-1])
+        held.setdefault(name_key(free), set()).add(number)
+        told.append(body if free == body.get("Name") else {**body, "Name": free})
     return told
+
+
+async def _named(destination: Destination, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The bodies with the names they can have in Xero, as far as the organisation's names are known."""
+    taken = await contact_names.holders(destination, (form for body in bodies for form in _name_forms(body)))
+    return told_apart(bodies, taken)
 
 
 async def _known_contacts(destination: Destination, numbers: list[str]) -> dict[str, str]:
@@ -108,24 +131,32 @@ async def _known_contacts(destination: Destination, numbers: list[str]) -> dict[
 async def _resolve_clashes(
     destination: Destination, bodies: list[dict[str, Any]], links: dict[str, str], errors: dict[str, str]
 ) -> None:
-    """Refused contacts: ours already (same ContactNumber), or a different person with the same name."""
+    """Refused contacts the kept names could not foresee: ours already (same ContactNumber), or a name
+    someone took in Xero since. One look-up finds both, and the names learnt rename the rest."""
     numbers = [str(body["ContactNumber"]) for body in bodies]
-    for found in await destination.client.get_contacts(
-        where=quoted_any("ContactNumber", numbers), include_archived=True
-    ):
-        if found.get("ContactNumber") in numbers and found.get("ContactID"):
-            links[str(found["ContactNumber"])] = str(found["ContactID"])
-    renamed = [
-        {**body, "Name": _clash_name(body)}
+    where = " OR ".join(
+        (quoted_any("ContactNumber", numbers), quoted_any("Name", [b["Name"] for b in bodies]))
+    )
+    found = await destination.client.get_contacts(where=where, include_archived=True)
+    await contact_names.learn(destination, found)
+    for contact in found:
+        if contact.get("ContactNumber") in numbers and contact.get("ContactID"):
+            links[str(contact["ContactNumber"])] = str(contact["ContactID"])
+    refused = [
+        body
         for body in bodies
         if body["ContactNumber"] not in links and "name" in errors.get(str(body["ContactNumber"]), "").lower()
     ]
-    if not renamed:
+    if not refused:
         return
+    renamed = await _named(destination, refused)
     key = "lb:clash:" + hashlib.sha256("\n".join(b["ContactNumber"] for b in renamed).encode()).hexdigest()
-    for body, result in zip(
-        renamed, await destination.client.put_contacts(renamed, idempotency_key=key), strict=True
-    ):
+    results = await destination.client.put_contacts(renamed, idempotency_key=key)
+    await contact_names.learn(
+        destination,
+        ({**body, "ContactID": result.xero_id} for body, result in zip(renamed, results, strict=True)),
+    )
+    for body, result in zip(renamed, results, strict=True):
         if result.ok and result.xero_id:
             links[str(body["ContactNumber"])] = result.xero_id
         else:

@@ -270,8 +270,11 @@ class XeroClient:
         search_term: str | None = None,
         is_supplier: bool | None = None,
         page: int | None = None,
+        page_size: int | None = None,
         include_archived: bool = False,
+        summary_only: bool = False,
     ) -> list[dict[str, Any]]:
+        """Contacts matching every filter given; ``summary_only`` asks Xero for the lightweight fields."""
         numbers = (
             " OR ".join(f"ContactNumber=={_quote(number)}" for number in contact_numbers)
             if contact_numbers
@@ -283,7 +286,9 @@ class XeroClient:
             IDs=_csv(ids),
             searchTerm=search_term,
             page=page,
+            pageSize=page_size,
             includeArchived="true" if include_archived else None,
+            summaryOnly="true" if summary_only else None,
         )
         return await self._list("Contacts", params)
 

@@ -12,6 +12,10 @@ Waiting here is cheaper than a 429, so ``slot()`` sleeps until a call fits. Stat
 - ``…:parked``: epoch until which the organisation is parked (a day-limit 429, or the day budget used up).
 - ``…:cooldown``: epoch before which nobody calls, after a minute 429 (someone outside this limiter
   used the quota).
+- ``…:hours``: our own calls per hour (hash, hour number → calls), kept 25 hours: the day plan. The
+  connection's day limit (5,000 by default, 1,000 on Xero's Starter tier) bounds them; sends stop
+  ``day_reserve`` calls short of it, so reference refreshes, look-ups and a person's setup calls still
+  fit, and the backlog waits for the next hours instead of meeting Xero's day 429.
 
 Every decision runs in one Lua script on Redis's clock, so replicas with skewed clocks still agree.
 """
@@ -21,10 +25,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import httpx
 import structlog
@@ -51,6 +56,25 @@ if day_left and tonumber(day_left) <= 0 then
   redis.call('DEL', KEYS[5])
   return {'parked', tostring(now + probe)}
 end
+-- Our own count of the organisation's calls per hour, kept 25 hours: a call made in hour h has left any
+-- rolling 24-hour window by the start of hour h + 25. Sends stop at the day limit less the reserve,
+-- reads at the day limit itself, so Xero's day 429 is never provoked.
+local hour = math.floor(now / 3600)
+local used = 0
+local oldest = hour
+local counts = redis.call('HGETALL', KEYS[6])
+for i = 1, #counts, 2 do
+  local h = tonumber(counts[i])
+  if h <= hour - 25 then
+    redis.call('HDEL', KEYS[6], counts[i])
+  else
+    used = used + tonumber(counts[i + 1])
+    if h < oldest then oldest = h end
+  end
+end
+if used >= tonumber(ARGV[7]) then
+  return {'day', tostring((oldest + 25) * 3600)}
+end
 local cooldown = tonumber(redis.call('GET', KEYS[4]) or '0')
 if cooldown > now then
   return {'wait', tostring(cooldown - now)}
@@ -72,6 +96,8 @@ redis.call('PEXPIRE', KEYS[2], math.ceil(lease * 1000))
 if day_left then
   redis.call('DECR', KEYS[5])
 end
+redis.call('HINCRBY', KEYS[6], hour, 1)
+redis.call('EXPIRE', KEYS[6], 25 * 3600)
 return {'ok', '0'}
 """
 
@@ -113,6 +139,14 @@ class LimiterConfig:
     poll_seconds: float = 0.05
     # A caller waiting longer than this gives up with a TransientError so its job is retried later.
     max_wait_seconds: float = 300.0
+    # The organisation's calls per rolling day (the connection's ``day_limit``), and how many of them
+    # only reads may use (reference refreshes, unknown-outcome look-ups, a person's setup calls).
+    day_limit: int = 5000
+    day_reserve_share: float = 0.05
+
+    @property
+    def day_reserve(self) -> int:
+        return max(1, round(self.day_limit * self.day_reserve_share))
 
 
 class OrganisationParkedError(TransientError):
@@ -137,21 +171,23 @@ class RateLimiter:
         return f"{self._prefix}:xero-limits:{{{tenant_id.lower()}}}:{name}"
 
     def _keys(self, tenant_id: str) -> list[str]:
-        return [self._key(tenant_id, name) for name in ("minute", "leases", "parked", "cooldown", "day")]
+        names = ("minute", "leases", "parked", "cooldown", "day", "hours")
+        return [self._key(tenant_id, name) for name in names]
 
     @asynccontextmanager
-    async def slot(self, tenant_id: str) -> AsyncIterator[None]:
+    async def slot(self, tenant_id: str, *, read: bool = False) -> AsyncIterator[None]:
         """Waits until one more call to the organisation fits in all its limits; holds it for the block.
 
-        Raises ``OrganisationParkedError`` at once when the organisation is parked.
+        Raises ``OrganisationParkedError`` at once when the organisation is parked, or when today's plan
+        has no call left (``read``: a GET, which may use the day's reserve).
         """
-        call_id = await self._acquire(tenant_id)
+        call_id = await self._acquire(tenant_id, read=read)
         try:
             yield
         finally:
             await self._release_script(keys=self._keys(tenant_id)[:2], args=[call_id])
 
-    async def _acquire(self, tenant_id: str) -> str:
+    async def _acquire(self, tenant_id: str, *, read: bool) -> str:
         config = self.config
         call_id = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
@@ -166,6 +202,7 @@ class RateLimiter:
                     config.lease_seconds,
                     call_id,
                     config.day_probe_seconds,
+                    config.day_limit if read else config.day_limit - config.day_reserve,
                 ],
             )
             # Clients made with decode_responses answer str, the others bytes.
@@ -178,6 +215,14 @@ class RateLimiter:
                 raise OrganisationParkedError(
                     f"Xero day limit reached for this organisation; parked until {parked_until.isoformat()}",
                     parked_until,
+                    max(0.0, value - (await self._now())),
+                )
+            if verdict == "day":
+                resumes = datetime.fromtimestamp(value, UTC)
+                raise OrganisationParkedError(
+                    f"Today's {config.day_limit:,} Xero calls for this organisation are planned; "
+                    f"the rest goes from {resumes.isoformat()}",
+                    resumes,
                     max(0.0, value - (await self._now())),
                 )
             # Jitter spreads waiters that would otherwise all retry at the same instant.
@@ -207,6 +252,13 @@ class RateLimiter:
         """After a minute or concurrency 429: everyone waits ``retry_after`` before the next call."""
         await self._hold_script(keys=[self._key(tenant_id, "cooldown")], args=[max(retry_after, 0.1)])
 
+    async def calls_today(self, tenant_id: str) -> tuple[int, dict[int, int]]:
+        """Our calls to the organisation in the rolling day (conservatively 25 hours), and per hour."""
+        raw = await cast(Awaitable[dict[bytes, bytes]], self._redis.hgetall(self._key(tenant_id, "hours")))
+        hour = int(await self._now() // 3600)
+        per_hour = {int(h): int(n) for h, n in raw.items() if int(h) > hour - 25}
+        return sum(per_hour.values()), per_hour
+
     async def parked_until(self, tenant_id: str) -> datetime | None:
         raw = await self._redis.get(self._key(tenant_id, "parked"))
         if raw is None:
@@ -227,8 +279,9 @@ class OrganisationLimits:
     tenant_id: str
 
     def admit(self, method: str) -> AbstractAsyncContextManager[None]:
-        # Every method costs one call of each budget; the slot is held until the answer is in.
-        return self.limiter.slot(self.tenant_id)
+        # Every method costs one call of each budget; the slot is held until the answer is in. Reads may
+        # use the day's reserve, sends may not.
+        return self.limiter.slot(self.tenant_id, read=method == "GET")
 
     async def observe(self, response: httpx.Response) -> None:
         await self.limiter.record(self.tenant_id, response.headers)
