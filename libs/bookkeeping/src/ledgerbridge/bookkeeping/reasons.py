@@ -22,6 +22,7 @@ class ReasonCode(StrEnum):
     invoice_not_finalized = "invoice_not_finalized"
     manual_sync = "manual_sync"
     source_incomplete = "source_incomplete"
+    period_locked = "period_locked"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -79,6 +80,11 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.source_incomplete: (
         "Part of the source record (an Onport invoice's shipping and landed costs) is not read yet",
         "Nothing to do: the next poll reads it and the record continues",
+    ),
+    ReasonCode.period_locked: (
+        "The document's date is on or before the Xero organisation's lock date, and Xero refuses it",
+        "Move the lock date in Xero (the record then goes by itself), or set locked periods to post on "
+        "the first open day",
     ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",

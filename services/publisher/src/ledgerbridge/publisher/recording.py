@@ -16,7 +16,16 @@ from ledgerbridge.common.models import Document, DocumentStatus, RecordStatus, S
 from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.claimed import Decided, Outcome
 
-STALE_REFERENCE_HINTS = ("account code", "accountcode", "taxtype", "tax type", "branding theme", "currency")
+STALE_REFERENCE_HINTS = (
+    "account code",
+    "accountcode",
+    "taxtype",
+    "tax type",
+    "branding theme",
+    "currency",
+    "tracking",
+    "lock date",
+)
 
 
 async def record_outcomes(sessions: async_sessionmaker[AsyncSession], decided: Decided) -> None:

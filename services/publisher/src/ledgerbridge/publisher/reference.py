@@ -26,6 +26,8 @@ async def fetch(client: XeroClient) -> dict[str, object]:
         "tax_rates": await client.get_tax_rates(),
         "branding_themes": await client.get_branding_themes(),
         "currencies": await client.get_currencies(),
+        "tracking_categories": await client.get_tracking_categories(),
+        "organisation": [await client.get_organisation()],
     }
 
 
@@ -58,7 +60,8 @@ async def release_waiting(session: AsyncSession, xero_connection_id: uuid.UUID) 
             .where(
                 Connection.xero_connection_id == xero_connection_id,
                 SourceRecord.status == RecordStatus.waiting,
-                SourceRecord.reason_code == ReasonCode.xero_reference,
+                # A lock date that moved frees what it held; one that did not holds it again.
+                SourceRecord.reason_code.in_((ReasonCode.xero_reference, ReasonCode.period_locked)),
             )
             .with_for_update(of=SourceRecord, key_share=True)
         )

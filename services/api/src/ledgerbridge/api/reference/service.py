@@ -1,7 +1,8 @@
 """Reading reference data from the caches, and re-reading it from Xero or ONTRAPORT on request.
 
 Xero's accounting data lives in ``XeroReferenceCache`` (keys ``accounts``, ``tax_rates``,
-``branding_themes``, ``currencies``, which the mapper and publisher read, plus ``contacts``, which only
+``branding_themes``, ``currencies``, ``tracking_categories`` and ``organisation`` (its lock dates), which
+the mapper and publisher read, plus ``contacts``, which only
 the setup screens and mapping checks use). A kind missing from a cache is fetched on first use;
 ``refresh`` re-reads one kind, so a refresh costs one call (contacts: one per 100).
 """
@@ -42,6 +43,8 @@ class XeroKind(enum.StrEnum):
     tax_rates = "tax-rates"
     branding_themes = "branding-themes"
     currencies = "currencies"
+    tracking_categories = "tracking-categories"
+    organisation = "organisation"
     contacts = "contacts"
 
     @property
@@ -73,11 +76,17 @@ async def _contacts(client: XeroClient) -> list[dict[str, Any]]:
     return contacts
 
 
+async def _organisation(client: XeroClient) -> list[dict[str, Any]]:
+    return [await client.get_organisation()]
+
+
 _XERO_FETCH: dict[XeroKind, Callable[[XeroClient], Awaitable[list[dict[str, Any]]]]] = {
     XeroKind.accounts: lambda client: client.get_accounts(),
     XeroKind.tax_rates: lambda client: client.get_tax_rates(),
     XeroKind.branding_themes: lambda client: client.get_branding_themes(),
     XeroKind.currencies: lambda client: client.get_currencies(),
+    XeroKind.tracking_categories: lambda client: client.get_tracking_categories(),
+    XeroKind.organisation: _organisation,
     XeroKind.contacts: _contacts,
 }
 

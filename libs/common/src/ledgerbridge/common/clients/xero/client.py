@@ -300,6 +300,10 @@ class XeroClient:
     async def get_currencies(self) -> list[dict[str, Any]]:
         return await self._list("Currencies", {})
 
+    async def get_tracking_categories(self) -> list[dict[str, Any]]:
+        """Active categories with their active options (Xero leaves archived ones out by default)."""
+        return await self._list("TrackingCategories", {})
+
     async def _list(
         self, path: str, params: dict[str, str], *, key: str | None = None
     ) -> list[dict[str, Any]]:
