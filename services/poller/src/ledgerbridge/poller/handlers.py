@@ -26,6 +26,7 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.poller.imports import run_import_page
+from ledgerbridge.poller.lock_dates import recheck_lock_date
 from ledgerbridge.poller.onport_import import run_onport_import_page
 from ledgerbridge.poller.onport_poll import (
     lock_onport_cursor,
@@ -63,6 +64,7 @@ class Poller:
             if cursor is None:
                 return  # another replica is polling this connection right now
             changed = await poll(session, connection, cursor, self.source_for(connection), settings.polling)
+            await recheck_lock_date(session, connection, datetime.now(UTC))
         elif connection.kind is ConnectionKind.onport:
             cursor = await lock_onport_cursor(session, connection.id)
             if cursor is None:

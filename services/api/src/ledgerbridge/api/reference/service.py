@@ -23,6 +23,7 @@ from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.ontraport import OntraportClient
 from ledgerbridge.common.clients.xero import XeroClient
 from ledgerbridge.common.models import Connection, XeroReferenceCache
+from ledgerbridge.common.records.healing import release_reference_waits
 
 XERO_CONTACTS_PAGE_SIZE = 100  # what Xero serves per page of GET /Contacts
 MAX_CONTACT_PAGES = 50  # 5,000 contacts; more would spend most of an organisation's minute budget
@@ -110,6 +111,10 @@ async def xero_items(
     with partner_errors("Xero"):
         fetched = await _XERO_FETCH[kind](partners.xero(connection.id, connection.xero_tenant_id))
     await xero_reference.store(session, connection.id, {**(row.data if row else {}), kind.cache_key: fetched})
+    if kind is XeroKind.organisation:
+        # The lock date may have moved: what it held goes back to the mapper, which holds again what
+        # it still covers.
+        await release_reference_waits(session, connection.id)
     stored = await _raw_xero_cache(session, connection.id)
     assert stored is not None
     return fetched, stored.fetched_at
