@@ -1,14 +1,17 @@
-"""Contacts: sent once per ContactNumber, reused when already ours, renamed when a stranger holds the name.
+"""Contacts: sent once per ContactNumber, reused when already ours, renamed when a stranger holds the name,
+updated when their details change at the source.
 
 Many records of one customer carry the same contact, so a batch sends each ContactNumber once and every
 document with that number shares the outcome. Xero refuses a second contact with the same name; the
 refusal is either our own contact (same ContactNumber, e.g. from a lost answer) or a different person
-of the same name, who gets a distinguishing name.
+of the same name, who gets a distinguishing name. A contact already ours whose details (name, email,
+phones, address) differ from those last sent is updated, all such contacts of a batch in one call.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -27,8 +30,16 @@ class ContactSpec(KindSpec):
         by_number: dict[str, list[Claimed]] = {}
         for document in batch:
             by_number.setdefault(_contact_number(document), []).append(document)
-        links = await _known_contacts(destination, list(by_number))
+        known = await _known_contacts(destination, list(by_number))
+        links = {number: xero_id for number, (xero_id, _) in known.items()}
         errors: dict[str, str] = {}
+        changed = [
+            number
+            for number, (_, sent) in known.items()
+            if _details(by_number[number][0].body) != _details(sent)
+        ]
+        if changed:
+            await _update_details(destination, {n: (links[n], by_number[n][0].body) for n in changed}, errors)
         missing = [number for number in by_number if number not in links]
         if missing:
             bodies = _told_apart([by_number[number][0].body for number in missing])
@@ -46,7 +57,7 @@ class ContactSpec(KindSpec):
         for number, documents in by_number.items():
             outcome = (
                 Outcome(True, links[number], number)
-                if number in links
+                if number in links and number not in errors
                 else Outcome(
                     False, error=f"Xero refused contact {number}: {errors.get(number, 'unknown error')}"
                 )
@@ -88,20 +99,53 @@ def _told_apart(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return told
 
 
-async def _known_contacts(destination: Destination, numbers: list[str]) -> dict[str, str]:
-    """Contacts this organisation already has from us, by ContactNumber: no call needed for those."""
+async def _known_contacts(
+    destination: Destination, numbers: list[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Contacts this organisation already has from us, by ContactNumber, with the body last sent: no
+    call needed for those whose details are unchanged."""
     async with destination.sessions() as session:
         rows = await session.execute(
-            select(Document.xero_number, Document.xero_id)
+            select(Document.xero_number, Document.xero_id, Document.request_body)
             .where(
                 Document.xero_connection_id == destination.connection_id,
                 Document.kind == DocumentKind.contact,
                 Document.status == DocumentStatus.published,
                 Document.xero_number.in_(numbers),
             )
-            .distinct()
+            .distinct(Document.xero_number)
+            .order_by(Document.xero_number, Document.published_at.desc(), Document.created_at.desc())
         )
-        return {number: xero_id for number, xero_id in rows.all() if number and xero_id}
+        return {number: (xero_id, body) for number, xero_id, body in rows.all() if number and xero_id}
+
+
+# What the source says about the person; the rest of a contact (its groups, balances) is Xero's own.
+_DETAILS = ("Name", "FirstName", "LastName", "EmailAddress", "Phones", "Addresses")
+
+
+def _details(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: body.get(key) for key in _DETAILS}
+
+
+async def _update_details(
+    destination: Destination, changed: dict[str, tuple[str, dict[str, Any]]], errors: dict[str, str]
+) -> None:
+    """One POST for every changed contact of the batch. Xero refuses a name another contact holds, so a
+    refused update is sent again keeping the name Xero has (the rest of the details still go)."""
+    numbers = sorted(changed)
+    bodies = [{"ContactID": changed[n][0], **changed[n][1]} for n in numbers]
+    digest = hashlib.sha256(json.dumps(bodies, sort_keys=True, default=str).encode()).hexdigest()
+    results = await destination.client.post_contacts(bodies, idempotency_key=f"lb:contact-update:{digest}")
+    refused = [(n, b) for n, b, r in zip(numbers, bodies, results, strict=True) if not r.ok]
+    if not refused:
+        return
+    unnamed = [{k: v for k, v in body.items() if k != "Name"} for _, body in refused]
+    again = await destination.client.post_contacts(
+        unnamed, idempotency_key=f"lb:contact-update:{digest}:unnamed"
+    )
+    for (number, _), result in zip(refused, again, strict=True):
+        if not result.ok:
+            errors[number] = "; ".join(result.errors)
 
 
 async def _resolve_clashes(

@@ -149,6 +149,12 @@ class XeroClient:
     ) -> list[ElementResult]:
         return await self._put_batch("Contacts", contacts, idempotency_key)
 
+    async def post_contacts(
+        self, contacts: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[ElementResult]:
+        """Updates existing contacts (each element carries its ``ContactID``), many per call."""
+        return await self._put_batch("Contacts", contacts, idempotency_key, method="POST")
+
     async def put_invoices(
         self, invoices: Sequence[Mapping[str, Any]], unitdp4: bool = False, *, idempotency_key: str
     ) -> list[ElementResult]:
@@ -172,6 +178,7 @@ class XeroClient:
         idempotency_key: str,
         *,
         unitdp4: bool = False,
+        method: str = "PUT",
     ) -> list[ElementResult]:
         if len(documents) > MAX_BATCH:
             raise ValueError(f"Xero takes at most {MAX_BATCH} {resource} per call, got {len(documents)}")
@@ -181,12 +188,12 @@ class XeroClient:
             return []
         params = {"summarizeErrors": "false", **({"unitdp": "4"} if unitdp4 else {})}
         response = await self._request(
-            "PUT",
+            method,
             resource,
             params=params,
             body={resource: [dict(document) for document in documents]},
             idempotency_key=idempotency_key,
-            creates=True,
+            creates=method == "PUT",
         )
         return parse_batch(response, resource, len(documents))
 
