@@ -4,6 +4,7 @@ kept up to date, and the invoice status and unpaid-sale paths (SPEC §4 item 1).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -71,6 +72,13 @@ async def _options(sessions: async_sessionmaker[AsyncSession], tenant: Tenant, *
 def _invoice(sandboxes: Sandboxes, tenant: Tenant, transaction_id: int) -> dict[str, Any]:
     organisation = sandboxes.organisation(tenant.tenant_id)
     return next(i for i in organisation.invoices.values() if i["InvoiceNumber"] == f"OP-{transaction_id}")
+
+
+def _settled_all(
+    sessions: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, tenant: Tenant
+) -> Callable[[], Awaitable[bool]]:
+    count = len(sandboxes.transactions(tenant.ontraport_account_id))
+    return lambda: settled(sessions, tenant, count)
 
 
 def _tracking(line: dict[str, Any]) -> list[tuple[str, str]]:
@@ -232,10 +240,7 @@ async def test_unpaid_sales_await_payment_and_get_it_when_paid_and_drafts_take_n
     for tenant in (authorised, drafts):
         await poll_now(committing, tenant)
     for tenant in (authorised, drafts):
-        count = len(sandboxes.transactions(tenant.ontraport_account_id))
-        await wait_for(
-            lambda t=tenant, n=count: settled(committing, t, n), 90, stack, "the unpaid and paid sales"
-        )
+        await wait_for(_settled_all(committing, sandboxes, tenant), 90, stack, "the unpaid and paid sales")
 
     records = await _records(committing, authorised)
     assert {records[unpaid].status, records[paid].status} == {RecordStatus.synced}
@@ -268,7 +273,7 @@ async def test_unpaid_sales_await_payment_and_get_it_when_paid_and_drafts_take_n
 
     async def paid_later() -> bool:
         await poll_now(committing, authorised)
-        return _invoice(sandboxes, authorised, unpaid)["Status"] == "PAID"
+        return bool(_invoice(sandboxes, authorised, unpaid)["Status"] == "PAID")
 
     await wait_for(paid_later, 90, stack, "the later payment")
     (payment,) = [
