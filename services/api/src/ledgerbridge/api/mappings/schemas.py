@@ -126,10 +126,31 @@ TARGET_MODELS: dict[MappingKind, type[_Target]] = {
     MappingKind.purchase_type: PurchaseTypeTarget,
 }
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` put in place: it is embedded in other schemas, where a
+    local ``#/$defs/...`` reference would point nowhere."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 TARGET_SCHEMA: dict[str, Any] = {
     "description": "The target's shape depends on the kind: "
     + "; ".join(f"{kind}: {model.__name__}" for kind, model in TARGET_MODELS.items()),
-    "oneOf": [{"title": model.__name__, **model.model_json_schema()} for model in TARGET_MODELS.values()],
+    "oneOf": [
+        {"title": model.__name__, **_inlined(model.model_json_schema())} for model in TARGET_MODELS.values()
+    ],
 }
 
 
