@@ -320,3 +320,31 @@ def test_the_contact_carries_ontraports_details_within_xeros_limits(
     )
     # The invoice's own contact reference is the same body, so Xero files the sale under these details.
     assert _invoice(decision)["Contact"] == body.body
+
+
+# --- lock dates on Onport bills ---------------------------------------------------------------------
+
+
+def test_a_bill_in_a_locked_period_is_held_or_moved_like_a_sale() -> None:
+    from ledgerbridge.bookkeeping.bills import map_purchase_invoice
+    from tests.mapper.onport.builders import MAPPINGS, OPTIONS, assert_valid, payload
+
+    locked = XeroReference(lock_date=date(2025, 1, 1))  # the bill is dated 2025-01-01
+    held = map_purchase_invoice(payload(), mappings=MAPPINGS, options=OPTIONS, reference=locked)
+    assert isinstance(held, Wait) and held.code is ReasonCode.period_locked
+    assert "Bill dated 2025-01-01" in held.reason
+    moved = map_purchase_invoice(
+        payload(),
+        mappings=MAPPINGS,
+        options=OPTIONS.model_copy(update={"locked_period": LockedPeriod.FIRST_OPEN_DAY}),
+        reference=locked,
+    )
+    assert isinstance(moved, Publish)
+    assert_valid(moved.documents)
+    (bill,) = moved.documents
+    assert (bill.body["Date"], bill.body["DueDate"]) == ("2025-01-02", "2025-01-15")
+    assert bill.body["Reference"].endswith("(dated 2025-01-01)")
+    opened = map_purchase_invoice(
+        payload(), mappings=MAPPINGS, options=OPTIONS, reference=XeroReference(lock_date=date(2024, 12, 31))
+    )
+    assert opened == map_purchase_invoice(payload(), mappings=MAPPINGS, options=OPTIONS)

@@ -64,7 +64,6 @@ class Poller:
             if cursor is None:
                 return  # another replica is polling this connection right now
             changed = await poll(session, connection, cursor, self.source_for(connection), settings.polling)
-            await recheck_lock_date(session, connection, datetime.now(UTC))
         elif connection.kind is ConnectionKind.onport:
             cursor = await lock_onport_cursor(session, connection.id)
             if cursor is None:
@@ -73,6 +72,7 @@ class Poller:
             changed = await poll_onport(session, connection, cursor, source, settings.polling)
         else:
             return
+        await recheck_lock_date(session, connection, datetime.now(UTC))
         log.info("poll.done", connection_id=str(connection.id), reason=message.reason, changed=changed)
 
     async def refresh_onport_invoice(self, session: AsyncSession, message: RefreshOnportInvoice) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.bills import BillMappings, BillOptions, BillSyncState, TaxMappings
 from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
+from ledgerbridge.bookkeeping.lock_dates import LockedPeriod
 from ledgerbridge.bookkeeping.sales import (
     Contact,
     GatewayMapping,
@@ -220,6 +221,7 @@ def bill_options(options: AccountOptions) -> BillOptions:
         adjustment_account=onport.adjustment_account,
         payout_accounts=onport.payout_accounts,
         time_zone=options.ontraport.time_zone,
+        locked_period=LockedPeriod(options.ontraport.locked_period),
     )
 
 
