@@ -126,6 +126,7 @@ TARGET_MODELS: dict[MappingKind, type[_Target]] = {
     MappingKind.purchase_type: PurchaseTypeTarget,
 }
 
+
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     """A model's JSON schema with its ``$defs`` put in place: it is embedded in other schemas, where a
     local ``#/$defs/...`` reference would point nowhere."""

@@ -39,7 +39,12 @@ class ContactSpec(KindSpec):
             if _details(by_number[number][0].body) != _details(sent)
         ]
         if changed:
-            await _update_details(destination, {n: (links[n], by_number[n][0].body) for n in changed}, errors)
+            # Refused updates take their contact's documents down with them (sent again later); a
+            # creation refused and then resolved by a new name below is not one of them.
+            for number in await _update_details(
+                destination, {n: (links[n], by_number[n][0].body) for n in changed}, errors
+            ):
+                del links[number]
         missing = [number for number in by_number if number not in links]
         if missing:
             bodies = _told_apart([by_number[number][0].body for number in missing])
@@ -57,7 +62,7 @@ class ContactSpec(KindSpec):
         for number, documents in by_number.items():
             outcome = (
                 Outcome(True, links[number], number)
-                if number in links and number not in errors
+                if number in links
                 else Outcome(
                     False, error=f"Xero refused contact {number}: {errors.get(number, 'unknown error')}"
                 )
@@ -129,23 +134,27 @@ def _details(body: dict[str, Any]) -> dict[str, Any]:
 
 async def _update_details(
     destination: Destination, changed: dict[str, tuple[str, dict[str, Any]]], errors: dict[str, str]
-) -> None:
+) -> list[str]:
     """One POST for every changed contact of the batch. Xero refuses a name another contact holds, so a
-    refused update is sent again keeping the name Xero has (the rest of the details still go)."""
+    refused update is sent again keeping the name Xero has (the rest of the details still go). Returns
+    the numbers whose update Xero refused even so (``errors`` says why)."""
     numbers = sorted(changed)
     bodies = [{"ContactID": changed[n][0], **changed[n][1]} for n in numbers]
     digest = hashlib.sha256(json.dumps(bodies, sort_keys=True, default=str).encode()).hexdigest()
     results = await destination.client.post_contacts(bodies, idempotency_key=f"lb:contact-update:{digest}")
     refused = [(n, b) for n, b, r in zip(numbers, bodies, results, strict=True) if not r.ok]
     if not refused:
-        return
+        return []
     unnamed = [{k: v for k, v in body.items() if k != "Name"} for _, body in refused]
     again = await destination.client.post_contacts(
         unnamed, idempotency_key=f"lb:contact-update:{digest}:unnamed"
     )
+    failed = []
     for (number, _), result in zip(refused, again, strict=True):
         if not result.ok:
             errors[number] = "; ".join(result.errors)
+            failed.append(number)
+    return failed
 
 
 async def _resolve_clashes(
