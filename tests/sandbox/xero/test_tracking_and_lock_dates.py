@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import yaml
+
+from ledgerbridge.sandbox.specs import xero_accounting_spec_path
 from ledgerbridge.sandbox.xero.openapi import schema_errors
 from ledgerbridge.sandbox.xero.testing import SandboxClient
 from tests.sandbox.xero.test_accounting import invoice, messages
+
+
+@cache
+def _declared(schema: str) -> frozenset[str]:
+    """The properties Xero's spec declares for ``schema``: a field the sandbox serves beyond them is invented."""
+    with xero_accounting_spec_path().open("rb") as handle:
+        document = yaml.safe_load(handle)
+    return frozenset(document["components"]["schemas"][schema]["properties"])
 
 
 def _tracked(*tracking: dict[str, Any], number: str = "OP-T1", **overrides: Any) -> dict[str, Any]:
@@ -21,6 +33,9 @@ async def test_tracking_categories_are_served_as_the_spec_declares(sandbox: Sand
     active = {category["Name"]: category for category in answer["TrackingCategories"]}
     # Archived categories and options stay out unless asked for, as in Xero.
     assert set(active) == {"Region", "Channel"}
+    for category in answer["TrackingCategories"]:
+        assert set(category) <= _declared("TrackingCategory")
+        assert all(set(option) <= _declared("TrackingOption") for option in category["Options"])
     assert [o["Name"] for o in active["Region"]["Options"]] == ["North", "South", "East"]
     everything = (
         await sandbox.call("GET", "TrackingCategories", org, params={"includeArchived": "true"})
@@ -41,6 +56,7 @@ async def test_a_tracked_line_is_stored_with_ids_and_names(sandbox: SandboxClien
     assert (tracking["Name"], tracking["Option"]) == ("Region", "North")
     assert tracking["TrackingCategoryID"] and tracking["TrackingOptionID"]
     assert schema_errors("LineItemTracking", tracking) == []
+    assert set(tracking) <= _declared("LineItemTracking")
 
 
 async def test_unknown_or_archived_tracking_is_refused_with_xeros_error_shape(
@@ -80,6 +96,7 @@ async def test_documents_in_a_locked_period_are_refused(sandbox: SandboxClient, 
     assert locked.status_code == 200, locked.text
     organisation = (await sandbox.call("GET", "Organisation", org)).json()
     assert schema_errors("Organisations", organisation) == []
+    assert {"PeriodLockDate", "EndOfYearLockDate"} <= _declared("Organisation")
     assert organisation["Organisations"][0]["PeriodLockDate"] == "/Date(1711843200000+0000)/"
 
     refused = await sandbox.call("PUT", "Invoices", org, {"Invoices": [invoice("OP-L1", Date="2024-03-31")]})
