@@ -28,7 +28,7 @@ from ledgerbridge.bookkeeping.sales.transaction import (
     TransactionStatus,
 )
 
-MAPPING_VERSION = "ontraport-xero/1"
+MAPPING_VERSION = "ontraport-xero/2"
 """Bumped whenever the same inputs would map to different documents."""
 
 
