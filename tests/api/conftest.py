@@ -88,7 +88,18 @@ _REFERENCE_SHAPES: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
     "branding_theme_ids": ("branding_themes", lambda theme: {"BrandingThemeID": theme}),
     "currency_codes": ("currencies", lambda code: {"Code": code}),
     "contact_ids": ("contacts", lambda contact: {"ContactID": contact, "IsSupplier": True}),
+    # "Region=North,South": an active category with its active options.
+    "tracking_categories": ("tracking_categories", lambda text: _tracking_category(text)),
 }
+
+
+def _tracking_category(text: str) -> dict[str, Any]:
+    name, _, options = text.partition("=")
+    return {
+        "Name": name,
+        "Status": "ACTIVE",
+        "Options": [{"Name": option, "Status": "ACTIVE"} for option in options.split(",") if option],
+    }
 
 
 @pytest.fixture

@@ -196,8 +196,26 @@ async def test_the_xero_oauth_dance_from_consent_to_revocation(
     assert (chosen.json()["status"], chosen.json()["xero_tenant_id"]) == ("active", tenant_id)
     async with committing() as session:
         cache = await session.get_one(XeroReferenceCache, uuid.UUID(connection_id))
-    assert set(cache.data) == {"accounts", "tax_rates", "branding_themes", "currencies", "contacts"}
-    assert all(cache.data[key] for key in ("accounts", "tax_rates", "branding_themes", "currencies"))
+    assert set(cache.data) == {
+        "accounts",
+        "tax_rates",
+        "branding_themes",
+        "currencies",
+        "tracking_categories",
+        "organisation",
+        "contacts",
+    }
+    assert all(
+        cache.data[key]
+        for key in (
+            "accounts",
+            "tax_rates",
+            "branding_themes",
+            "currencies",
+            "tracking_categories",
+            "organisation",
+        )
+    )
     selected = (
         await api.get(f"/v1/connections/{connection_id}/organisations", headers=tenant.headers)
     ).json()["items"]

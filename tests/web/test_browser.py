@@ -516,3 +516,70 @@ def test_the_api_docs_render_without_internet(new_app: NewApp) -> None:
     expect(page.get_by_text("The 10 setup steps").first).to_be_attached()
     page.screenshot(path=str(app.shots / "redoc.png"))
     assert outside == []
+
+
+def test_tracking_is_chosen_per_gateway_and_product_and_reaches_the_invoice_lines(new_app: NewApp) -> None:
+    app = new_app()
+    page = app.page
+    email = sign_up(app, "Tracking Co")
+    connect_xero(app, "Demo Company (AU)")
+    with _api(app, email) as api:
+        source = _connect_ontraport_and_map(api, default_sales_account="200", prefix="TRACK")
+
+    # Gateways: one select per active Xero tracking category (archived ones are not offered).
+    app.goto("/setup/gateways")
+    region = page.get_by_label("Stripe AUD: tracking: Region")
+    expect(region).to_be_visible()
+    expect(page.get_by_label("Stripe AUD: tracking: Campaign 2019")).to_have_count(0)
+    expect(region.locator("option")).to_have_text(["No Region", "North", "South", "East"])
+    region.select_option("North")
+    app.check("setup-gateways-tracking")
+    page.get_by_role("button", name="Save gateways").click()
+    expect(page.get_by_role("status").filter(has_text="Saved 3 gateway mappings")).to_be_visible()
+
+    # Products: the course's lines also carry a channel.
+    app.goto("/setup/products")
+    page.get_by_label("Pro Course: Xero account").select_option("200")
+    page.get_by_label("Pro Course: tracking: Channel").select_option("Online")
+    app.check("setup-products-tracking")
+    page.get_by_role("button", name="Save products").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+
+    with _api(app, email) as api:
+        mappings = {(m["kind"], m["source_id"]): m["target"] for m in api.get("/v1/mappings").json()["items"]}
+        assert mappings[("gateway", "3")]["tracking"] == [{"name": "Region", "option": "North"}]
+        assert "tracking" not in mappings[("gateway", "1")]
+        assert mappings[("product", "1")] == {
+            "account_code": "200",
+            "tracking": [{"name": "Channel", "option": "Online"}],
+        }
+        # What the page offers is what the API accepts: an archived option is refused, naming the fix.
+        refused = api.put(
+            "/v1/mappings/gateway/2",
+            json={**mappings[("gateway", "2")], "tracking": [{"name": "Region", "option": "Old West"}]},
+        )
+        assert refused.status_code == 422
+        assert "tracking 'Region: Old West'" in refused.json()["detail"]
+        assert api.post("/v1/imports", json={"connection_id": source, "last_n": 12}).status_code == 201
+
+        # The sales reach Xero with their lines tracked.
+        organisation = next(
+            org for org in app.stack.xero.state.sandbox.orgs.values() if org.name == "Demo Company (AU)"
+        )
+        deadline = time.monotonic() + 120
+        tracked: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not tracked:
+            tracked = [
+                invoice
+                for invoice in list(organisation.invoices.values())
+                if str(invoice.get("InvoiceNumber", "")).startswith("TRACK-")
+                and invoice["CurrencyCode"] == "AUD"
+            ]
+            time.sleep(1)
+        assert tracked, api.get("/v1/sync/status").json()
+        for invoice in tracked:
+            for line in invoice["LineItems"]:  # type: ignore[attr-defined]
+                names = {(t["Name"], t["Option"]) for t in line["Tracking"]}
+                assert ("Region", "North") in names, line
+                if line["Description"] == "Pro Course":
+                    assert ("Channel", "Online") in names

@@ -105,6 +105,7 @@ def test_spec_worked_example(
             "FirstName": "Jane",
             "LastName": "Smith",
             "EmailAddress": "jane@example.com.au",
+            "Addresses": [{"AddressType": "POBOX", "Country": "AU"}],
         },
         "Date": "2024-06-01",
         "DueDate": "2024-06-01",

@@ -906,7 +906,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The organisation's accounts, tax rates, branding themes, currencies or contacts */
+    /** The organisation's accounts, tax rates, branding themes, currencies, tracking categories, details (lock dates) or contacts */
     get: operations["xero_reference_v1_xero__connection_id___kind__get"];
     put?: never;
     post?: never;
@@ -1591,6 +1591,22 @@ export interface components {
             account_code: string;
             /** Item Code */
             item_code?: string | null;
+            /**
+             * Tracking
+             * @description The product's lines carry these (over its gateway's, per category)
+             */
+            tracking?: {
+              /**
+               * Name
+               * @description An active tracking category of the organisation
+               */
+              name: string;
+              /**
+               * Option
+               * @description An active option of that category
+               */
+              option: string;
+            }[];
           }
         | {
             /** Account Code */
@@ -1617,6 +1633,22 @@ export interface components {
              * @description The clearing or bank account payments go to
              */
             payment_account_code: string;
+            /**
+             * Tracking
+             * @description Every line of the gateway's sales carries these
+             */
+            tracking?: {
+              /**
+               * Name
+               * @description An active tracking category of the organisation
+               */
+              name: string;
+              /**
+               * Option
+               * @description An active option of that category
+               */
+              option: string;
+            }[];
           }
         | {
             /**
@@ -2071,6 +2103,13 @@ export interface components {
        * @enum {string}
        */
       invoice_status: "AUTHORISED" | "DRAFT";
+      /**
+       * Locked Period
+       * @description A document dated on or before the Xero organisation's lock date: hold the record (waiting, reason period_locked) until the lock date moves, or post it on the first day after the lock date with its original date in the reference
+       * @default hold
+       * @enum {string}
+       */
+      locked_period: "hold" | "first_open_day";
       /**
        * Reference Template
        * @description Same placeholders as invoice_number_template
@@ -3494,7 +3533,14 @@ export interface components {
      * XeroKind
      * @enum {string}
      */
-    XeroKind: "accounts" | "tax-rates" | "branding-themes" | "currencies" | "contacts";
+    XeroKind:
+      | "accounts"
+      | "tax-rates"
+      | "branding-themes"
+      | "currencies"
+      | "tracking-categories"
+      | "organisation"
+      | "contacts";
     /**
      * XeroLink
      * @description The record's Xero invoice or bill, and where to open it.
@@ -5044,6 +5090,22 @@ export interface operations {
               account_code: string;
               /** Item Code */
               item_code?: string | null;
+              /**
+               * Tracking
+               * @description The product's lines carry these (over its gateway's, per category)
+               */
+              tracking?: {
+                /**
+                 * Name
+                 * @description An active tracking category of the organisation
+                 */
+                name: string;
+                /**
+                 * Option
+                 * @description An active option of that category
+                 */
+                option: string;
+              }[];
             }
           | {
               /** Account Code */
@@ -5070,6 +5132,22 @@ export interface operations {
                * @description The clearing or bank account payments go to
                */
               payment_account_code: string;
+              /**
+               * Tracking
+               * @description Every line of the gateway's sales carries these
+               */
+              tracking?: {
+                /**
+                 * Name
+                 * @description An active tracking category of the organisation
+                 */
+                name: string;
+                /**
+                 * Option
+                 * @description An active option of that category
+                 */
+                option: string;
+              }[];
             }
           | {
               /**

@@ -57,6 +57,7 @@ import {
   STEPS,
   type StepKey,
 } from "../setup/steps";
+import { storedTracking, trackingCategories, TrackingPicker, type TrackingChoice } from "../setup/tracking";
 import { startXeroConsent } from "./Connections";
 import { AuditTrail } from "../components/AuditTrail";
 
@@ -275,6 +276,7 @@ interface GatewayDraft {
   currency_code: string;
   branding_theme_id: string;
   payment_account_code: string;
+  tracking: TrackingChoice[];
 }
 
 function Gateways({ xeroId, ontraportId, owner }: { xeroId: string; ontraportId: string; owner: boolean }) {
@@ -282,6 +284,8 @@ function Gateways({ xeroId, ontraportId, owner }: { xeroId: string; ontraportId:
   const currencies = useXero(xeroId, "currencies");
   const themes = useXero(xeroId, "branding-themes");
   const accounts = useXero(xeroId, "accounts");
+  const tracking = useXero(xeroId, "tracking-categories");
+  const categories = trackingCategories(tracking.items);
   const mappings = useMappings();
   const save = useSaveMappings();
   const [drafts, setDrafts] = useState<Record<string, GatewayDraft>>({});
@@ -292,11 +296,14 @@ function Gateways({ xeroId, ontraportId, owner }: { xeroId: string; ontraportId:
       currency_code: text(target.currency_code),
       branding_theme_id: text(target.branding_theme_id),
       payment_account_code: text(target.payment_account_code),
+      tracking: storedTracking(target),
     };
   };
   const value = (id: string) => drafts[id] ?? stored(id);
-  const change = (id: string, field: keyof GatewayDraft, v: string) =>
+  const change = (id: string, field: Exclude<keyof GatewayDraft, "tracking">, v: string) =>
     setDrafts((d) => ({ ...d, [id]: { ...value(id), [field]: v } }));
+  const track = (id: string, v: TrackingChoice[]) =>
+    setDrafts((d) => ({ ...d, [id]: { ...value(id), tracking: v } }));
   const complete = gateways.items.filter((g) => {
     const v = value(text(g.id));
     return v.currency_code && v.branding_theme_id && v.payment_account_code;
@@ -304,7 +311,14 @@ function Gateways({ xeroId, ontraportId, owner }: { xeroId: string; ontraportId:
   const submit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate(
-      complete.map((g) => ({ kind: "gateway", source_id: text(g.id), target: { ...value(text(g.id)) } })),
+      complete.map((g) => {
+        const { tracking: chosen, ...target } = value(text(g.id));
+        return {
+          kind: "gateway",
+          source_id: text(g.id),
+          target: chosen.length ? { ...target, tracking: chosen } : target,
+        };
+      }),
     );
   };
   return (
@@ -320,9 +334,16 @@ function Gateways({ xeroId, ontraportId, owner }: { xeroId: string; ontraportId:
           busy={accounts.refreshing}
           what="Xero accounts"
         />
+        <RefreshButton
+          onClick={() => void tracking.refresh()}
+          busy={tracking.refreshing}
+          what="Xero tracking categories"
+        />
       </div>
       {gateways.isPending ? <Loading what="gateways" /> : null}
-      <ErrorNotice error={gateways.error ?? currencies.error ?? themes.error ?? accounts.error} />
+      <ErrorNotice
+        error={gateways.error ?? currencies.error ?? themes.error ?? accounts.error ?? tracking.error}
+      />
       {gateways.items.map((gateway) => {
         const id = text(gateway.id);
         const name = text(gateway.name) || `Gateway ${id}`;
@@ -350,6 +371,13 @@ function Gateways({ xeroId, ontraportId, owner }: { xeroId: string; ontraportId:
               options={accountOptions(accounts.items, "payments")}
               hint="Only accounts Xero accepts payments to (bank accounts, or with payments enabled)."
             />
+            <TrackingPicker
+              label={`${name}: tracking`}
+              categories={categories}
+              value={value(id).tracking}
+              onChange={(v) => track(id, v)}
+              idPrefix={`gateway-${id}-tracking`}
+            />
           </fieldset>
         );
       })}
@@ -375,6 +403,7 @@ interface CatalogueStepProps {
   defaultSetting?: "default_sales_account" | "default_coupon_account" | "default_shipping_account";
   defaultLabel?: string;
   itemCodes?: boolean;
+  tracking?: boolean;
 }
 
 function CatalogueStep(props: CatalogueStepProps) {
@@ -382,11 +411,15 @@ function CatalogueStep(props: CatalogueStepProps) {
   const items = useOntraport(ontraportId, catalogue);
   const accounts = useXero(xeroId, "accounts");
   const taxRates = useXero(xeroId, "tax-rates");
+  const trackingItems = useXero(props.tracking ? xeroId : undefined, "tracking-categories");
+  const categories = trackingCategories(trackingItems.items);
   const mappings = useMappings();
   const settings = useSettings();
   const save = useSaveMappings();
   const patch = usePatchSettings();
-  const [drafts, setDrafts] = useState<Record<string, { value: string; item: string }>>({});
+  const [drafts, setDrafts] = useState<
+    Record<string, { value: string; item: string; tracking: TrackingChoice[] }>
+  >({});
   const [filter, setFilter] = useState("");
   const [defaultDraft, setDefaultDraft] = useState<string | null>(null);
   const options =
@@ -396,7 +429,7 @@ function CatalogueStep(props: CatalogueStepProps) {
   const stored = (id: string) => {
     const found = mappings.data?.find((m) => m.kind === mappingKind && m.source_id === id);
     const t = (found?.target ?? {}) as Record<string, unknown>;
-    return { value: text(t[target]), item: text(t.item_code) };
+    return { value: text(t[target]), item: text(t.item_code), tracking: storedTracking(t) };
   };
   const value = (id: string) => drafts[id] ?? stored(id);
   const needle = filter.trim().toLowerCase();
@@ -420,9 +453,11 @@ function CatalogueStep(props: CatalogueStepProps) {
           target:
             target === "tax_type"
               ? { tax_type: v.value }
-              : props.itemCodes && v.item
-                ? { account_code: v.value, item_code: v.item }
-                : { account_code: v.value },
+              : {
+                  account_code: v.value,
+                  ...(props.itemCodes && v.item ? { item_code: v.item } : {}),
+                  ...(props.tracking && v.tracking.length ? { tracking: v.tracking } : {}),
+                },
         })),
       );
     }
@@ -471,6 +506,7 @@ function CatalogueStep(props: CatalogueStepProps) {
             <th scope="col">ONTRAPORT</th>
             <th scope="col">{target === "tax_type" ? "Xero tax code" : "Xero account"}</th>
             {props.itemCodes ? <th scope="col">Xero item code</th> : null}
+            {props.tracking && categories.length ? <th scope="col">Xero tracking</th> : null}
           </tr>
         </thead>
         <tbody>
@@ -513,6 +549,17 @@ function CatalogueStep(props: CatalogueStepProps) {
                       onChange={(e) =>
                         setDrafts((d) => ({ ...d, [id]: { ...current, item: e.target.value } }))
                       }
+                    />
+                  </td>
+                ) : null}
+                {props.tracking && categories.length ? (
+                  <td>
+                    <TrackingPicker
+                      label={`${name}: tracking`}
+                      categories={categories}
+                      value={current.tracking}
+                      onChange={(v) => setDrafts((d) => ({ ...d, [id]: { ...current, tracking: v } }))}
+                      idPrefix={`product-${id}-tracking`}
                     />
                   </td>
                 ) : null}
@@ -747,6 +794,19 @@ function InvoiceOptions({ xeroId, owner }: { xeroId: string; owner: boolean }) {
         checked={options.contact_match_by_email ?? true}
         onChange={(v) => set({ contact_match_by_email: v })}
       />
+      {/* Issue 13: documents dated in a period the Xero organisation has locked. */}
+      <SelectField
+        label="Sales dated in a period Xero has locked"
+        value={options.locked_period ?? "hold"}
+        onChange={(v) => set({ locked_period: v === "first_open_day" ? "first_open_day" : "hold" })}
+        options={[
+          { value: "hold", label: "Hold them until the lock date moves" },
+          {
+            value: "first_open_day",
+            label: "Post them on the first open day (original date in the reference)",
+          },
+        ]}
+      />
       <SelectField
         label="Tax-free code for untaxed lines"
         value={options.tax_free_code ?? ""}
@@ -902,6 +962,7 @@ function StepBody({
           defaultSetting="default_sales_account"
           defaultLabel="Default sales account"
           itemCodes
+          tracking
         />
       );
     case "taxes":

@@ -5,7 +5,14 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import type { Option } from "../components/ui";
 
-type XeroKind = "accounts" | "tax-rates" | "branding-themes" | "currencies" | "contacts";
+type XeroKind =
+  | "accounts"
+  | "tax-rates"
+  | "branding-themes"
+  | "currencies"
+  | "tracking-categories"
+  | "organisation"
+  | "contacts";
 type OntraportKind = "products" | "taxes" | "coupons" | "shipping-methods" | "gateways";
 export type Item = Record<string, unknown>;
 

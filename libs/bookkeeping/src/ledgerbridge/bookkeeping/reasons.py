@@ -26,6 +26,7 @@ class ReasonCode(StrEnum):
     rolled_back = "rolled_back"
     rolling_back = "rolling_back"
     refund_summary_pending = "refund_summary_pending"
+    period_locked = "period_locked"
     # Failed: retryable once the tenant fixes what the cause names.
     product_unmapped = "product_unmapped"
     coupon_unmapped = "coupon_unmapped"
@@ -100,6 +101,11 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
         "Summary mode is on: the refund of a summarised sale goes into its day's refunds credit note "
         "once the day closes",
         "Nothing to do: the refunds credit note is sent at the day-close hour",
+    ),
+    ReasonCode.period_locked: (
+        "The document's date is on or before the Xero organisation's lock date, and Xero refuses it",
+        "Move the lock date in Xero (the record then goes by itself), or set locked periods to post on "
+        "the first open day",
     ),
     ReasonCode.product_unmapped: (
         "A product has no Xero account",

@@ -1,8 +1,11 @@
-"""What the core knows of the Xero organisation: its active accounts, tax rates, themes and currencies."""
+"""What the core knows of the Xero organisation: its active accounts, tax rates, themes, currencies,
+tracking categories and lock date."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +27,11 @@ class XeroReference(Frozen):
     """Active tax rates that can apply to revenue."""
     purchase_tax_types: frozenset[str] = frozenset()
     """Active tax rates that can apply to expenses."""
+    tracking: dict[str, frozenset[str]] = {}
+    """Active tracking category name → the names of its active options."""
+    lock_date: date | None = None
+    """The organisation's lock date (the later of ``PeriodLockDate`` and ``EndOfYearLockDate``): Xero
+    refuses documents dated on or before it."""
 
     @classmethod
     def from_xero(
@@ -33,8 +41,11 @@ class XeroReference(Frozen):
         tax_rates: Iterable[Mapping[str, Any]],
         branding_themes: Iterable[Mapping[str, Any]],
         currencies: Iterable[Mapping[str, Any]],
+        tracking_categories: Iterable[Mapping[str, Any]] = (),
+        organisation: Mapping[str, Any] | None = None,
     ) -> XeroReference:
-        """From the elements of Xero's ``/Accounts``, ``/TaxRates``, ``/BrandingThemes``, ``/Currencies``."""
+        """From the elements of Xero's ``/Accounts``, ``/TaxRates``, ``/BrandingThemes``, ``/Currencies``,
+        ``/TrackingCategories`` and the ``/Organisation``."""
         rates = list(tax_rates)
         return cls(
             account_codes=frozenset(
@@ -58,6 +69,16 @@ class XeroReference(Frozen):
             ),
             sales_tax_types=_applicable(rates, "CanApplyToRevenue"),
             purchase_tax_types=_applicable(rates, "CanApplyToExpenses"),
+            tracking={
+                str(category["Name"]): frozenset(
+                    str(option["Name"])
+                    for option in category.get("Options") or []
+                    if option.get("Name") and option.get("Status", "ACTIVE") == "ACTIVE"
+                )
+                for category in tracking_categories
+                if category.get("Name") and category.get("Status", "ACTIVE") == "ACTIVE"
+            },
+            lock_date=_lock_date(organisation or {}),
         )
 
 
@@ -68,3 +89,28 @@ def _applicable(rates: Iterable[Mapping[str, Any]], flag: str) -> frozenset[str]
         for rate in rates
         if rate.get("TaxType") and rate.get(flag) is True and rate.get("Status", "ACTIVE") == "ACTIVE"
     )
+
+
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+def xero_date(value: object) -> date | None:
+    """A Xero date: ``/Date(1546214400000+0000)/`` (milliseconds since 1970, UTC) or ``2019-12-31``."""
+    if not isinstance(value, str) or not value:
+        return None
+    found = _MS_DATE.match(value)
+    if found:
+        return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(found.group(1)))).date()
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _lock_date(organisation: Mapping[str, Any]) -> date | None:
+    dates = [
+        found
+        for found in (xero_date(organisation.get(name)) for name in ("PeriodLockDate", "EndOfYearLockDate"))
+        if found is not None
+    ]
+    return max(dates) if dates else None

@@ -59,6 +59,13 @@ class OntraportOptions(_Options):
         description="Hour of the next day (in time_zone) at which a day's summary is made; the hours after "
         "midnight are the grace for sales that reach us late",
     )
+    # Issue 13 (bookkeeping options): documents in a period Xero has locked.
+    locked_period: Literal["hold", "first_open_day"] = Field(
+        default="hold",
+        description="A document dated on or before the Xero organisation's lock date: hold the record "
+        "(waiting, reason period_locked) until the lock date moves, or post it on the first day after the "
+        "lock date with its original date in the reference",
+    )
     # The setup's two review steps: only a person can say "these are right" (issue 11).
     invoice_options_confirmed: bool = Field(
         default=False, description="The owner reviewed and confirmed the invoice options"

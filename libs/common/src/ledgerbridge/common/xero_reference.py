@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -22,6 +22,9 @@ class ReferenceData:
     branding_themes: list[dict[str, Any]]
     currencies: list[dict[str, Any]]
     fetched_at: datetime
+    tracking_categories: list[dict[str, Any]] = field(default_factory=list)
+    organisation: list[dict[str, Any]] = field(default_factory=list)
+    """``GET /Organisation``'s one element (its lock dates), as a list like the other kinds."""
 
     @cached_property
     def reference(self) -> XeroReference:
@@ -31,6 +34,8 @@ class ReferenceData:
             tax_rates=self.tax_rates,
             branding_themes=self.branding_themes,
             currencies=self.currencies,
+            tracking_categories=self.tracking_categories,
+            organisation=self.organisation[0] if self.organisation else None,
         )
 
 
@@ -45,6 +50,8 @@ async def load(session: AsyncSession, connection_id: uuid.UUID) -> ReferenceData
         branding_themes=data.get("branding_themes", []),
         currencies=data.get("currencies", []),
         fetched_at=row.fetched_at,
+        tracking_categories=data.get("tracking_categories", []),
+        organisation=data.get("organisation", []),
     )
 
 

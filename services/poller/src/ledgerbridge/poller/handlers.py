@@ -27,6 +27,7 @@ from ledgerbridge.common.models import (
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.records.summaries import close_due_summaries
 from ledgerbridge.poller.imports import run_import_page
+from ledgerbridge.poller.lock_dates import recheck_lock_date
 from ledgerbridge.poller.onport_import import run_onport_import_page
 from ledgerbridge.poller.onport_poll import (
     lock_onport_cursor,
@@ -72,6 +73,7 @@ class Poller:
             changed = await poll_onport(session, connection, cursor, source, settings.polling)
         else:
             return
+        await recheck_lock_date(session, connection, datetime.now(UTC))
         log.info("poll.done", connection_id=str(connection.id), reason=message.reason, changed=changed)
 
     async def refresh_onport_invoice(self, session: AsyncSession, message: RefreshOnportInvoice) -> None:

@@ -21,7 +21,16 @@ from ledgerbridge.common.records.lifecycle import move
 from ledgerbridge.publisher.claimed import Decided, Outcome
 
 ROLLED_BACK = Cause("rollback", "record")
-STALE_REFERENCE_HINTS = ("account code", "accountcode", "taxtype", "tax type", "branding theme", "currency")
+STALE_REFERENCE_HINTS = (
+    "account code",
+    "accountcode",
+    "taxtype",
+    "tax type",
+    "branding theme",
+    "currency",
+    "tracking",
+    "lock date",
+)
 
 
 async def record_outcomes(sessions: async_sessionmaker[AsyncSession], decided: Decided) -> None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.xero import XeroClient
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
-from ledgerbridge.common.models import Connection, ConnectionStatus, RecordStatus, SourceRecord
-from ledgerbridge.common.records.lifecycle import release
+from ledgerbridge.common.models import Connection, ConnectionStatus
+from ledgerbridge.common.records.healing import release_reference_waits
 
 # Many records ask at once when an organisation is new; one read serves them all.
 FRESH_ENOUGH = timedelta(minutes=1)
@@ -26,6 +24,8 @@ async def fetch(client: XeroClient) -> dict[str, object]:
         "tax_rates": await client.get_tax_rates(),
         "branding_themes": await client.get_branding_themes(),
         "currencies": await client.get_currencies(),
+        "tracking_categories": await client.get_tracking_categories(),
+        "organisation": [await client.get_organisation()],
     }
 
 
@@ -47,20 +47,4 @@ async def refresh(
     cached = await xero_reference.load(session, connection.id)
     if cached is None or cached.fetched_at < datetime.now(UTC) - FRESH_ENOUGH:
         await xero_reference.store(session, connection.id, await fetch(client_for(connection)))
-    await release_waiting(session, connection.id)
-
-
-async def release_waiting(session: AsyncSession, xero_connection_id: uuid.UUID) -> int:
-    records = (
-        await session.scalars(
-            select(SourceRecord)
-            .join(Connection, Connection.id == SourceRecord.connection_id)
-            .where(
-                Connection.xero_connection_id == xero_connection_id,
-                SourceRecord.status == RecordStatus.waiting,
-                SourceRecord.reason_code == ReasonCode.xero_reference,
-            )
-            .with_for_update(of=SourceRecord, key_share=True)
-        )
-    ).all()
-    return await release(session, records, "Xero reference data is ready")
+    await release_reference_waits(session, connection.id)

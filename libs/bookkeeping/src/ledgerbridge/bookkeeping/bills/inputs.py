@@ -9,6 +9,7 @@ from pydantic import field_validator
 
 from ledgerbridge.bookkeeping.base import Frozen
 from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
+from ledgerbridge.bookkeeping.lock_dates import LockedPeriod
 from ledgerbridge.bookkeeping.templates import OnportLinkTemplate
 
 DEFAULT_ONPORT_LINK = "https://app.jetti.io/purchase-invoices/{invoice_id}"
@@ -49,6 +50,9 @@ class BillOptions(Frozen):
     """Currency code → bank or clearing account code vendor payouts leave from, e.g. {"AUD": "090"}."""
     time_zone: str = "UTC"
     """Bill and payment dates are Onport's timestamps in this zone."""
+    locked_period: LockedPeriod = LockedPeriod.HOLD
+    """Documents dated on or before the Xero lock date: held, or posted on the first open day (the
+    account-wide setting ``ontraport.locked_period``, like the time zone)."""
     url_template: OnportLinkTemplate | None = DEFAULT_ONPORT_LINK
     """The bill's link back to Onport (``Url``); placeholders ``{invoice_id}``, ``{purchase_id}`` and
     ``{reference}``; None sends no link."""

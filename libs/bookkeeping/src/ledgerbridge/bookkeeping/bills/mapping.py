@@ -27,6 +27,7 @@ from ledgerbridge.bookkeeping.bills.record import (
 )
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, NoChange, Publish, Wait
 from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus, XeroDocument, xero_totals
+from ledgerbridge.bookkeeping.lock_dates import apply_lock_date
 from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
@@ -401,7 +402,10 @@ def map_purchase_invoice(
                 ReasonCode.source_incomplete,
                 Cause("source", "onport.charges", str(parsed.id)),
             )
-        return _new_bill(context) if context.state.bill is None else _synced(context)
+        decision = _new_bill(context) if context.state.bill is None else _synced(context)
+        return apply_lock_date(
+            decision, context.reference.lock_date, options.locked_period, "ontraport.locked_period"
+        )
     except PurchaseInvoiceError as error:
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "purchase_invoice"))
     except MappingError as error:

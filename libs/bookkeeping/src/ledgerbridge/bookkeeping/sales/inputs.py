@@ -13,6 +13,8 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ledgerbridge.bookkeeping.base import Frozen
 from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
+from ledgerbridge.bookkeeping.lock_dates import LockedPeriod
+from ledgerbridge.bookkeeping.tracking import Tracking
 
 TEMPLATE_FIELDS = frozenset(
     {
@@ -32,6 +34,8 @@ TEMPLATE_FIELDS = frozenset(
 class ProductMapping(Frozen):
     account_code: str = Field(min_length=1)
     item_code: str | None = None
+    tracking: Tracking = ()
+    """The product's lines carry these tracking options (over the gateway's in the same category)."""
 
 
 class GatewayMapping(Frozen):
@@ -39,6 +43,9 @@ class GatewayMapping(Frozen):
     branding_theme_id: str | None = None
     payment_account_code: str | None = None
     """Clearing or bank account payments (and refunds) go through; without it no payment is made."""
+    tracking: Tracking = ()
+    """Every line of the gateway's sales carries these tracking options (unless a product chooses another
+    option in the same category)."""
 
 
 class TaxException(Frozen):
@@ -151,6 +158,8 @@ class MappingSettings(Frozen):
     summary_close_hour: int = Field(default=2, ge=0, le=23)
     """A day's summary closes at this hour (tenant's time zone) of the next day: the hours between
     midnight and it are the grace for sales that reach us late."""
+    locked_period: LockedPeriod = LockedPeriod.HOLD
+    """Documents dated in a period Xero has locked are held (default) or posted on the first open day."""
 
     @field_validator("time_zone")
     @classmethod
@@ -177,6 +186,13 @@ class Contact(Frozen):
     email: str | None = None
     country: str | None = None
     tags: frozenset[str] = frozenset()
+    phone: str | None = None
+    mobile: str | None = None
+    address: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
 
 
 class SyncState(Frozen):

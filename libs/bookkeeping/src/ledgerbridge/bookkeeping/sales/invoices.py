@@ -28,7 +28,7 @@ from ledgerbridge.bookkeeping.sales.transaction import (
     TransactionStatus,
 )
 
-MAPPING_VERSION = "ontraport-xero/1"
+MAPPING_VERSION = "ontraport-xero/2"
 """Bumped whenever the same inputs would map to different documents."""
 
 
@@ -40,7 +40,9 @@ def invoice_documents(context: SaleContext) -> tuple[XeroDocument, XeroDocument]
     """Contact and invoice documents; the invoice's Xero total is checked against the charge."""
     transaction, settings = context.transaction, context.settings
     gateway = context.gateway()
-    built = build_lines(transaction, context.contact, context.mappings, settings, context.reference)
+    built = build_lines(
+        transaction, context.contact, context.mappings, settings, context.reference, gateway.tracking
+    )
     values = template_values(transaction, context.contact)
     contact = contact_body(transaction, context.contact)
     body: dict[str, Any] = {

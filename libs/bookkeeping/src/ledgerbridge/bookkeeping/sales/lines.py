@@ -22,6 +22,7 @@ from ledgerbridge.bookkeeping.sales.inputs import (
 from ledgerbridge.bookkeeping.sales.offer_data import OfferCoupon, OfferShipping, OfferTax
 from ledgerbridge.bookkeeping.sales.rules import matching_tax_exception
 from ledgerbridge.bookkeeping.sales.transaction import Transaction
+from ledgerbridge.bookkeeping.tracking import TrackingRef, merged, unknown
 
 XERO_MAX_DP = 4
 
@@ -44,6 +45,7 @@ class Line:
     discount: Decimal = Decimal(0)
     tax_type: str | None = None
     tax_amount: Decimal | None = None
+    tracking: tuple[TrackingRef, ...] = ()
 
     @property
     def amount(self) -> Decimal:
@@ -70,6 +72,8 @@ class Line:
             item["TaxAmount"] = self.tax_amount
         if self.discount:
             item["DiscountAmount"] = self.discount
+        if self.tracking:
+            item["Tracking"] = [ref.body() for ref in self.tracking]
         return item
 
 
@@ -93,7 +97,12 @@ def _places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _product_lines(transaction: Transaction, mappings: Mappings, settings: MappingSettings) -> list[Line]:
+def _product_lines(
+    transaction: Transaction,
+    mappings: Mappings,
+    settings: MappingSettings,
+    gateway_tracking: tuple[TrackingRef, ...],
+) -> list[Line]:
     lines = []
     for product in transaction.offer.products:
         mapping = mappings.products.get(product.id) if product.id is not None else None
@@ -111,6 +120,14 @@ def _product_lines(transaction: Transaction, mappings: Mappings, settings: Mappi
                     f"{XERO_MAX_DP} decimal places ({value}); Xero keeps at most {XERO_MAX_DP}",
                     ReasonCode.source_figures,
                 )
+        try:
+            tracking = merged(mapping.tracking if mapping is not None else (), gateway_tracking)
+        except ValueError as error:
+            raise MappingError(
+                f"Product '{product.name}' (id {product.id}) and gateway {transaction.gateway_id}: {error}",
+                ReasonCode.product_unmapped,
+                Cause("mapping", "product", str(product.id)),
+            ) from None
         lines.append(
             Line(
                 description=product.name,
@@ -119,6 +136,7 @@ def _product_lines(transaction: Transaction, mappings: Mappings, settings: Mappi
                 account_code=account,
                 taxes=transaction.offer.taxes if product.taxable else (),
                 item_code=mapping.item_code if mapping is not None else None,
+                tracking=tracking,
             )
         )
     products_total = sum((line.amount for line in lines), Decimal(0))
@@ -192,20 +210,26 @@ def _apply_coupon(
             Cause("mapping", "coupon", str(coupon.id) if coupon.id is not None else coupon.code),
         )
     # The discount reduces taxed and untaxed products alike, so it is split the same way to keep the
-    # tax base right.
-    by_taxes: dict[tuple[OfferTax, ...], Decimal] = {}
+    # tax base right; and it is tracked as the products it discounts, so each option's sales are net.
+    groups: dict[tuple[tuple[OfferTax, ...], tuple[TrackingRef, ...]], Decimal] = {}
     for index, share in zip(targets, shares, strict=True):
-        by_taxes[lines[index].taxes] = by_taxes.get(lines[index].taxes, Decimal(0)) + share
+        key = (lines[index].taxes, lines[index].tracking)
+        groups[key] = groups.get(key, Decimal(0)) + share
     description = f"Coupon {label}".strip()
     coupon_lines = [
-        Line(description, Decimal(1), -amount, account, taxes=taxes)
-        for taxes, amount in by_taxes.items()
+        Line(description, Decimal(1), -amount, account, taxes=taxes, tracking=tracking)
+        for (taxes, tracking), amount in groups.items()
         if amount
     ]
     return lines + coupon_lines
 
 
-def _shipping_lines(transaction: Transaction, mappings: Mappings, settings: MappingSettings) -> list[Line]:
+def _shipping_lines(
+    transaction: Transaction,
+    mappings: Mappings,
+    settings: MappingSettings,
+    gateway_tracking: tuple[TrackingRef, ...],
+) -> list[Line]:
     offer = transaction.offer
     methods = offer.shipping
     offered = sum((method.price for method in methods), Decimal(0))
@@ -233,7 +257,9 @@ def _shipping_lines(transaction: Transaction, mappings: Mappings, settings: Mapp
                 Cause("mapping", "shipping", None if method.id is None else str(method.id)),
             )
         description = f"Shipping: {method.name}" if method.name else "Shipping"
-        lines.append(Line(description, Decimal(1), method.price, account, taxes=taxes))
+        lines.append(
+            Line(description, Decimal(1), method.price, account, taxes=taxes, tracking=gateway_tracking)
+        )
     return lines
 
 
@@ -361,14 +387,18 @@ def build_lines(
     mappings: Mappings,
     settings: MappingSettings,
     reference: XeroReference,
+    gateway_tracking: tuple[TrackingRef, ...] = (),
 ) -> InvoiceLines:
-    """All invoice lines with accounts, tax codes and (when rounding needs them) explicit TaxAmounts.
+    """All invoice lines with accounts, tax codes, tracking and (when rounding needs them) explicit
+    TaxAmounts. Product lines carry their product's tracking over ``gateway_tracking`` (the sale's
+    gateway's); shipping lines the gateway's; coupon lines those of the products they discount.
 
     Raises :class:`MappingError` when a mapping is missing or the figures do not add up.
     """
-    lines = _product_lines(transaction, mappings, settings)
+    gateway_tracking = merged((), gateway_tracking)  # in the order every line uses
+    lines = _product_lines(transaction, mappings, settings, gateway_tracking)
     lines = _apply_coupon(transaction, lines, mappings, settings)
-    lines += _shipping_lines(transaction, mappings, settings)
+    lines += _shipping_lines(transaction, mappings, settings, gateway_tracking)
     discount = transaction.offer.coupon.discount if transaction.offer.coupon is not None else Decimal(0)
     parts = transaction.subtotal - discount + transaction.shipping + transaction.tax
     if parts != transaction.total:
@@ -414,6 +444,14 @@ def _check_reference(result: InvoiceLines, reference: XeroReference) -> None:
                 f"Tax code {line.tax_type} (line '{line.description}') cannot be used on sales in Xero",
                 ReasonCode.xero_code_unknown,
                 Cause("xero", "tax_rate", line.tax_type),
+            )
+        gone = unknown(line.tracking, reference.tracking)
+        if gone is not None:
+            raise MappingError(
+                f"Tracking option '{gone.option}' of category '{gone.name}' (line '{line.description}') is "
+                "not active in Xero; choose an active one in the product's or gateway's mapping",
+                ReasonCode.xero_code_unknown,
+                Cause("xero", "tracking", gone.name),
             )
         if reference.tax_rates and line.tax_type and line.tax_type not in reference.tax_rates:
             raise MappingError(

@@ -15,6 +15,7 @@ from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, NoC
 from ledgerbridge.bookkeeping.documents import (
     InvoiceStatus,
 )
+from ledgerbridge.bookkeeping.lock_dates import apply_lock_date
 from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference
@@ -135,7 +136,10 @@ def map_transaction(
         context = SaleContext(
             transaction, contact, mappings, settings, reference or XeroReference(), state or SyncState()
         )
-        return _decide(context, trial or TrialState(), refunded_total, observed_on)
+        decision = _decide(context, trial or TrialState(), refunded_total, observed_on)
+        return apply_lock_date(
+            decision, context.reference.lock_date, settings.locked_period, "ontraport.locked_period"
+        )
     except (TransactionError, OfferDataError) as error:
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "transaction"))
     except PurchaseError as error:

@@ -3,6 +3,7 @@ credit notes with their refund payments, and voids (the payment deleted, the inv
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -41,6 +42,7 @@ _LINE_KEYS = (
     "ItemCode",
     "TaxAmount",
     "DiscountAmount",
+    "Tracking",
 )
 
 
@@ -64,13 +66,14 @@ def _credit_lines(invoice: PublishedDocument, amount: Decimal) -> tuple[str, lis
     mode = body.get("LineAmountTypes", LineAmountTypes.EXCLUSIVE.value)
     if amount == invoice.amount:
         return mode, [{key: line[key] for key in _LINE_KEYS if key in line} for line in lines]
-    groups: dict[tuple[str, str | None], Decimal] = {}
+    # Grouped by tracking too, so a partial refund reduces each tracking option's sales in proportion.
+    groups: dict[tuple[str, str | None, str], Decimal] = {}
     for line in lines:
         net = _decimal(line.get("Quantity", 1)) * _decimal(line.get("UnitAmount", 0)) - _decimal(
             line.get("DiscountAmount", 0)
         )
         if net > 0:
-            key = (str(line["AccountCode"]), line.get("TaxType"))
+            key = (str(line["AccountCode"]), line.get("TaxType"), json.dumps(line.get("Tracking") or []))
             groups[key] = groups.get(key, Decimal(0)) + net
     if not groups:
         raise MappingError(
@@ -78,7 +81,7 @@ def _credit_lines(invoice: PublishedDocument, amount: Decimal) -> tuple[str, lis
         )
     shares = apportion(amount, list(groups.values()))
     credit_lines = []
-    for (account, tax_type), share in zip(groups, shares, strict=True):
+    for (account, tax_type, tracking), share in zip(groups, shares, strict=True):
         if not share:
             continue
         credit: dict[str, Any] = {
@@ -89,6 +92,8 @@ def _credit_lines(invoice: PublishedDocument, amount: Decimal) -> tuple[str, lis
         }
         if tax_type:
             credit["TaxType"] = tax_type
+        if tracking != "[]":
+            credit["Tracking"] = json.loads(tracking)
         credit_lines.append(credit)
     no_tax = mode == LineAmountTypes.NO_TAX.value
     return (LineAmountTypes.NO_TAX if no_tax else LineAmountTypes.INCLUSIVE).value, credit_lines

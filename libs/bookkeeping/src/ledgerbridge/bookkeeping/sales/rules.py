@@ -12,6 +12,12 @@ from ledgerbridge.bookkeeping.sales.inputs import Contact, TaxException
 from ledgerbridge.bookkeeping.sales.transaction import Transaction, TransactionStatus
 
 XERO_NAME_MAX = 255
+# Xero's Address and Phone limits (xero_accounting.yaml).
+XERO_ADDRESS_LINE_MAX = 500
+XERO_PLACE_MAX = 255
+XERO_COUNTRY_MAX = 50
+XERO_POSTAL_CODE_MAX = 50
+XERO_PHONE_MAX = 50
 
 STATUS_WORDS = {
     TransactionStatus.UNPAID: "unpaid",
@@ -73,7 +79,8 @@ def local_date(unix_seconds: int, time_zone: str) -> str:
 
 
 def contact_body(transaction: Transaction, contact: Contact | None) -> dict[str, Any]:
-    """Xero Contact for the buyer, keyed by ``ContactNumber`` ``OP-<contact_id>``."""
+    """Xero Contact for the buyer, keyed by ``ContactNumber`` ``OP-<contact_id>``, with the details
+    ONTRAPORT has: name parts, email, phones and the postal address (Xero prints ``POBOX`` on invoices)."""
     first = contact.first_name if contact is not None else None
     last = contact.last_name if contact is not None else None
     email = contact.email if contact is not None else None
@@ -87,6 +94,28 @@ def contact_body(transaction: Transaction, contact: Contact | None) -> dict[str,
     for key, value in (("FirstName", first), ("LastName", last), ("EmailAddress", email)):
         if value:
             body[key] = value[:XERO_NAME_MAX]
+    if contact is not None:
+        phones = [
+            {"PhoneType": kind, "PhoneNumber": number[:XERO_PHONE_MAX]}
+            for kind, number in (("DEFAULT", contact.phone), ("MOBILE", contact.mobile))
+            if number
+        ]
+        if phones:
+            body["Phones"] = phones
+        address = {
+            key: value[:limit]
+            for key, value, limit in (
+                ("AddressLine1", contact.address, XERO_ADDRESS_LINE_MAX),
+                ("AddressLine2", contact.address2, XERO_ADDRESS_LINE_MAX),
+                ("City", contact.city, XERO_PLACE_MAX),
+                ("Region", contact.region, XERO_PLACE_MAX),
+                ("PostalCode", contact.postal_code, XERO_POSTAL_CODE_MAX),
+                ("Country", contact.country, XERO_COUNTRY_MAX),
+            )
+            if value
+        }
+        if address:
+            body["Addresses"] = [{"AddressType": "POBOX", **address}]
     return body
 
 

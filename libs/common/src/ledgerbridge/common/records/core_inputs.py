@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.bills import BillMappings, BillOptions, BillSyncState, TaxMappings
 from ledgerbridge.bookkeeping.documents import InvoiceStatus, PublishedDocument
+from ledgerbridge.bookkeeping.lock_dates import LockedPeriod
 from ledgerbridge.bookkeeping.sales import (
     Contact,
     GatewayMapping,
@@ -78,9 +79,7 @@ async def ontraport_mappings(session: AsyncSession, account_id: uuid.UUID) -> Ma
         key = _int_key(row.source_id)
         target = row.target
         if row.kind is MappingKind.product and key is not None:
-            products[key] = ProductMapping(
-                account_code=target["account_code"], item_code=target.get("item_code")
-            )
+            products[key] = ProductMapping.model_validate(target)
         elif row.kind is MappingKind.coupon:
             coupons[row.source_id] = target["account_code"]
         elif row.kind is MappingKind.tax and key is not None:
@@ -136,7 +135,19 @@ def ontraport_contact(raw: dict[str, Any] | None) -> Contact | None:
         email=raw.get("email") or None,
         country=raw.get("country") or None,
         tags=tags,
+        # ONTRAPORT's phone fields, when the account has them; the rest are its standard address fields.
+        phone=_text(raw.get("office_phone")),
+        mobile=_text(raw.get("cell_phone")),
+        address=_text(raw.get("address")),
+        address2=_text(raw.get("address2")),
+        city=_text(raw.get("city")),
+        region=_text(raw.get("state")),
+        postal_code=_text(raw.get("zip")),
     )
+
+
+def _text(value: object) -> str | None:
+    return str(value).strip() or None if value is not None else None
 
 
 def trial_ends_at(account: Account) -> datetime:
@@ -222,6 +233,7 @@ def bill_options(options: AccountOptions) -> BillOptions:
         payout_accounts=onport.payout_accounts,
         time_zone=options.ontraport.time_zone,
         url_template=onport.invoice_url_template or None,
+        locked_period=LockedPeriod(options.ontraport.locked_period),
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.reasons import ReasonCode
-from ledgerbridge.common.models import RecordStatus, SourceRecord
+from ledgerbridge.common.models import Connection, RecordStatus, SourceRecord
 from ledgerbridge.common.records.lifecycle import release
 
 HEAL_BATCH = 5_000
@@ -128,3 +128,21 @@ def setting_changes(before: dict[str, object], after: dict[str, object], prefix:
         elif old != new:
             found.append(Change("setting", path))
     return found
+
+
+async def release_reference_waits(session: AsyncSession, xero_connection_id: uuid.UUID) -> int:
+    """Once the organisation's reference data is read again: release the records that waited for it, and
+    those its lock date held (a lock date that moved frees them; one that did not holds them again)."""
+    records = (
+        await session.scalars(
+            select(SourceRecord)
+            .join(Connection, Connection.id == SourceRecord.connection_id)
+            .where(
+                Connection.xero_connection_id == xero_connection_id,
+                SourceRecord.status == RecordStatus.waiting,
+                SourceRecord.reason_code.in_((ReasonCode.xero_reference, ReasonCode.period_locked)),
+            )
+            .with_for_update(of=SourceRecord, key_share=True)
+        )
+    ).all()
+    return await release(session, records, "Xero reference data is ready")

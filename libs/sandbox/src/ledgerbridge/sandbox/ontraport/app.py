@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 from ledgerbridge.sandbox.ontraport.criteria import ConditionError, matches, parse_condition
@@ -281,6 +281,21 @@ class StatusChange(BaseModel):
     fire_event: str | None = None
 
 
+class ContactChange(BaseModel):
+    """A contact edited in ONTRAPORT: only the fields the sandbox serves for contacts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    firstname: str | None = None
+    lastname: str | None = None
+    email: str | None = None
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+
+
 class FireWebhook(BaseModel):
     transaction_id: int
     event: str = "transaction_created"
@@ -330,6 +345,17 @@ def _control_router() -> APIRouter:
                 )
                 deliveries.extend(d.as_dict() for d in sent)
         return {"ids": ids, "deliveries": deliveries}
+
+    @router.patch("/accounts/{account_id}/contacts/{contact_id}")
+    def change_contact(
+        request: Request, account_id: int, contact_id: int, body: ContactChange
+    ) -> dict[str, str]:
+        account = account_of(request, account_id)
+        contact = next((c for c in account.contacts if c["id"] == str(contact_id)), None)
+        if contact is None:
+            raise OntraportError(404, f"No contact {contact_id}")
+        contact.update(body.model_dump(exclude_unset=True, exclude_none=True))
+        return contact
 
     @router.post("/accounts/{account_id}/transactions/{transaction_id}/status")
     async def change_status(

@@ -173,6 +173,33 @@ async def get_currencies(request: Request) -> JSONResponse:
     return listing(request, list(organisation(request).currencies.values()), "Currencies", paged=False)
 
 
+def _tracking_view(category: Document, include_archived: bool) -> Document:
+    options = category.get("Options") or []
+    return {
+        **category,
+        "Options": [o for o in options if include_archived or o.get("Status") == "ACTIVE"],
+    }
+
+
+@router.get("/TrackingCategories")
+async def get_tracking_categories(request: Request) -> JSONResponse:
+    # Xero leaves archived categories and options out unless includeArchived=true.
+    include_archived = request.query_params.get("includeArchived", "false").lower() == "true"
+    categories = [
+        _tracking_view(category, include_archived)
+        for category in organisation(request).tracking_categories.values()
+        if include_archived or category.get("Status") == "ACTIVE"
+    ]
+    return listing(request, categories, "TrackingCategories", paged=False)
+
+
+@router.get("/TrackingCategories/{category_id}")
+async def get_tracking_category(request: Request, category_id: str) -> JSONResponse:
+    org = organisation(request)
+    found = org.tracking_categories.get(category_id.lower())
+    return _one(org.tracking_categories, "TrackingCategories", found and _tracking_view(found, True))
+
+
 @router.get("/Contacts")
 async def get_contacts(request: Request) -> JSONResponse:
     params = request.query_params

@@ -259,6 +259,85 @@ def _usable_account(org: Organisation, code: str) -> Document | None:
     return account
 
 
+def lock_date(org: Organisation) -> date | None:
+    """The later of the organisation's period and end-of-year lock dates, when set."""
+    found = [
+        parse_date(str(org.organisation[name]))
+        for name in ("PeriodLockDate", "EndOfYearLockDate")
+        if org.organisation.get(name)
+    ]
+    return max(found) if found else None
+
+
+def _locked(org: Organisation, day: date, errors: list[str]) -> None:
+    """Xero refuses a posted document dated on or before the lock date (drafts post nothing)."""
+    locked = lock_date(org)
+    if locked is not None and day <= locked:
+        errors.append(
+            f"The document date cannot be on or before the lock date, currently set at {locked:%d %b %Y}."
+        )
+
+
+def _tracking(org: Organisation, raw: Any, index: int, errors: list[str]) -> list[Document]:
+    """A line's ``Tracking`` checked against the organisation's active categories and options, each
+    completed with both ids and names as Xero returns them."""
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        errors.append(f"Line {index}: Tracking must be a list of tracking categories.")
+        return []
+    if len(raw) > 2:
+        errors.append("A line item can have a maximum of 2 tracking categories.")
+    found: list[Document] = []
+    for choice in raw:
+        choice = choice if isinstance(choice, dict) else {}
+        wanted_id = str(choice.get("TrackingCategoryID") or "").lower()
+        wanted_name = str(choice.get("Name") or "").casefold()
+        category = next(
+            (
+                c
+                for c in org.tracking_categories.values()
+                if c["Status"] == "ACTIVE"
+                and (
+                    c["TrackingCategoryID"] == wanted_id if wanted_id else c["Name"].casefold() == wanted_name
+                )
+            ),
+            None,
+        )
+        if category is None:
+            errors.append(
+                f"The tracking category '{choice.get('Name') or choice.get('TrackingCategoryID')}' does not "
+                "exist or has been archived."
+            )
+            continue
+        option_id = str(choice.get("TrackingOptionID") or "").lower()
+        option_name = str(choice.get("Option") or "").casefold()
+        option = next(
+            (
+                o
+                for o in category["Options"]
+                if o["Status"] == "ACTIVE"
+                and (o["TrackingOptionID"] == option_id if option_id else o["Name"].casefold() == option_name)
+            ),
+            None,
+        )
+        if option is None:
+            errors.append(
+                f"The tracking option '{choice.get('Option') or choice.get('TrackingOptionID')}' is not an "
+                f"active option of tracking category '{category['Name']}'."
+            )
+            continue
+        found.append(
+            {
+                "TrackingCategoryID": category["TrackingCategoryID"],
+                "TrackingOptionID": option["TrackingOptionID"],
+                "Name": category["Name"],
+                "Option": option["Name"],
+            }
+        )
+    return found
+
+
 def _tax_rate_percent(rate: Document) -> Decimal:
     return dec(rate["EffectiveRate"])
 
@@ -308,8 +387,7 @@ def _build_lines(
         ):
             kind = "credit notes" if doc_type in CREDIT_NOTE_TYPES else "ACCPAY invoices"
             errors.append(f"Discounts are not supported on {kind}. Use a negative line instead.")
-        if len(line.get("Tracking") or []) > 2:
-            errors.append("A line item can have a maximum of 2 tracking categories.")
+        tracking = _tracking(org, line.get("Tracking"), index, errors)
         tax_type = line.get("TaxType") or (account or {}).get("TaxType") or default_tax
         rate = org.tax_rates.get(str(tax_type))
         if rate is None or rate.get("Status") != "ACTIVE":
@@ -346,7 +424,7 @@ def _build_lines(
                 "TaxType": tax_type,
                 "TaxAmount": out(tax),
                 "LineAmount": out(amount),
-                "Tracking": line.get("Tracking") or [],
+                "Tracking": tracking,
             }
         )
         line.setdefault("Description", "")
@@ -438,6 +516,8 @@ def upsert_document(batch: Batch, element: Document, kind: str, *, path_id: str 
     line_amount_types = element.get("LineAmountTypes") or "Exclusive"
     issue_date = _parse_date_field(element, "Date", errors) or _today(batch.now)
     due_date = _parse_date_field(element, "DueDate", errors)
+    if status != "DRAFT":
+        _locked(org, issue_date, errors)
     lines, line_errors, total_discount = _build_lines(
         org, doc_type, element.get("LineItems") or [], line_amount_types, status, batch.unitdp
     )
@@ -615,6 +695,8 @@ def _update_document(batch: Batch, existing: Document, element: Document, kind: 
         if parsed is not None:
             _set_date(merged, date_field, parsed)
     merged["Status"] = wanted
+    if wanted != "DRAFT":
+        _locked(org, parse_date(str(merged["Date"])) if merged.get("Date") else _today(batch.now), errors)
     raw_lines: list[Document] = element.get("LineItems") or merged["LineItems"]
     lines, line_errors, total_discount = _build_lines(
         org, merged["Type"], raw_lines, merged["LineAmountTypes"], wanted, batch.unitdp
@@ -701,6 +783,7 @@ def create_payment(batch: Batch, element: Document) -> Document:
     if amount <= 0:
         errors.append("Payment amount must be greater than zero")
     pay_date = _parse_date_field(element, "Date", errors) or _today(batch.now)
+    _locked(org, pay_date, errors)
     is_invoice = collection == "invoices"
     if document is not None:
         if document["Status"] != "AUTHORISED":

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from ledgerbridge.sandbox.xero.dates import ms_date_of
 from ledgerbridge.sandbox.xero.faults import FaultPlan, FaultSettingsIn
 from ledgerbridge.sandbox.xero.oauth import issue_tokens
 from ledgerbridge.sandbox.xero.seed import COUNTRIES, build_organisation
@@ -83,6 +85,13 @@ class ClockAdvance(BaseModel):
     seconds: float
 
 
+class LockDates(BaseModel):
+    """What a bookkeeper sets in Xero's Advanced settings; null clears one."""
+
+    period_lock_date: date | None = None
+    end_of_year_lock_date: date | None = None
+
+
 @router.get("/organisations")
 async def list_organisations(request: Request) -> list[dict[str, Any]]:
     return [describe(org) for org in _state(request).orgs.values()]
@@ -113,6 +122,21 @@ async def delete_organisation(request: Request, tenant_id: str) -> None:
     state = _state(request)
     _org(state, tenant_id)
     del state.orgs[tenant_id.lower()]
+
+
+@router.put("/organisations/{tenant_id}/lock-dates")
+async def set_lock_dates(request: Request, tenant_id: str, body: LockDates) -> dict[str, Any]:
+    org = _org(_state(request), tenant_id)
+    for name, value in (
+        ("PeriodLockDate", body.period_lock_date),
+        ("EndOfYearLockDate", body.end_of_year_lock_date),
+    ):
+        # Xero shows a lock date only when it is set.
+        if value is None:
+            org.organisation.pop(name, None)
+        else:
+            org.organisation[name] = ms_date_of(value)
+    return {name: org.organisation.get(name) for name in ("PeriodLockDate", "EndOfYearLockDate")}
 
 
 @router.post("/consent")

@@ -139,6 +139,13 @@ CHART: list[tuple[str, str, str, str, bool, str, str]] = [
 ]
 
 BRANDING_THEMES = ["Standard", "Special Projects", "Online Store"]
+TRACKING_CATEGORIES: dict[str, tuple[tuple[str, str], ...]] = {
+    # Category → (option, status): one archived option, and one archived category, as real books have.
+    "Region": (("North", "ACTIVE"), ("South", "ACTIVE"), ("East", "ACTIVE"), ("Old West", "ARCHIVED")),
+    "Channel": (("Online", "ACTIVE"), ("Retail", "ACTIVE")),
+    "Campaign 2019": (("Launch", "ACTIVE"),),
+}
+ARCHIVED_CATEGORIES = frozenset({"Campaign 2019"})
 
 # (name, contact number, email, is supplier, is customer, status)
 CONTACTS: list[tuple[str, str, str, bool, bool, str]] = [
@@ -311,6 +318,22 @@ def build_organisation(
             "CreatedDateUTC": ms_date(SEED_TIME),
         }
     currencies = {code: {"Code": code, "Description": label} for code, label in CURRENCIES[country]}
+    tracking: dict[str, dict[str, Any]] = {}
+    for category_name, options in TRACKING_CATEGORIES.items():
+        category_id = stable_id(tenant_id, "tracking", category_name)
+        tracking[category_id] = {
+            "TrackingCategoryID": category_id,
+            "Name": category_name,
+            "Status": "ARCHIVED" if category_name in ARCHIVED_CATEGORIES else "ACTIVE",
+            "Options": [
+                {
+                    "TrackingOptionID": stable_id(tenant_id, "tracking-option", f"{category_name}/{option}"),
+                    "Name": option,
+                    "Status": status,
+                }
+                for option, status in options
+            ],
+        }
     return Organisation(
         tenant_id=tenant_id,
         name=name,
@@ -324,6 +347,7 @@ def build_organisation(
         currencies=currencies,
         contacts=_contacts(tenant_id),
         items=_items(tenant_id, country),
+        tracking_categories=tracking,
         limits=state.new_org_limits(),
         faults=state.new_fault_plan(),
     )

@@ -57,6 +57,8 @@ class Organisation:
     invoices: dict[str, Document] = field(default_factory=dict)
     credit_notes: dict[str, Document] = field(default_factory=dict)
     payments: dict[str, Document] = field(default_factory=dict)
+    tracking_categories: dict[str, Document] = field(default_factory=dict)
+    """TrackingCategoryID → category with its ``Options`` (each with Status), as Xero describes them."""
     sequences: Counter[str] = field(default_factory=Counter)
     counters: OrgCounters = field(default_factory=OrgCounters)
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ledgerbridge.common.models import MappingKind
 
@@ -23,6 +23,32 @@ class _Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+TrackingName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class TrackingChoice(_Target):
+    """One Xero tracking category and its option, by name (``GET /v1/xero/{id}/tracking-categories``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Region", "option": "North"}]})
+
+    name: TrackingName = Field(description="An active tracking category of the organisation")
+    option: TrackingName = Field(description="An active option of that category")
+
+
+def _one_per_category(choices: list[TrackingChoice]) -> list[TrackingChoice]:
+    names = [choice.name.casefold() for choice in choices]
+    if len(set(names)) != len(names):
+        raise ValueError("choose each tracking category once")
+    return choices
+
+
+Tracking = Annotated[
+    list[TrackingChoice],
+    Field(max_length=2, description="Up to two tracking categories (Xero's limit per line)"),
+    AfterValidator(_one_per_category),
+]
+
+
 class ProductTarget(_Target):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"account_code": "200", "item_code": "PRO-COURSE"}]}
@@ -32,6 +58,9 @@ class ProductTarget(_Target):
     item_code: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)] | None
     ) = None
+    tracking: Tracking = Field(
+        default_factory=list, description="The product's lines carry these (over its gateway's, per category)"
+    )
 
 
 class CouponTarget(_Target):
@@ -68,6 +97,9 @@ class GatewayTarget(_Target):
     currency_code: CurrencyCode
     branding_theme_id: uuid.UUID
     payment_account_code: AccountCode = Field(description="The clearing or bank account payments go to")
+    tracking: Tracking = Field(
+        default_factory=list, description="Every line of the gateway's sales carries these"
+    )
 
 
 class VendorTarget(_Target):
@@ -94,10 +126,32 @@ TARGET_MODELS: dict[MappingKind, type[_Target]] = {
     MappingKind.purchase_type: PurchaseTypeTarget,
 }
 
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` put in place: it is embedded in other schemas, where a
+    local ``#/$defs/...`` reference would point nowhere."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 TARGET_SCHEMA: dict[str, Any] = {
     "description": "The target's shape depends on the kind: "
     + "; ".join(f"{kind}: {model.__name__}" for kind, model in TARGET_MODELS.items()),
-    "oneOf": [{"title": model.__name__, **model.model_json_schema()} for model in TARGET_MODELS.values()],
+    "oneOf": [
+        {"title": model.__name__, **_inlined(model.model_json_schema())} for model in TARGET_MODELS.values()
+    ],
 }
 
 

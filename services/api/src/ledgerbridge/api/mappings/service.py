@@ -41,6 +41,7 @@ class ReferenceKind(enum.StrEnum):
     branding_theme_id = "branding_theme_ids"
     currency_code = "currency_codes"
     contact_id = "contact_ids"
+    tracking = "tracking_options"
 
 
 _WHERE = {
@@ -51,6 +52,8 @@ _WHERE = {
     ReferenceKind.branding_theme_id: "one of the organisation's branding themes",
     ReferenceKind.currency_code: "one of the organisation's currencies",
     ReferenceKind.contact_id: "one of the organisation's contacts",
+    ReferenceKind.tracking: "an active option of an active tracking category of the organisation (see GET "
+    "/v1/xero/{connection_id}/tracking-categories; refresh it if you just added one in Xero)",
 }
 
 
@@ -97,6 +100,12 @@ def _values(
             return None
         return [str(c["ContactID"]) for c in contacts if isinstance(c, dict) and c.get("ContactID")]
     known = data.reference
+    if kind == ReferenceKind.tracking:
+        if not isinstance(raw.get("tracking_categories"), list):
+            return None
+        return [
+            tracking_value(name, option) for name, options in known.tracking.items() for option in options
+        ]
     if kind in (ReferenceKind.account_code, ReferenceKind.payment_account):
         if not isinstance(raw.get("accounts"), list):
             return None
@@ -164,17 +173,33 @@ _REFERENCED_FIELDS = {
 }
 
 
+def tracking_value(name: str, option: str) -> str:
+    """How a tracking choice is compared and named in errors: ``Region: North``."""
+    return f"{name}: {option}"
+
+
 def _references(target: dict[str, Any], loc: tuple[str | int, ...]) -> list[Reference]:
-    return [
+    found = [
         Reference((*loc, name), name, _REFERENCED_FIELDS[name], str(value))
         for name, value in target.items()
         if name in _REFERENCED_FIELDS and value is not None
     ]
+    found += [
+        Reference(
+            (*loc, "tracking", index),
+            "tracking",
+            ReferenceKind.tracking,
+            tracking_value(choice["name"], choice["option"]),
+        )
+        for index, choice in enumerate(target.get("tracking") or [])
+    ]
+    return found
 
 
 def _parse_target(kind: MappingKind, raw: dict[str, Any]) -> dict[str, Any]:
     model: type[BaseModel] = TARGET_MODELS[kind]
-    return model.model_validate(raw).model_dump(mode="json", exclude_none=True)
+    # Unset options are left out, so a target stores (and shows) only what was chosen.
+    return model.model_validate(raw).model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
 _MANY_KEYS = 50  # past this many items of one kind, a save frees every record waiting on that kind

@@ -43,7 +43,7 @@ async def _connection(
 
 @router.get(
     "/v1/xero/{connection_id}/{kind}",
-    summary="The organisation's accounts, tax rates, branding themes, currencies or contacts",
+    summary="The organisation's accounts, tax rates, branding themes, currencies, tracking categories, details (lock dates) or contacts",
     response_model=ReferenceItems,
     responses=problem_responses(401, 404, 409, 429, 502, 503),
 )

@@ -1,7 +1,8 @@
 """Reading reference data from the caches, and re-reading it from Xero or ONTRAPORT on request.
 
 Xero's accounting data lives in ``XeroReferenceCache`` (keys ``accounts``, ``tax_rates``,
-``branding_themes``, ``currencies``, which the mapper and publisher read, plus ``contacts``, which only
+``branding_themes``, ``currencies``, ``tracking_categories`` and ``organisation`` (its lock dates), which
+the mapper and publisher read, plus ``contacts``, which only
 the setup screens and mapping checks use). A kind missing from a cache is fetched on first use;
 ``refresh`` re-reads one kind, so a refresh costs one call (contacts: one per 100).
 """
@@ -22,6 +23,7 @@ from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.ontraport import OntraportClient
 from ledgerbridge.common.clients.xero import XeroClient
 from ledgerbridge.common.models import Connection, XeroReferenceCache
+from ledgerbridge.common.records.healing import release_reference_waits
 
 XERO_CONTACTS_PAGE_SIZE = 100  # what Xero serves per page of GET /Contacts
 MAX_CONTACT_PAGES = 50  # 5,000 contacts; more would spend most of an organisation's minute budget
@@ -42,6 +44,8 @@ class XeroKind(enum.StrEnum):
     tax_rates = "tax-rates"
     branding_themes = "branding-themes"
     currencies = "currencies"
+    tracking_categories = "tracking-categories"
+    organisation = "organisation"
     contacts = "contacts"
 
     @property
@@ -73,11 +77,17 @@ async def _contacts(client: XeroClient) -> list[dict[str, Any]]:
     return contacts
 
 
+async def _organisation(client: XeroClient) -> list[dict[str, Any]]:
+    return [await client.get_organisation()]
+
+
 _XERO_FETCH: dict[XeroKind, Callable[[XeroClient], Awaitable[list[dict[str, Any]]]]] = {
     XeroKind.accounts: lambda client: client.get_accounts(),
     XeroKind.tax_rates: lambda client: client.get_tax_rates(),
     XeroKind.branding_themes: lambda client: client.get_branding_themes(),
     XeroKind.currencies: lambda client: client.get_currencies(),
+    XeroKind.tracking_categories: lambda client: client.get_tracking_categories(),
+    XeroKind.organisation: _organisation,
     XeroKind.contacts: _contacts,
 }
 
@@ -101,6 +111,10 @@ async def xero_items(
     with partner_errors("Xero"):
         fetched = await _XERO_FETCH[kind](partners.xero(connection.id, connection.xero_tenant_id))
     await xero_reference.store(session, connection.id, {**(row.data if row else {}), kind.cache_key: fetched})
+    if kind is XeroKind.organisation:
+        # The lock date may have moved: what it held goes back to the mapper, which holds again what
+        # it still covers.
+        await release_reference_waits(session, connection.id)
     stored = await _raw_xero_cache(session, connection.id)
     assert stored is not None
     return fetched, stored.fetched_at

@@ -1,15 +1,19 @@
-"""Contacts: sent once per ContactNumber, reused when already ours, renamed when a stranger holds the name.
+"""Contacts: sent once per ContactNumber, reused when already ours, renamed when a stranger holds the name,
+updated when their details change at the source.
 
 Many records of one customer carry the same contact, so a batch sends each ContactNumber once and every
 document with that number shares the outcome. Xero refuses a second active contact with the same name:
 the organisation's names are kept (``contact_names``), so a newcomer whose name is taken gets its
 distinguishing name before it is sent. A refusal the kept names could not foresee is either our own
 contact (same ContactNumber, e.g. from a lost answer) or a name taken in Xero since: one look-up tells.
+A contact already ours whose details (name, email, phones, address) differ from those last sent
+is updated, all such contacts of a batch in one call.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -31,13 +35,30 @@ class ContactSpec(KindSpec):
         by_number: dict[str, list[Claimed]] = {}
         for document in batch:
             by_number.setdefault(_contact_number(document), []).append(document)
-        links = await _known_contacts(destination, list(by_number))
+        known = await _known_contacts(destination, list(by_number))
+        links = {number: xero_id for number, (xero_id, _) in known.items()}
         errors: dict[str, str] = {}
-        if any(number not in links for number in by_number):
+        refused: list[str] = []
+        changed = [
+            number
+            for number, (_, sent) in known.items()
+            if _details(by_number[number][0].body) != _details(sent)
+        ]
+        if changed:
+            # Refused updates take their contact's documents down with them (sent again later); a
+            # creation refused and then resolved by a new name below is not one of them.
+            refused = await _update_details(
+                destination, {n: (links[n], by_number[n][0].body) for n in changed}, errors
+            )
+            for number in refused:
+                del links[number]
+        # A contact whose update Xero refused exists already: it is never created a second time.
+        missing = [number for number in by_number if number not in links and number not in refused]
+        if missing:
             await contact_names.current(destination)
             # Already in Xero with our number (an earlier answer lost): linked, not sent again.
-            links.update(await contact_names.ours(destination, [n for n in by_number if n not in links]))
-        missing = [number for number in by_number if number not in links]
+            links.update(await contact_names.ours(destination, missing))
+            missing = [number for number in missing if number not in links]
         if missing:
             bodies = await _named(destination, [by_number[number][0].body for number in missing])
             results = await destination.client.put_contacts(bodies, idempotency_key=batch_key(batch))
@@ -111,21 +132,58 @@ async def _named(destination: Destination, bodies: list[dict[str, Any]]) -> list
     return told_apart(bodies, taken)
 
 
-async def _known_contacts(destination: Destination, numbers: list[str]) -> dict[str, str]:
-    """Contacts this organisation already has from us, by ContactNumber: no call needed for those (a
-    rollback leaves its contacts in Xero, so theirs count too)."""
+async def _known_contacts(
+    destination: Destination, numbers: list[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Contacts this organisation already has from us, by ContactNumber, with the body last sent: no
+    call needed for those whose details are unchanged (a rollback leaves its contacts in Xero, so theirs
+    count too)."""
     async with destination.sessions() as session:
         rows = await session.execute(
-            select(Document.xero_number, Document.xero_id)
+            select(Document.xero_number, Document.xero_id, Document.request_body)
             .where(
                 Document.xero_connection_id == destination.connection_id,
                 Document.kind == DocumentKind.contact,
                 Document.status.in_((DocumentStatus.published, DocumentStatus.rolled_back)),
                 Document.xero_number.in_(numbers),
             )
-            .distinct()
+            .distinct(Document.xero_number)
+            .order_by(Document.xero_number, Document.published_at.desc(), Document.created_at.desc())
         )
-        return {number: xero_id for number, xero_id in rows.all() if number and xero_id}
+        return {number: (xero_id, body) for number, xero_id, body in rows.all() if number and xero_id}
+
+
+# What the source says about the person; the rest of a contact (its groups, balances) is Xero's own.
+_DETAILS = ("Name", "FirstName", "LastName", "EmailAddress", "Phones", "Addresses")
+
+
+def _details(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: body.get(key) for key in _DETAILS}
+
+
+async def _update_details(
+    destination: Destination, changed: dict[str, tuple[str, dict[str, Any]]], errors: dict[str, str]
+) -> list[str]:
+    """One POST for every changed contact of the batch. Xero refuses a name another contact holds, so a
+    refused update is sent again keeping the name Xero has (the rest of the details still go). Returns
+    the numbers whose update Xero refused even so (``errors`` says why)."""
+    numbers = sorted(changed)
+    bodies = [{"ContactID": changed[n][0], **changed[n][1]} for n in numbers]
+    digest = hashlib.sha256(json.dumps(bodies, sort_keys=True, default=str).encode()).hexdigest()
+    results = await destination.client.post_contacts(bodies, idempotency_key=f"lb:contact-update:{digest}")
+    refused = [(n, b) for n, b, r in zip(numbers, bodies, results, strict=True) if not r.ok]
+    if not refused:
+        return []
+    unnamed = [{k: v for k, v in body.items() if k != "Name"} for _, body in refused]
+    again = await destination.client.post_contacts(
+        unnamed, idempotency_key=f"lb:contact-update:{digest}:unnamed"
+    )
+    failed = []
+    for (number, _), result in zip(refused, again, strict=True):
+        if not result.ok:
+            errors[number] = "; ".join(result.errors)
+            failed.append(number)
+    return failed
 
 
 async def _resolve_clashes(

@@ -149,6 +149,12 @@ class XeroClient:
     ) -> list[ElementResult]:
         return await self._put_batch("Contacts", contacts, idempotency_key)
 
+    async def post_contacts(
+        self, contacts: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[ElementResult]:
+        """Updates existing contacts (each element carries its ``ContactID``), many per call."""
+        return await self._put_batch("Contacts", contacts, idempotency_key, method="POST")
+
     async def put_invoices(
         self, invoices: Sequence[Mapping[str, Any]], unitdp4: bool = False, *, idempotency_key: str
     ) -> list[ElementResult]:
@@ -172,6 +178,7 @@ class XeroClient:
         idempotency_key: str,
         *,
         unitdp4: bool = False,
+        method: str = "PUT",
     ) -> list[ElementResult]:
         if len(documents) > MAX_BATCH:
             raise ValueError(f"Xero takes at most {MAX_BATCH} {resource} per call, got {len(documents)}")
@@ -181,12 +188,12 @@ class XeroClient:
             return []
         params = {"summarizeErrors": "false", **({"unitdp": "4"} if unitdp4 else {})}
         response = await self._request(
-            "PUT",
+            method,
             resource,
             params=params,
             body={resource: [dict(document) for document in documents]},
             idempotency_key=idempotency_key,
-            creates=True,
+            creates=method == "PUT",
         )
         return parse_batch(response, resource, len(documents))
 
@@ -319,6 +326,10 @@ class XeroClient:
 
     async def get_currencies(self) -> list[dict[str, Any]]:
         return await self._list("Currencies", {})
+
+    async def get_tracking_categories(self) -> list[dict[str, Any]]:
+        """Active categories with their active options (Xero leaves archived ones out by default)."""
+        return await self._list("TrackingCategories", {})
 
     async def _list(
         self, path: str, params: dict[str, str], *, key: str | None = None
