@@ -32,3 +32,7 @@ def test_demo_runs_the_whole_flow_and_exits_zero(database_url: str, redis_url: s
     assert "refunded before their first sync (invoice, payment, credit note, refund): 0" not in result.stdout
     assert "refunded before their first sync" in result.stdout
     assert "Onport payout cancelled, its bill payment deleted in Xero: bill " in result.stdout
+    # The reconciliation report over the demo's month(s): its CSV header, a charges row per gateway.
+    assert "reconciliation report " in result.stdout
+    assert "period,source,gateway,currency,figure,source_count,source_amount" in result.stdout
+    assert ",ontraport," in result.stdout and ",charges," in result.stdout

@@ -170,7 +170,8 @@ async def test_lost_response_breaks_a_real_connection_after_commit() -> None:
 
 async def test_hang_mode_makes_the_client_time_out_after_commit() -> None:
     with serve_in_thread(create_app()) as base:
-        sandbox = await real_client(base, timeout=httpx.Timeout(0.5))
+        # Setting up gets a patient client (a loaded machine is slow); only the hung call gets a short one.
+        sandbox = await real_client(base, timeout=httpx.Timeout(30))
         try:
             org = await sandbox.new_org()
             await sandbox.client.post(
@@ -179,11 +180,13 @@ async def test_hang_mode_makes_the_client_time_out_after_commit() -> None:
                     "tenant_id": org,
                     "script": ["lost_response"],
                     "lost_response_mode": "hang",
-                    "hang_seconds": 1.5,
+                    "hang_seconds": 5,
                 },
             )
+            sandbox.client.timeout = httpx.Timeout(0.5)
             with pytest.raises(httpx.ReadTimeout):
                 await sandbox.call("PUT", "Invoices", org, invoice_body("HG-1"))
+            sandbox.client.timeout = httpx.Timeout(30)
             found = await sandbox.call("GET", "Invoices", org, params={"InvoiceNumbers": "HG-1"})
             assert len(found.json()["Invoices"]) == 1
         finally:
