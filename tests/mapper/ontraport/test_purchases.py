@@ -22,6 +22,7 @@ from ledgerbridge.bookkeeping.sales import (
     map_transaction,
     needs_purchases,
 )
+from ledgerbridge.bookkeeping.sales.summary import SummaryEntry, summary_entry
 from tests.mapper.ontraport.conftest import Publisher, RecordFactory
 
 GST = {"OUTPUT": Decimal("10"), "EXEMPTOUTPUT": Decimal("0")}
@@ -271,3 +272,20 @@ def test_a_coupon_only_in_the_purchases_books_exactly_what_was_charged(sale: Sal
     assert (totals.total, totals.total_tax) == (Decimal(raw["total"]), tax)
     coupons = [line for line in invoice["LineItems"] if str(line["Description"]).startswith("Coupon")]
     assert -sum((Decimal(str(line["UnitAmount"])) for line in coupons), Decimal(0)) == discount
+
+
+def test_a_summarised_sale_takes_the_coupon_its_purchases_name(
+    mappings: Mappings, settings: MappingSettings, offer: dict[str, Any], make_record: RecordFactory
+) -> None:
+    # Summary mode (issue 13) builds its day's lines from the same sale: without the purchases the
+    # entry would be 40.00 over what ONTRAPORT charged and the day's summary would not add up.
+    del offer["coupon"]
+    raw = make_record(offer)
+    without = summary_entry(raw, record_id="r", contact=None, mappings=mappings, settings=settings)
+    assert isinstance(without, Fail) and without.code is ReasonCode.source_figures
+    entry = summary_entry(
+        raw, record_id="r", contact=None, mappings=mappings, settings=settings, purchases=WORKED_PURCHASES
+    )
+    assert isinstance(entry, SummaryEntry)
+    assert entry.total == Decimal("242.00")
+    assert sum((group.gross for group in entry.groups), Decimal("0")) == Decimal("242.00")

@@ -36,6 +36,7 @@ from ledgerbridge.bookkeeping.sales.invoices import MAPPING_VERSION, invoice_doc
 from ledgerbridge.bookkeeping.sales.lines import build_lines
 from ledgerbridge.bookkeeping.sales.mapping import map_transaction
 from ledgerbridge.bookkeeping.sales.offer_data import OfferDataError
+from ledgerbridge.bookkeeping.sales.purchases import PurchaseError, with_purchases
 from ledgerbridge.bookkeeping.sales.rules import render, template_values
 from ledgerbridge.bookkeeping.sales.transaction import (
     Transaction,
@@ -213,8 +214,11 @@ def _context(
     settings: MappingSettings,
     reference: XeroReference | None,
     state: SyncState | None,
+    purchases: Sequence[Mapping[str, Any]] | None = None,
 ) -> SaleContext:
     transaction = record if isinstance(record, Transaction) else parse_transaction(record)
+    # The coupon a sale's purchases name (SPEC §4 item 12) is part of its summary entry as of its invoice.
+    transaction = with_purchases(transaction, purchases)
     return SaleContext(
         transaction, contact, mappings, settings, reference or XeroReference(), state or SyncState()
     )
@@ -228,12 +232,16 @@ def summary_entry(
     mappings: Mappings,
     settings: MappingSettings,
     reference: XeroReference | None = None,
+    purchases: Sequence[Mapping[str, Any]] | None = None,
 ) -> SummaryEntry | Fail:
     """The sale's entry for its day's summary, or why it cannot have one (a missing mapping…)."""
     try:
-        return _entry(_context(record, contact, mappings, settings, reference, None), record_id)[0]
+        context = _context(record, contact, mappings, settings, reference, None, purchases)
+        return _entry(context, record_id)[0]
     except (TransactionError, OfferDataError) as error:
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "transaction"))
+    except PurchaseError as error:
+        return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "purchase"))
     except MappingError as error:
         return error.as_fail()
 
@@ -259,6 +267,7 @@ def map_summary_member(
     summary_published: bool = False,
     refunds: Sequence[RefundCredit] = (),
     observed_at: datetime | None = None,
+    purchases: Sequence[Mapping[str, Any]] | None = None,
 ) -> Decision:
     """What one sale needs in summary mode (or once summarised, whatever the mode is now).
 
@@ -268,9 +277,11 @@ def map_summary_member(
     its refund already in refunds credit notes; ``observed_at`` (now) dates a refund seen now.
     """
     try:
-        context = _context(record, contact, mappings, settings, reference, state)
+        context = _context(record, contact, mappings, settings, reference, state, purchases)
     except (TransactionError, OfferDataError) as error:
         return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "transaction"))
+    except PurchaseError as error:
+        return Fail(str(error), ReasonCode.source_unreadable, Cause("source", "purchase"))
     transaction = context.transaction
     if summarised is None:
         # On the trial plan sales go one by one, so each is counted against its limit as usual.

@@ -231,6 +231,7 @@ async def _summary_member(
         summary_published=summary is not None and summary.status is RecordStatus.synced,
         refunds=await refund_credits(session, record) if entry is not None else (),
         observed_at=now,
+        purchases=record.payload.get("purchases"),
     )
 
 
@@ -289,6 +290,7 @@ async def summary_entries(
             mappings=mappings,
             settings=settings,
             reference=cached.reference,
+            purchases=record.payload.get("purchases"),
         )
         for record in records
     }
