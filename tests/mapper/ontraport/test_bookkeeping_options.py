@@ -354,9 +354,7 @@ def test_a_bill_in_a_locked_period_is_held_or_moved_like_a_sale() -> None:
 
 
 def _draft_state(held_status: str | None, held_total: Decimal | None) -> tuple[SyncState, str]:
-    draft = map_transaction(
-        _record(_worked_offer()), contact=None, mappings=_mappings(), settings=_drafts()
-    )
+    draft = map_transaction(_record(_worked_offer()), contact=None, mappings=_mappings(), settings=_drafts())
     assert isinstance(draft, Publish)
     assert [d.kind for d in draft.documents] == [DocumentKind.contact, DocumentKind.invoice]
     invoice = _invoice(draft)
