@@ -99,6 +99,19 @@ async def _approve(
         assert approved.json()["Status"] == "AUTHORISED"
 
 
+async def _correct(sandboxes: Sandboxes, tenant: Tenant, draft: dict[str, Any]) -> None:
+    """Edit the approved invoice's lines back to the draft's, through Xero's own API."""
+    async with httpx.AsyncClient(base_url=sandboxes.xero_url) as http:
+        tokens = (await http.post("/_sandbox/tokens", json={"tenant_ids": [tenant.tenant_id]})).json()
+        corrected = await http.post(
+            f"/api.xro/2.0/Invoices/{draft['InvoiceID']}",
+            json={"Invoices": [{"LineItems": draft["LineItems"]}]},
+            headers={"Authorization": f"Bearer {tokens['access_token']}", "xero-tenant-id": tenant.tenant_id},
+        )
+        assert corrected.status_code == 200, corrected.text
+        assert money(corrected.json()["Invoices"][0]["Total"]) == money(draft["Total"])
+
+
 async def _paid_once(
     committing: async_sessionmaker[AsyncSession],
     sandboxes: Sandboxes,
@@ -157,6 +170,11 @@ async def test_a_draft_approved_in_xero_gets_its_payment_through_the_webhook(
         assert f"approved in Xero for {approved_total}" in (record.reason or "")
         assert f"the sale charged {money(second['Total'])}" in (record.reason or "")
         assert _payments(sandboxes, other, second) == []
+
+        # The bookkeeper corrects the invoice in Xero to the sale's amount: Xero's webhook names it again,
+        # the corrected copy is read, and the failed record gets its payment after all.
+        await _correct(sandboxes, other, second)
+        await _paid_once(committing, sandboxes, stack, other, second_paid, "the payment after the correction")
         assert len(_payments(sandboxes, tenant, draft)) == 1  # the first invoice is still paid once
     finally:
         await _webhooks(sandboxes, None)

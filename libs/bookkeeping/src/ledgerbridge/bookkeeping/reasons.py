@@ -157,7 +157,8 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
     ReasonCode.xero_rejected: ("Xero refused a document", "Fix what Xero's message names, then retry"),
     ReasonCode.approved_amount_differs: (
         "A draft invoice was approved in Xero for another amount than the sale charged",
-        "Correct the invoice in Xero to the sale's amount and retry, or record the payment in Xero by hand",
+        "Correct the invoice in Xero to the sale's amount (the payment then follows), or record the "
+        "payment in Xero by hand",
     ),
 }
 

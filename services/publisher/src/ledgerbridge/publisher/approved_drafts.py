@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus
+from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.clients.xero import XeroClient
 from ledgerbridge.common.models import (
     Connection,
@@ -46,15 +48,37 @@ def _cached() -> ColumnElement[bool]:
 
 
 def _unapproved_drafts() -> ColumnElement[bool]:
-    """Our published DRAFT invoices, on records synced from paid sales, not yet seen approved in Xero."""
+    """Our published DRAFT invoices on paid sales without our payment, not yet seen approved in Xero (or
+    changed there since: a draft approved for another amount and then corrected)."""
+    payment = aliased(Document)
+    paid_by_us = (
+        select(payment.id)
+        .where(
+            payment.record_id == SourceRecord.id,
+            payment.kind == DocumentKind.payment,
+            payment.status == DocumentStatus.published,
+        )
+        .exists()
+    )
     return and_(
         Document.kind == DocumentKind.invoice,
         Document.status == DocumentStatus.published,
         Document.xero_id.is_not(None),
         Document.request_body["Status"].astext == InvoiceStatus.DRAFT.value,
-        SourceRecord.status == RecordStatus.synced,
+        or_(
+            SourceRecord.status == RecordStatus.synced,
+            and_(
+                SourceRecord.status == RecordStatus.failed,
+                SourceRecord.reason_code == ReasonCode.approved_amount_differs.value,
+            ),
+        ),
         SourceRecord.payload["transaction"]["status"].astext == PAID_AT_SOURCE,
-        or_(XeroDocumentState.xero_id.is_(None), XeroDocumentState.status.in_(UNAPPROVED)),
+        ~paid_by_us,
+        or_(
+            XeroDocumentState.xero_id.is_(None),
+            XeroDocumentState.status.in_(UNAPPROVED),
+            XeroDocumentState.stale,
+        ),
     )
 
 
