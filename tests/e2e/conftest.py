@@ -41,6 +41,13 @@ def sandboxes() -> Iterator[Sandboxes]:
 
 
 @pytest.fixture
+def stack_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Extra environment for the workers: a test passes it with ``parametrize(..., indirect=True)``."""
+    extra: dict[str, str] = getattr(request, "param", {})
+    return extra
+
+
+@pytest.fixture
 def stack(
     committing: async_sessionmaker[AsyncSession],
     sandboxes: Sandboxes,
@@ -48,6 +55,7 @@ def stack(
     redis_url: str,
     queue_prefix: str,
     tmp_path: Path,
+    stack_env: dict[str, str],
 ) -> Iterator[Stack]:
     env = {
         **os.environ,
@@ -69,6 +77,7 @@ def stack(
         "PUBLISHER_MAX_RUN_SECONDS": "12",
         "POLL_INTERVAL_SECONDS": "3600",
         "SUMMARY_QUIET_SECONDS": "3",
+        **stack_env,
     }
     running = Stack(env, tmp_path)
     for service in SERVICES:

@@ -69,6 +69,10 @@ class XeroSide:
     cipher: Cipher
 
 
+def _no_xero(connection: Connection) -> XeroClient:
+    raise AssertionError("these events name none of our drafts: nothing is read from Xero")
+
+
 @pytest.fixture
 async def xero(settings: Settings) -> AsyncIterator[XeroSide]:
     app = create_xero(XeroSandboxConfig())
@@ -545,7 +549,11 @@ async def test_a_contact_webhook_marks_the_name_to_be_read_again_and_our_own_cre
                 )
             )
         async with unit_of_work(committing) as session:
-            await handle_xero_event(session, HandleWebhookEvent(consumer="xero-webhook", message_key=key))
+            await handle_xero_event(
+                session,
+                HandleWebhookEvent(consumer="xero-webhook", message_key=key),
+                client_for=_no_xero,
+            )
 
     await event("e1", ours, "CREATE")  # our own create, already known: nothing to read again
     async with committing() as session:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledgerbridge.bookkeeping.decisions import Fail, Publish, Wait
-from ledgerbridge.bookkeeping.documents import DocumentKind, PublishedDocument, xero_totals
+from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus, PublishedDocument, xero_totals
 from ledgerbridge.bookkeeping.lock_dates import LockedPeriod
 from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.bookkeeping.reference import XeroReference, xero_date
@@ -348,3 +348,68 @@ def test_a_bill_in_a_locked_period_is_held_or_moved_like_a_sale() -> None:
         payload(), mappings=MAPPINGS, options=OPTIONS, reference=XeroReference(lock_date=date(2024, 12, 31))
     )
     assert opened == map_purchase_invoice(payload(), mappings=MAPPINGS, options=OPTIONS)
+
+
+# --- drafts approved in Xero -----------------------------------------------------------------------------
+
+
+def _draft_state(held_status: str | None, held_total: Decimal | None) -> tuple[SyncState, str]:
+    draft = map_transaction(_record(_worked_offer()), contact=None, mappings=_mappings(), settings=_drafts())
+    assert isinstance(draft, Publish)
+    assert [d.kind for d in draft.documents] == [DocumentKind.contact, DocumentKind.invoice]
+    invoice = _invoice(draft)
+    assert invoice["Status"] == "DRAFT"
+    state = SyncState(
+        invoice=PublishedDocument(
+            xero_id="inv-1", number=invoice["InvoiceNumber"], amount=Decimal("242.00"), body=invoice
+        ),
+        invoice_held_status=held_status,
+        invoice_held_total=held_total,
+    )
+    return state, invoice["InvoiceNumber"]
+
+
+def _drafts() -> MappingSettings:
+    return _settings(invoice_status=InvoiceStatus.DRAFT)
+
+
+def _again(state: SyncState) -> Any:
+    return map_transaction(
+        _record(_worked_offer()), contact=None, mappings=_mappings(), settings=_drafts(), state=state
+    )
+
+
+def test_a_draft_still_draft_in_xero_gets_no_payment() -> None:
+    for held in (None, "DRAFT", "SUBMITTED"):
+        state, number = _draft_state(held, Decimal("242.00"))
+        decision = _again(state)
+        assert not isinstance(decision, Publish), held
+        assert "draft" in decision.reason and number in decision.reason
+
+
+def test_a_draft_approved_in_xero_gets_its_payment() -> None:
+    state, number = _draft_state("AUTHORISED", Decimal("242.00"))
+    decision = _again(state)
+    assert isinstance(decision, Publish), decision
+    assert [d.kind for d in decision.documents] == [DocumentKind.payment]
+    payment = decision.documents[0].body
+    assert payment["Invoice"] == {"InvoiceNumber": number}
+    assert payment["Amount"] == Decimal("242.00")
+    assert payment["Account"] == {"Code": "610"}  # the gateway's payment account
+
+
+def test_a_draft_approved_and_paid_in_xero_is_not_paid_twice() -> None:
+    state, number = _draft_state("PAID", Decimal("242.00"))
+    decision = _again(state)
+    assert not isinstance(decision, Publish)
+    assert decision.reason == f"Invoice {number} was approved and paid in Xero"
+
+
+def test_a_draft_approved_for_another_amount_fails_naming_both_figures() -> None:
+    state, number = _draft_state("AUTHORISED", Decimal("200.00"))
+    decision = _again(state)
+    assert isinstance(decision, Fail)
+    assert decision.code is ReasonCode.approved_amount_differs
+    assert decision.reason == (
+        f"Invoice {number} was approved in Xero for 200.00 but the sale charged 242.00; no payment was sent"
+    )

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -222,3 +223,37 @@ def test_config_from_env() -> None:
     assert config.redirect_hosts == ["localhost", "demo.local"]
     assert config.webhook_url == "http://localhost:9000/hook"
     assert XeroSandboxConfig.from_env({}).access_token_ttl_seconds == 1800
+
+
+async def test_approving_a_draft_sends_the_invoice_update_webhook_xero_sends() -> None:
+    app = create_app(XeroSandboxConfig(webhook_url="http://127.0.0.1:9/unreachable", webhook_key=KEY))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://xero.test"
+    ) as client:
+        sandbox = SandboxClient(app, client)
+        await sandbox.login()
+        org = await sandbox.new_org()
+        body = invoice_body("WH-DRAFT")
+        body["Invoices"][0]["Status"] = "DRAFT"
+        created = (await sandbox.call("PUT", "Invoices", org, body)).json()["Invoices"][0]
+        assert created["Status"] == "DRAFT"
+        path = f"/_sandbox/organisations/{org}/invoices/{created['InvoiceID']}/approve"
+        edited = [{**body["Invoices"][0]["LineItems"][0], "UnitAmount": 8}]
+        approved = await client.post(path, json={"line_items": edited})
+        assert approved.status_code == 200, approved.text
+        assert (approved.json()["Status"], approved.json()["Total"]) == ("AUTHORISED", 8.8)
+        again = await client.post(path, json={})
+        assert again.status_code == 409
+        assert "AUTHORISED" in again.json()["detail"]
+        missing = await client.post(f"/_sandbox/organisations/{org}/invoices/{uuid.uuid4()}/approve", json={})
+        assert missing.status_code == 404
+        read = (await sandbox.call("GET", f"Invoices/{created['InvoiceID']}", org)).json()["Invoices"][0]
+        deliveries = (await client.get("/_sandbox/webhooks/deliveries")).json()
+    assert read["Status"] == "AUTHORISED"
+    events = [
+        e for d in deliveries for e in d["payload"]["events"] if e["resourceId"] == created["InvoiceID"]
+    ]
+    assert [(e["eventCategory"], e["eventType"], e["tenantId"]) for e in events] == [
+        ("INVOICE", "CREATE", org),
+        ("INVOICE", "UPDATE", org),
+    ]

@@ -42,6 +42,7 @@ class ReasonCode(StrEnum):
     mapping_inputs = "mapping_inputs"
     mapping_error = "mapping_error"
     xero_rejected = "xero_rejected"
+    approved_amount_differs = "approved_amount_differs"
 
     @property
     def meaning(self) -> str:
@@ -154,6 +155,11 @@ _TEXTS: dict[ReasonCode, tuple[str, str]] = {
         "Retry; if it repeats, contact support",
     ),
     ReasonCode.xero_rejected: ("Xero refused a document", "Fix what Xero's message names, then retry"),
+    ReasonCode.approved_amount_differs: (
+        "A draft invoice was approved in Xero for another amount than the sale charged",
+        "Correct the invoice in Xero to the sale's amount (the payment then follows), or record the "
+        "payment in Xero by hand",
+    ),
 }
 
 

@@ -186,6 +186,12 @@ class PublisherSettings(_Settings):
     )
     sweep_seconds: float = Field(default=15, description="How often waiting organisations are looked for")
     sweep_after_seconds: float = Field(default=30, description="Documents waiting this long get a run queued")
+    draft_recheck_seconds: float = Field(
+        default=3 * 3600,
+        gt=0,
+        description="While paid sales sit on DRAFT invoices, an organisation's drafts are read again this "
+        "often, in case a webhook saying one was approved was missed",
+    )
 
 
 class AlertsSettings(_Settings):

@@ -25,7 +25,7 @@ from ledgerbridge.common.messaging.messages import HandleWebhookEvent, PublishPe
 from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.models import Connection, ConnectionStatus, Document, DocumentStatus
 from ledgerbridge.common.platform import Platform
-from ledgerbridge.publisher import reference
+from ledgerbridge.publisher import approved_drafts, reference
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
 from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.publisher.webhook_events import handle_xero_event
@@ -102,8 +102,11 @@ def _publish_handler(
     return publish
 
 
-async def _sweep_forever(platform: Platform, tokens: TokenService) -> None:
-    """Queue runs for documents left waiting (a message lost to a Redis flush, say) and keep tokens alive."""
+async def _sweep_forever(
+    platform: Platform, tokens: TokenService, client_for: Callable[[Connection], XeroClient]
+) -> None:
+    """Queue runs for documents left waiting (a message lost to a Redis flush, say), read again drafts
+    that may have been approved unseen (``approved_drafts``), and keep tokens alive."""
     settings = platform.settings
     while True:
         await asyncio.sleep(settings.publisher.sweep_seconds)
@@ -120,6 +123,14 @@ async def _sweep_forever(platform: Platform, tokens: TokenService) -> None:
                 datetime.now(UTC),
                 timedelta(days=settings.publisher.token_keep_alive_days),
             )
+            # Last: a Xero outage failing this pass must not keep the tokens from being refreshed.
+            async with unit_of_work(platform.sessions) as session:
+                await approved_drafts.sweep(
+                    session,
+                    client_for,
+                    datetime.now(UTC),
+                    timedelta(seconds=settings.publisher.draft_recheck_seconds),
+                )
         except Exception as exc:
             log.warning("publish.sweep_error", error=str(exc))
 
@@ -136,7 +147,7 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
             stale_sending=timedelta(seconds=settings.publisher.stale_sending_seconds),
             gather=settings.publisher.gather_seconds,
         )
-        sweeper = asyncio.create_task(_sweep_forever(platform, tokens), name="publish-sweep")
+        sweeper = asyncio.create_task(_sweep_forever(platform, tokens, client_for), name="publish-sweep")
         # Alerts go out from here (never from a request): the publisher is where Xero's troubles are seen.
         sender = alerts.Sender(platform.cipher, http, settings)
         alerting = asyncio.create_task(alerts.run_forever(platform.sessions, sender), name="alerts")
@@ -144,7 +155,7 @@ async def handlers(platform: Platform) -> AsyncIterator[list[Handler[Any]]]:
             yield [
                 Handler(PublishPending, _publish_handler(platform, runs)),
                 Handler(RefreshXeroReference, partial(reference.refresh, client_for=client_for)),
-                Handler(HandleWebhookEvent, handle_xero_event),
+                Handler(HandleWebhookEvent, partial(handle_xero_event, client_for=client_for)),
             ]
         finally:
             for task in (sweeper, alerting):

@@ -1,19 +1,24 @@
 """Xero webhook events stored by the API: note on a record's history when Xero changed its document,
 and mark a changed contact's name to be read again (``kinds.contact_names``).
 
-Events are thin (SPEC.md §3.1): they say that an invoice or credit note changed, not how. Re-fetching it
-needs the Xero client and a call budget, so this handler only records the change where people look
-(the record's history), marks our cached copy of the document stale (so the next reconciliation report
-or rollback reads it again, in bulk with the others) and marks the event processed.
+Events are thin (SPEC.md §3.1): they say that an invoice or credit note changed, not how. This handler
+records the change where people look (the record's history), marks our cached copy of the document
+stale (so the next reconciliation report or rollback reads it again, in bulk with the others) and marks
+the event processed. One change is worth a read at once: a draft invoice of ours may have been approved,
+and then its payment is due (``approved_drafts``, one ``GET /Invoices?IDs=`` for the event's drafts).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.documents import DocumentKind, InvoiceStatus
+from ledgerbridge.common.clients.xero import XeroClient
 from ledgerbridge.common.messaging.messages import HandleWebhookEvent
 from ledgerbridge.common.models import (
     Connection,
@@ -25,13 +30,16 @@ from ledgerbridge.common.models import (
     SourceRecord,
 )
 from ledgerbridge.common.xero_documents import mark_stale
+from ledgerbridge.publisher import approved_drafts
 from ledgerbridge.publisher.kinds import contact_names
 
 CHANGED_IN_XERO = "Changed in Xero: re-fetch needed"
 WATCHED_CATEGORIES = frozenset({"INVOICE", "CREDITNOTE"})
 
 
-async def handle_xero_event(session: AsyncSession, message: HandleWebhookEvent) -> None:
+async def handle_xero_event(
+    session: AsyncSession, message: HandleWebhookEvent, *, client_for: Callable[[Connection], XeroClient]
+) -> None:
     # Locked, so a redelivered message waits for the first run and then finds the row processed.
     row = await session.get(InboxMessage, (message.consumer, message.message_key), with_for_update=True)
     if row is None or row.processed_at is not None:
@@ -53,7 +61,7 @@ async def handle_xero_event(session: AsyncSession, message: HandleWebhookEvent) 
     ):
         # Only documents we published in that organisation; Xero's GUIDs compare without case.
         matches = await session.execute(
-            select(Document, SourceRecord)
+            select(Document, SourceRecord, Connection)
             .join(SourceRecord, SourceRecord.id == Document.record_id)
             .join(Connection, Connection.id == Document.xero_connection_id)
             .where(
@@ -63,7 +71,12 @@ async def handle_xero_event(session: AsyncSession, message: HandleWebhookEvent) 
                 Document.status == DocumentStatus.published,
             )
         )
-        for document, record in matches.all():
+        drafts: dict[uuid.UUID, tuple[Connection, set[str]]] = {}
+        for document, record, connection in matches.all():
+            if document.kind is DocumentKind.invoice and (
+                document.request_body.get("Status") == InvoiceStatus.DRAFT.value
+            ):
+                drafts.setdefault(connection.id, (connection, set()))[1].add(str(document.xero_id))
             # The record's state does not change: from and to are the same, the reason says what happened.
             session.add(
                 RecordEvent(
@@ -82,4 +95,6 @@ async def handle_xero_event(session: AsyncSession, message: HandleWebhookEvent) 
                     },
                 )
             )
+        for connection, xero_ids in drafts.values():
+            await approved_drafts.check(session, connection, client_for, datetime.now(UTC), xero_ids)
     row.processed_at = datetime.now(UTC)

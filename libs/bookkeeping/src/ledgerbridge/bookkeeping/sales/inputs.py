@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterable
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -204,6 +205,10 @@ class SyncState(Frozen):
     invoice_voided: bool = False
     credit_notes: tuple[PublishedDocument, ...] = ()
     refund_payments: tuple[PublishedDocument, ...] = ()
+    invoice_held_status: str | None = None
+    """Status Xero holds the invoice in now, when it was re-read after we sent it as a draft."""
+    invoice_held_total: Decimal | None = None
+    """Total Xero holds the invoice for now (read with ``invoice_held_status``)."""
 
 
 class TrialState(Frozen):

@@ -76,13 +76,33 @@ def _synced(context: SaleContext, refunded_total: Decimal | None, observed_on: d
     if state.payment is not None and not state.payment_deleted:
         return NoChange(f"Invoice {number} and its payment are already in Xero")
     if invoice.body.get("Status") == InvoiceStatus.DRAFT.value:
-        return NoChange(f"Invoice {number} is a draft in Xero; approve it there to record the payment")
+        unpaid = _draft_unpaid(state, number, transaction.total)
+        if unpaid is not None:
+            return unpaid
     if not transaction.total:
         return NoChange(f"Invoice {number} is for 0.00; nothing to pay")
     return publish(
         (payment_of(context, number, transaction.total),),
         f"Payment of {money_text(transaction.total)} on invoice {number}",
     )
+
+
+def _draft_unpaid(state: SyncState, number: str, charged: Decimal) -> Decision | None:
+    """Why a draft we sent takes no payment yet, or None once Xero holds it approved for the sale's total."""
+    held = state.invoice_held_status
+    if held == "PAID":
+        return NoChange(f"Invoice {number} was approved and paid in Xero")
+    if held != InvoiceStatus.AUTHORISED.value:
+        return NoChange(f"Invoice {number} is a draft in Xero; once it is approved there its payment follows")
+    total = state.invoice_held_total
+    if total is not None and total != charged:
+        # Paying the sale's figure would leave the edited invoice part-paid or overpaid: a person decides.
+        raise MappingError(
+            f"Invoice {number} was approved in Xero for {money_text(total)} but the sale charged "
+            f"{money_text(charged)}; no payment was sent",
+            ReasonCode.approved_amount_differs,
+        )
+    return None
 
 
 def _decide(

@@ -39,9 +39,11 @@ from ledgerbridge.common.models import (
     MappingKind,
     Plan,
     TaxExceptionRule,
+    XeroDocumentState,
 )
 from ledgerbridge.common.models.accounts import TRIAL_DAYS
 from ledgerbridge.common.tax_exception_rules import read_stored_filters
+from ledgerbridge.common.xero_documents import INVOICE as INVOICE_RESOURCE
 
 log = structlog.get_logger(__name__)
 
@@ -173,13 +175,41 @@ def _published(document: Document) -> PublishedDocument:
     )
 
 
-def sync_state(documents: list[Document]) -> SyncState:
+def _draft_invoice(documents: list[Document]) -> Document | None:
+    return next(
+        (
+            d
+            for d in documents
+            if d.status is DocumentStatus.published
+            and d.kind is DocumentKind.invoice
+            and d.xero_id
+            and d.request_body.get("Status") == InvoiceStatus.DRAFT.value
+        ),
+        None,
+    )
+
+
+async def held_draft(session: AsyncSession, documents: list[Document]) -> XeroDocumentState | None:
+    """Xero's copy of the record's invoice as last read, when we sent it as a draft (a person may have
+    approved it there since: ``approved_drafts`` reads it again)."""
+    draft = _draft_invoice(documents)
+    if draft is None or draft.xero_id is None:
+        return None
+    return await session.get(
+        XeroDocumentState, (draft.xero_connection_id, INVOICE_RESOURCE, draft.xero_id.lower())
+    )
+
+
+def sync_state(documents: list[Document], held: XeroDocumentState | None = None) -> SyncState:
+    """``held`` is Xero's copy of a draft invoice (:func:`held_draft`), when the caller read it."""
     published = [document for document in documents if document.status is DocumentStatus.published]
 
     def single(kind: DocumentKind) -> PublishedDocument | None:
         return next((_published(d) for d in published if d.kind is kind), None)
 
     return SyncState(
+        invoice_held_status=held.status if held is not None and held.found else None,
+        invoice_held_total=held.total if held is not None and held.found else None,
         invoice=single(DocumentKind.invoice),
         payment=single(DocumentKind.payment),
         payment_deleted=any(d.kind is DocumentKind.payment_delete for d in published),

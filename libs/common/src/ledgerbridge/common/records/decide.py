@@ -192,7 +192,7 @@ async def _core(
         mappings=mappings,
         settings=settings,
         reference=reference,
-        state=inputs.sync_state(documents),
+        state=inputs.sync_state(documents, await inputs.held_draft(reads.session, documents)),
         trial=trial,
         observed_on=now.date(),
         purchases=record.payload.get("purchases"),

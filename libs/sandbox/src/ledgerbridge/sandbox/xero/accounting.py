@@ -337,7 +337,7 @@ async def elements(request: Request, plural: str, singular: str) -> list[Documen
     return items
 
 
-def _webhook_events(request: Request, batch: Batch) -> list[dict[str, Any]]:
+def webhook_events(request: Request, batch: Batch) -> list[dict[str, Any]]:
     state = sandbox(request)
     base = (state.config.public_base_url or str(request.base_url)).rstrip("/")
     seen: dict[tuple[str, str], dict[str, Any]] = {}
@@ -398,7 +398,7 @@ def run_batch(request: Request, items: list[Document], operation: Operation, key
     if failed and summarize:
         batch.rollback()
         raise validation_exception(failed)
-    state.webhooks.emit(_webhook_events(request, batch))
+    state.webhooks.emit(webhook_events(request, batch))
     return JSONResponse(envelope(key, results))
 
 

@@ -9,6 +9,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from ledgerbridge.sandbox.xero import books
+from ledgerbridge.sandbox.xero.accounting import webhook_events
+from ledgerbridge.sandbox.xero.books import Batch, ValidationFailed, public
 from ledgerbridge.sandbox.xero.dates import ms_date_of
 from ledgerbridge.sandbox.xero.faults import FaultPlan, FaultSettingsIn
 from ledgerbridge.sandbox.xero.oauth import issue_tokens
@@ -137,6 +140,40 @@ async def set_lock_dates(request: Request, tenant_id: str, body: LockDates) -> d
         else:
             org.organisation[name] = ms_date_of(value)
     return {name: org.organisation.get(name) for name in ("PeriodLockDate", "EndOfYearLockDate")}
+
+
+class ApproveDraft(BaseModel):
+    """A bookkeeper approving a draft invoice in Xero's web app, optionally editing its lines first."""
+
+    line_items: list[dict[str, Any]] | None = Field(
+        default=None, description="the invoice's LineItems as edited before approving (Xero's shape)"
+    )
+
+
+@router.post("/organisations/{tenant_id}/invoices/{invoice_id}/approve")
+async def approve_draft(
+    request: Request, tenant_id: str, invoice_id: str, body: ApproveDraft
+) -> dict[str, Any]:
+    """Approve a DRAFT or SUBMITTED invoice the way Xero's web app does: the same validation as the API,
+    and the INVOICE UPDATE webhook Xero sends."""
+    state = _state(request)
+    org = _org(state, tenant_id)
+    existing = books.find_document(org, "invoices", invoice_id)
+    if existing is None:
+        raise HTTPException(404, f"no invoice {invoice_id}")
+    if existing["Status"] not in ("DRAFT", "SUBMITTED"):
+        raise HTTPException(409, f"invoice {invoice_id} is {existing['Status']}; only drafts are approved")
+    element: dict[str, Any] = {"InvoiceID": existing["InvoiceID"], "Status": "AUTHORISED"}
+    if body.line_items is not None:
+        element["LineItems"] = body.line_items
+    batch = Batch(org, state.now())
+    try:
+        approved = books.upsert_document(batch, element, "invoice", path_id=existing["InvoiceID"])
+    except ValidationFailed as error:
+        batch.rollback()
+        raise HTTPException(422, "; ".join(error.messages)) from error
+    state.webhooks.emit(webhook_events(request, batch))
+    return public(approved)
 
 
 @router.post("/consent")
