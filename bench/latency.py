@@ -10,6 +10,7 @@ sandbox's in-process state every 50 ms (no HTTP call, nothing counted against Xe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import secrets
 import statistics
@@ -77,10 +78,16 @@ def _sale(rng: random.Random, contacts: list[int]) -> dict[str, object]:
 
 
 async def _watch_paid(
-    run: Running, tenant: Tenant, sent: dict[int, float], paid: dict[int, float], done: asyncio.Event
+    run: Running,
+    tenant: Tenant,
+    sent: dict[int, float],
+    paid: dict[int, float],
+    sending_done: asyncio.Event,
+    caught_up: asyncio.Event,
 ) -> None:
+    """Notes when each sale's invoice is first PAID; sets ``caught_up`` once every sale sent is."""
     organisation = run.sandboxes.organisation(tenant.tenant_id)
-    while not done.is_set():
+    while True:
         now = time.monotonic()
         for invoice in list(organisation.invoices.values()):
             number = str(invoice.get("InvoiceNumber", ""))
@@ -89,13 +96,17 @@ async def _watch_paid(
             transaction = int(number.removeprefix("OP-"))
             if transaction in sent and transaction not in paid:
                 paid[transaction] = now
+        if sending_done.is_set() and len(paid) == len(sent):
+            caught_up.set()
+            return
         await asyncio.sleep(WATCH_SECONDS)
 
 
 async def run_latency(options: PipelineOptions, sales: int, interval_seconds: float) -> LatencyFigures:
     began = time.monotonic()
     async with running(options) as run:
-        api_url = await run.start_api()
+        api_url = run.start_api()
+        await run.api_answering(api_url)
         # No history: the first poll starts from the latest sale, as for a shop that just connected.
         tenant = await provision(run.sessions, run.sandboxes, seed=SEED, transactions=0, start=False)
         await _subscribe(run, tenant, api_url)
@@ -107,8 +118,8 @@ async def run_latency(options: PipelineOptions, sales: int, interval_seconds: fl
         rng = random.Random(SEED)
         sent: dict[int, float] = {}
         paid: dict[int, float] = {}
-        done = asyncio.Event()
-        watcher = asyncio.create_task(_watch_paid(run, tenant, sent, paid, done))
+        sending_done, caught_up = asyncio.Event(), asyncio.Event()
+        watcher = asyncio.create_task(_watch_paid(run, tenant, sent, paid, sending_done, caught_up))
         url = f"{run.sandboxes.ontraport_url}/_sandbox/accounts/{tenant.ontraport_account_id}/transactions"
         try:
             async with httpx.AsyncClient(timeout=30) as http:
@@ -127,12 +138,12 @@ async def run_latency(options: PipelineOptions, sales: int, interval_seconds: fl
                     sent[int(body["ids"][0])] = at
                     if (index + 1) % 50 == 0:
                         print(f"  [latency] {index + 1} sales sent, {len(paid)} paid in Xero", flush=True)
-            deadline = time.monotonic() + 120
-            while len(paid) < len(sent) and time.monotonic() < deadline:
-                await asyncio.sleep(0.5)
+            sending_done.set()
+            # Sales still unpaid after this are reported below; the figures cover the paid ones.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(caught_up.wait(), timeout=120)
         finally:
-            done.set()
-            await watcher
+            watcher.cancel()
         if len(paid) < len(sent):
             print(f"  [latency] {len(sent) - len(paid)} sales not paid in Xero within 120 s", flush=True)
         calls = [c for c in run.recorder.calls[calls_before:] if c.tenant_id == tenant.tenant_id.lower()]

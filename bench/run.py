@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.infra import scratch_database, servers  # noqa: E402
 from bench.latency import P95_GOAL_SECONDS, LatencyFigures, run_latency  # noqa: E402
+from bench.many_orgs import CALLS_PER_MINUTE_LIMIT, ManyOrgsFigures, run_many_orgs  # noqa: E402
 from bench.mapper_core import MapperFigures, run_mapper  # noqa: E402
 from bench.mapper_service import MapperServiceFigures, run_mapper_service  # noqa: E402
 from bench.pipeline import (  # noqa: E402
@@ -52,8 +53,8 @@ GOALS = {
     "known customers: documents per invoice batch": 49.5,
     "mapper service: records/s, one process": 1000,
 }
-SCENARIOS = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web")
-SCENARIOS += ("latency",)
+SCENARIOS: tuple[str, ...] = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web")
+SCENARIOS += ("latency", "many-orgs")
 FIRST_LOAD_GOAL_KB = 250  # issue 11
 RECORDS_PAGE_GOAL_MS = 300
 
@@ -74,6 +75,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency-interval", type=float, default=0.5, help="latency: seconds between sales (0.5)"
     )
+    parser.add_argument("--organisations", type=int, default=10, help="many-orgs: organisations (10)")
+    parser.add_argument(
+        "--org-transactions", type=int, default=1000, help="many-orgs: transactions per organisation (1000)"
+    )
+    parser.add_argument("--skip-many-orgs", action="store_true", help="no many-orgs scenario")
     parser.add_argument("--skip-latency", action="store_true", help="no latency scenario")
     parser.add_argument("--keep-logs", action="store_true", help="keep the workers' logs and print where")
     parser.add_argument(
@@ -92,6 +98,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         arguments.skip_pipeline = arguments.skip_pipeline or not arguments.pipeline_scenarios
         arguments.mapper_service = "mapper-service" in chosen
         arguments.skip_latency = arguments.skip_latency or "latency" not in chosen
+        arguments.skip_many_orgs = arguments.skip_many_orgs or "many-orgs" not in chosen
     else:
         arguments.pipeline_scenarios = frozenset(PIPELINE_SCENARIOS)
         arguments.mapper_service = not arguments.skip_pipeline
@@ -408,6 +415,48 @@ async def _latency(arguments: argparse.Namespace) -> LatencyFigures:
             )
 
 
+def _many_orgs_rows(figures: ManyOrgsFigures) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for r in figures.rounds:
+        label = f"{figures.organisations} orgs x {figures.transactions}, {r.replicas} mapper+publisher"
+        ceiling = CEILINGS["new customers"]
+        rows += [
+            (
+                f"{label}: tx/min/org min / max",
+                f"{r.min_per_minute:.0f} / {r.max_per_minute:.0f}",
+                f"each near its ceiling {ceiling}, none starved",
+            ),
+            (f"{label}: tx/min all orgs", f"{r.total_per_minute:.0f}", ""),
+            (f"{label}: 429s", str(r.rate_limited), "goal 0"),
+            (
+                f"{label}: most Xero calls/min, one org",
+                str(r.most_calls_in_a_minute),
+                f"goal ≤ {CALLS_PER_MINUTE_LIMIT}",
+            ),
+            (f"{label}: every transaction invoiced", "yes" if r.complete else "NO", "goal yes"),
+            (f"{label}: time (handed over → settled)", f"{r.seconds:.0f} s", ""),
+        ]
+    return rows
+
+
+async def _many_orgs(arguments: argparse.Namespace) -> ManyOrgsFigures:
+    with servers(REPO_ROOT) as running:
+        if not running.database_url or not running.redis_url:
+            raise RuntimeError("no PostgreSQL or Redis to run on")
+        async with scratch_database(running.database_url) as database_url:
+            return await run_many_orgs(
+                PipelineOptions(
+                    transactions=arguments.org_transactions,
+                    latency_ms=arguments.latency_ms,
+                    jitter_ms=arguments.jitter_ms,
+                    database_url=database_url,
+                    redis_url=running.redis_url,
+                    keep_logs=arguments.keep_logs,
+                ),
+                arguments.organisations,
+            )
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM as Ctrl-C: asyncio cancels the run, every `finally` stops workers and drops the database.
     os.kill(os.getpid(), signal.SIGINT)
@@ -470,6 +519,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"{latency.xero_calls} Xero calls, {latency.rate_limited} 429s; took {latency.seconds:.0f} s"
             )
             scenario_rows += _latency_rows(latency)
+        if not arguments.skip_many_orgs:
+            print(
+                f"\nMany organisations: {arguments.organisations} x {arguments.org_transactions} "
+                "transactions at once, one then two mapper and publisher processes …",
+                flush=True,
+            )
+            many_orgs = asyncio.run(_many_orgs(arguments))
+            for r in many_orgs.rounds:
+                per_org = ", ".join(f"{o.per_minute:.0f}" for o in r.organisations)
+                print(
+                    f"  {r.replicas} replica(s): tx/min per org [{per_org}] (median {r.median_per_minute:.0f}); "
+                    f"{r.rate_limited} 429s; most calls/min for one org {r.most_calls_in_a_minute}; "
+                    f"settled in {r.seconds:.0f} s"
+                )
+            scenario_rows += _many_orgs_rows(many_orgs)
     except KeyboardInterrupt:
         print("\ninterrupted; workers stopped, scratch database dropped", file=sys.stderr)
         return 130

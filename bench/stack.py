@@ -20,7 +20,9 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bench.infra import CREATES, XERO_API_PREFIX
 from bench.pipeline import PipelineOptions, worker_environment
 from ledgerbridge.common.database import create_engine, session_factory
 from ledgerbridge.sandbox.onport.app import create_app as create_onport
@@ -29,9 +31,6 @@ from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 from ledgerbridge.sandbox.server import free_port, serve_in_thread
 from ledgerbridge.sandbox.xero.app import create_app as create_xero
 from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from bench.infra import CREATES, XERO_API_PREFIX
 from tests.e2e.harness import SERVICES, Sandboxes, Stack
 
 
@@ -94,8 +93,8 @@ class Running:
             stderr=subprocess.STDOUT,
         )
 
-    async def start_api(self) -> str:
-        """The API as a process on a free local port; its base URL once it answers ``/healthz``."""
+    def start_api(self) -> str:
+        """The API as a process on a free local port; its base URL (see :meth:`api_answering`)."""
         port = free_port("127.0.0.1")
         log = (self.stack.log_dir / "api.log").open("ab")
         self.stack.processes["api"] = subprocess.Popen(
@@ -104,13 +103,15 @@ class Running:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{port}"
+
+    async def api_answering(self, url: str) -> None:
         deadline = time.monotonic() + 60
         async with httpx.AsyncClient() as http:
             while True:
                 try:
                     if (await http.get(f"{url}/healthz")).status_code == 200:
-                        return url
+                        return
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
