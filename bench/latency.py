@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import update
 
+from bench.many_orgs import most_in_window
 from bench.pipeline import PipelineOptions
 from bench.stack import Running, running
 from ledgerbridge.common.crypto import webhook_token_hash
@@ -40,6 +41,7 @@ class LatencyFigures:
     latencies: list[float]  # seconds, one per sale that reached PAID
     rate_limited: int
     xero_calls: int
+    most_calls_in_a_minute: int  # at the Xero sandbox, any rolling 60 s: 60 means the limiter set the pace
     seconds: float
 
     @property
@@ -153,5 +155,6 @@ async def run_latency(options: PipelineOptions, sales: int, interval_seconds: fl
             latencies=sorted(paid[t] - sent[t] for t in paid),
             rate_limited=organisation.counters.rate_limited - rate_limited_before,
             xero_calls=len(calls),
+            most_calls_in_a_minute=most_in_window([c.at for c in calls]),
             seconds=time.monotonic() - began,
         )

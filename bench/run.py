@@ -393,6 +393,7 @@ def _latency_rows(figures: LatencyFigures) -> list[tuple[str, str, str]]:
         (f"{label}: p95", f"{figures.p95:.1f} s", f"goal ≤ {P95_GOAL_SECONDS:g} s: {met}"),
         ("latency: sales paid in Xero", f"{len(figures.latencies)}/{figures.sales}", "goal all"),
         ("latency: 429s", str(figures.rate_limited), "goal 0"),
+        ("latency: most Xero calls in a minute", str(figures.most_calls_in_a_minute), "Xero's limit 60"),
     ]
 
 
