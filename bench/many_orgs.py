@@ -38,6 +38,7 @@ class OrgFigures:
     rate_limited: int
     most_calls_in_a_minute: int
     failed: int  # records that ended failed (bad mapping, refused by Xero): goal 0
+    first_create_after: float  # handed over → its first create call: polling and mapping before Xero
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class RoundFigures:
         return max(o.most_calls_in_a_minute for o in self.organisations)
 
     @property
+    def slowest_start(self) -> float:
+        return max(o.first_create_after for o in self.organisations)
+
+    @property
     def failed(self) -> int:
         return sum(o.failed for o in self.organisations)
 
@@ -94,7 +99,7 @@ def most_in_window(times: list[float], window: float = WINDOW_SECONDS) -> int:
 
 
 async def _org_figures(
-    run: Running, tenant: Tenant, transactions: int, calls: list[TenantCall]
+    run: Running, tenant: Tenant, transactions: int, calls: list[TenantCall], began: float
 ) -> OrgFigures:
     organisation = run.sandboxes.organisation(tenant.tenant_id)
     creates = [c.at for c in calls if c.is_create]
@@ -108,6 +113,7 @@ async def _org_figures(
         rate_limited=organisation.counters.rate_limited,
         most_calls_in_a_minute=most_in_window([c.at for c in calls]),
         failed=(await _statuses(run.sessions, tenant)).get("failed", 0),
+        first_create_after=min(creates) - began if creates else 0.0,
     )
 
 
@@ -156,7 +162,7 @@ async def _round(run: Running, replicas: int, organisations: int, transactions: 
     for call in calls:
         by_tenant.setdefault(call.tenant_id, []).append(call)
     figures = [
-        await _org_figures(run, t, expected[t.tenant_id], by_tenant.get(t.tenant_id.lower(), []))
+        await _org_figures(run, t, expected[t.tenant_id], by_tenant.get(t.tenant_id.lower(), []), began)
         for t in tenants
     ]
     creates = [c.at for c in calls if c.is_create]

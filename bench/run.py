@@ -435,6 +435,7 @@ def _many_orgs_rows(figures: ManyOrgsFigures) -> list[tuple[str, str, str]]:
                 f"goal ≤ {CALLS_PER_MINUTE_LIMIT}",
             ),
             (f"{label}: records failed", str(r.failed), "goal 0"),
+            (f"{label}: handed over → first Xero create, slowest org", f"{r.slowest_start:.0f} s", ""),
             (f"{label}: time (handed over → settled)", f"{r.seconds:.0f} s", ""),
         ]
     return rows
