@@ -29,6 +29,8 @@ from types import FrameType  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.infra import scratch_database, servers  # noqa: E402
+from bench.latency import P95_GOAL_SECONDS, LatencyFigures, run_latency  # noqa: E402
+from bench.many_orgs import CALLS_PER_MINUTE_LIMIT, ManyOrgsFigures, run_many_orgs  # noqa: E402
 from bench.mapper_core import MapperFigures, run_mapper  # noqa: E402
 from bench.mapper_service import MapperServiceFigures, run_mapper_service  # noqa: E402
 from bench.pipeline import (  # noqa: E402
@@ -51,7 +53,8 @@ GOALS = {
     "known customers: documents per invoice batch": 49.5,
     "mapper service: records/s, one process": 1000,
 }
-SCENARIOS = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web")
+SCENARIOS: tuple[str, ...] = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web")
+SCENARIOS += ("latency", "many-orgs")
 FIRST_LOAD_GOAL_KB = 250  # issue 11
 RECORDS_PAGE_GOAL_MS = 300
 
@@ -68,6 +71,19 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--web-records", type=int, default=10_000, help="records behind the records page")
     parser.add_argument("--summary-transactions", type=int, default=1000, help="summary mode's day (1000)")
     parser.add_argument("--skip-summary", action="store_true", help="no summary mode scenario")
+    parser.add_argument("--latency-sales", type=int, default=200, help="latency: sales (200)")
+    parser.add_argument(
+        "--latency-interval", type=float, default=0.5, help="latency: seconds between sales (0.5)"
+    )
+    parser.add_argument("--organisations", type=int, default=10, help="many-orgs: organisations (10)")
+    parser.add_argument(
+        "--org-transactions", type=int, default=1000, help="many-orgs: transactions per organisation (1000)"
+    )
+    parser.add_argument("--skip-many-orgs", action="store_true", help="no many-orgs scenario")
+    parser.add_argument(
+        "--latency-orgs", type=int, default=4, help="latency: organisations the sales are dealt to (4)"
+    )
+    parser.add_argument("--skip-latency", action="store_true", help="no latency scenario")
     parser.add_argument("--keep-logs", action="store_true", help="keep the workers' logs and print where")
     parser.add_argument(
         "--scenario",
@@ -84,6 +100,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         arguments.pipeline_scenarios = frozenset(chosen & set(PIPELINE_SCENARIOS))
         arguments.skip_pipeline = arguments.skip_pipeline or not arguments.pipeline_scenarios
         arguments.mapper_service = "mapper-service" in chosen
+        arguments.skip_latency = arguments.skip_latency or "latency" not in chosen
+        arguments.skip_many_orgs = arguments.skip_many_orgs or "many-orgs" not in chosen
     else:
         arguments.pipeline_scenarios = frozenset(PIPELINE_SCENARIOS)
         arguments.mapper_service = not arguments.skip_pipeline
@@ -271,8 +289,10 @@ def _print_summary(
     web: list[tuple[str, str, str]] | None = None,
     mapper_service: MapperServiceFigures | None = None,
     summary_mode: SummaryFigures | None = None,
+    scenario_rows: list[tuple[str, str, str]] | None = None,
 ) -> None:
     rows: list[tuple[str, str, str]] = list(web or []) + _summary_mode_rows(summary_mode)
+    rows += scenario_rows or []
     if pipeline is not None:
         for s in pipeline.scenarios:
             name = f"{s.name}: transactions/min/org"
@@ -368,6 +388,84 @@ async def _summary_mode(arguments: argparse.Namespace) -> SummaryFigures:
             )
 
 
+def _latency_rows(figures: LatencyFigures) -> list[tuple[str, str, str]]:
+    label = (
+        f"latency webhook → PAID ({figures.sales} sales, 1 per {figures.interval_seconds:g} s, "
+        f"{figures.organisations} orgs)"
+    )
+    met = "met" if figures.p95 <= P95_GOAL_SECONDS else "NOT met"
+    return [
+        (f"{label}: p50", f"{figures.p50:.1f} s", ""),
+        (f"{label}: p95", f"{figures.p95:.1f} s", f"goal ≤ {P95_GOAL_SECONDS:g} s: {met}"),
+        ("latency: sales paid in Xero", f"{len(figures.latencies)}/{figures.sales}", "goal all"),
+        ("latency: 429s", str(figures.rate_limited), "goal 0"),
+        ("latency: most Xero calls in a minute, one org", str(figures.most_calls_in_a_minute), "limit 60"),
+    ]
+
+
+async def _latency(arguments: argparse.Namespace) -> LatencyFigures:
+    with servers(REPO_ROOT) as running:
+        if not running.database_url or not running.redis_url:
+            raise RuntimeError("no PostgreSQL or Redis to run on")
+        async with scratch_database(running.database_url) as database_url:
+            return await run_latency(
+                PipelineOptions(
+                    transactions=0,
+                    latency_ms=arguments.latency_ms,
+                    jitter_ms=arguments.jitter_ms,
+                    database_url=database_url,
+                    redis_url=running.redis_url,
+                    keep_logs=arguments.keep_logs,
+                ),
+                arguments.latency_sales,
+                arguments.latency_interval,
+                arguments.latency_orgs,
+            )
+
+
+def _many_orgs_rows(figures: ManyOrgsFigures) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for r in figures.rounds:
+        label = f"{figures.organisations} orgs x {figures.transactions}, {r.replicas} mapper+publisher"
+        ceiling = CEILINGS["new customers"]
+        rows += [
+            (
+                f"{label}: tx/min/org min / max",
+                f"{r.min_per_minute:.0f} / {r.max_per_minute:.0f}",
+                f"each near its ceiling {ceiling}, none starved",
+            ),
+            (f"{label}: tx/min all orgs", f"{r.total_per_minute:.0f}", ""),
+            (f"{label}: 429s", str(r.rate_limited), "goal 0"),
+            (
+                f"{label}: most Xero calls/min, one org",
+                str(r.most_calls_in_a_minute),
+                f"goal ≤ {CALLS_PER_MINUTE_LIMIT}",
+            ),
+            (f"{label}: records failed", str(r.failed), "goal 0"),
+            (f"{label}: handed over → first Xero create, slowest org", f"{r.slowest_start:.0f} s", ""),
+            (f"{label}: time (handed over → settled)", f"{r.seconds:.0f} s", ""),
+        ]
+    return rows
+
+
+async def _many_orgs(arguments: argparse.Namespace) -> ManyOrgsFigures:
+    with servers(REPO_ROOT) as running:
+        if not running.database_url or not running.redis_url:
+            raise RuntimeError("no PostgreSQL or Redis to run on")
+        async with scratch_database(running.database_url) as database_url:
+            return await run_many_orgs(
+                PipelineOptions(
+                    transactions=arguments.org_transactions,
+                    latency_ms=arguments.latency_ms,
+                    jitter_ms=arguments.jitter_ms,
+                    database_url=database_url,
+                    redis_url=running.redis_url,
+                    keep_logs=arguments.keep_logs,
+                ),
+                arguments.organisations,
+            )
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM as Ctrl-C: asyncio cancels the run, every `finally` stops workers and drops the database.
     os.kill(os.getpid(), signal.SIGINT)
@@ -382,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     mapper_service: MapperServiceFigures | None = None
     summary_mode: SummaryFigures | None = None
     web: list[tuple[str, str, str]] = []
+    scenario_rows: list[tuple[str, str, str]] = []
     try:
         if not arguments.skip_web:
             print(
@@ -416,10 +515,40 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nSummary mode: a day of {arguments.summary_transactions} transactions …", flush=True)
             summary_mode = asyncio.run(_summary_mode(arguments))
             _print_summary_mode(summary_mode)
+        if not arguments.skip_latency:
+            print(
+                f"\nLatency: {arguments.latency_sales} sales, one every {arguments.latency_interval:g} s "
+                f"over {arguments.latency_orgs} organisations, each announced by an ONTRAPORT webhook …",
+                flush=True,
+            )
+            latency = asyncio.run(_latency(arguments))
+            print(
+                f"  {len(latency.latencies)}/{latency.sales} paid in Xero; webhook → PAID p50 "
+                f"{latency.p50:.1f} s, p95 {latency.p95:.1f} s, max {max(latency.latencies, default=0):.1f} s; "
+                f"{latency.xero_calls} Xero calls, {latency.rate_limited} 429s; took {latency.seconds:.0f} s"
+            )
+            scenario_rows += _latency_rows(latency)
+        if not arguments.skip_many_orgs:
+            print(
+                f"\nMany organisations: {arguments.organisations} x {arguments.org_transactions} "
+                "transactions at once, one then two mapper and publisher processes …",
+                flush=True,
+            )
+            many_orgs = asyncio.run(_many_orgs(arguments))
+            for r in many_orgs.rounds:
+                per_org = ", ".join(f"{o.per_minute:.0f}" for o in r.organisations)
+                print(
+                    f"  {r.replicas} replica(s): tx/min per org [{per_org}] (median {r.median_per_minute:.0f}); "
+                    f"{r.rate_limited} 429s; most calls/min for one org {r.most_calls_in_a_minute}; "
+                    f"settled in {r.seconds:.0f} s"
+                )
+            scenario_rows += _many_orgs_rows(many_orgs)
     except KeyboardInterrupt:
         print("\ninterrupted; workers stopped, scratch database dropped", file=sys.stderr)
         return 130
-    _print_summary(pipeline, mapper, time.monotonic() - began, web, mapper_service, summary_mode)
+    _print_summary(
+        pipeline, mapper, time.monotonic() - began, web, mapper_service, summary_mode, scenario_rows
+    )
     return 0
 
 
