@@ -6,6 +6,7 @@
 2. The mapping core alone on one core.
 3. The web app: first-load JavaScript (gzipped) and the records page's first page with 10,000 records.
 4. Summary mode: a day of ~1,000 sales as daily summaries, and its Xero calls per transaction.
+5. Many tenants: 10,000 ONTRAPORT connections polled by one poller process, then by two replicas.
 
 Run as ``python -m bench`` or ``python bench/run.py``; ``--help`` for the knobs.
 """
@@ -29,6 +30,7 @@ from types import FrameType  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.infra import scratch_database, servers  # noqa: E402
+from bench.many_tenants import CYCLE_GOAL_SECONDS, ManyTenantsFigures, run_many_tenants  # noqa: E402
 from bench.mapper_core import MapperFigures, run_mapper  # noqa: E402
 from bench.mapper_service import MapperServiceFigures, run_mapper_service  # noqa: E402
 from bench.pipeline import (  # noqa: E402
@@ -51,7 +53,7 @@ GOALS = {
     "known customers: documents per invoice batch": 49.5,
     "mapper service: records/s, one process": 1000,
 }
-SCENARIOS = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web")
+SCENARIOS = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web", "many-tenants")
 FIRST_LOAD_GOAL_KB = 250  # issue 11
 RECORDS_PAGE_GOAL_MS = 300
 
@@ -68,6 +70,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--web-records", type=int, default=10_000, help="records behind the records page")
     parser.add_argument("--summary-transactions", type=int, default=1000, help="summary mode's day (1000)")
     parser.add_argument("--skip-summary", action="store_true", help="no summary mode scenario")
+    parser.add_argument("--tenants", type=int, default=10_000, help="many-tenants: connections (10000)")
+    parser.add_argument("--skip-many-tenants", action="store_true", help="no many-tenants scenario")
     parser.add_argument("--keep-logs", action="store_true", help="keep the workers' logs and print where")
     parser.add_argument(
         "--scenario",
@@ -81,6 +85,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         arguments.skip_web = arguments.skip_web or "web" not in chosen
         arguments.skip_mapper = arguments.skip_mapper or "mapper-core" not in chosen
         arguments.skip_summary = arguments.skip_summary or "summary-mode" not in chosen
+        arguments.skip_many_tenants = arguments.skip_many_tenants or "many-tenants" not in chosen
         arguments.pipeline_scenarios = frozenset(chosen & set(PIPELINE_SCENARIOS))
         arguments.skip_pipeline = arguments.skip_pipeline or not arguments.pipeline_scenarios
         arguments.mapper_service = "mapper-service" in chosen
@@ -264,6 +269,41 @@ def _summary_mode_rows(figures: SummaryFigures | None) -> list[tuple[str, str, s
     ]
 
 
+def _print_many_tenants(figures: ManyTenantsFigures) -> None:
+    print(f"\n== Many tenants ({figures.tenants:,} ONTRAPORT connections, all due at once) ==")
+    for c in figures.cycles:
+        print(
+            f"  {c.replicas} poller replica(s): {c.polled:,} polls in {c.seconds:.1f} s"
+            f" ({c.polled / c.seconds if c.seconds else 0:,.1f}/s); ONTRAPORT calls {c.ontraport_calls:,}"
+            f" ({c.calls_per_poll:.3f} per poll), tenants polled twice {c.double_polls}"
+        )
+        print(
+            f"    database statements {c.statements:,} ({c.statements_per_poll:.1f} per poll, everything the"
+            f" poller process sent: scheduler, outbox relay, inbox, the poll); CPU {c.cpu_seconds:.1f} s"
+            f" ({c.cpu_per_thousand:.1f} s per 1,000 polls)"
+        )
+
+
+def _many_tenants_rows(figures: ManyTenantsFigures | None) -> list[tuple[str, str, str]]:
+    if figures is None:
+        return []
+    rows: list[tuple[str, str, str]] = []
+    scale = 10_000 / figures.tenants if figures.tenants else 0.0
+    for c in figures.cycles:
+        label = f"{figures.tenants:,} tenants, {c.replicas} poller(s)"
+        goal = f"goal ≤ {CYCLE_GOAL_SECONDS} s: {'met' if c.seconds <= CYCLE_GOAL_SECONDS else 'NOT met'}"
+        if figures.tenants != 10_000:
+            goal += f"; 10,000 at this rate: {c.seconds * scale:.0f} s"
+        rows.append((f"{label}: time to poll every tenant once", f"{c.seconds:.0f} s", goal))
+        rows.append((f"{label}: ONTRAPORT calls per idle poll", f"{c.calls_per_poll:.3f}", "goal 1"))
+        rows.append(
+            (f"{label}: database statements per poll", f"{c.statements_per_poll:.1f}", "SQLAlchemy listener")
+        )
+        rows.append((f"{label}: poller CPU s per 1,000 polls", f"{c.cpu_per_thousand:.1f}", ""))
+        rows.append((f"{label}: tenants polled twice in the cycle", str(c.double_polls), "goal 0"))
+    return rows
+
+
 def _print_summary(
     pipeline: PipelineFigures | None,
     mapper: MapperFigures | None,
@@ -271,8 +311,11 @@ def _print_summary(
     web: list[tuple[str, str, str]] | None = None,
     mapper_service: MapperServiceFigures | None = None,
     summary_mode: SummaryFigures | None = None,
+    many_tenants: ManyTenantsFigures | None = None,
 ) -> None:
-    rows: list[tuple[str, str, str]] = list(web or []) + _summary_mode_rows(summary_mode)
+    rows: list[tuple[str, str, str]] = (
+        list(web or []) + _summary_mode_rows(summary_mode) + _many_tenants_rows(many_tenants)
+    )
     if pipeline is not None:
         for s in pipeline.scenarios:
             name = f"{s.name}: transactions/min/org"
@@ -368,6 +411,24 @@ async def _summary_mode(arguments: argparse.Namespace) -> SummaryFigures:
             )
 
 
+async def _many_tenants(arguments: argparse.Namespace) -> ManyTenantsFigures:
+    with servers(REPO_ROOT) as running:
+        if not running.database_url or not running.redis_url:
+            raise RuntimeError("no PostgreSQL or Redis to run on")
+        async with scratch_database(running.database_url) as database_url:
+            return await run_many_tenants(
+                PipelineOptions(
+                    transactions=0,
+                    latency_ms=0,
+                    jitter_ms=0,
+                    database_url=database_url,
+                    redis_url=running.redis_url,
+                    keep_logs=arguments.keep_logs,
+                ),
+                arguments.tenants,
+            )
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM as Ctrl-C: asyncio cancels the run, every `finally` stops workers and drops the database.
     os.kill(os.getpid(), signal.SIGINT)
@@ -381,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     mapper: MapperFigures | None = None
     mapper_service: MapperServiceFigures | None = None
     summary_mode: SummaryFigures | None = None
+    many_tenants: ManyTenantsFigures | None = None
     web: list[tuple[str, str, str]] = []
     try:
         if not arguments.skip_web:
@@ -416,10 +478,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nSummary mode: a day of {arguments.summary_transactions} transactions …", flush=True)
             summary_mode = asyncio.run(_summary_mode(arguments))
             _print_summary_mode(summary_mode)
+        if not arguments.skip_many_tenants:
+            print(
+                f"\nMany tenants: {arguments.tenants:,} ONTRAPORT connections, one poller then two …",
+                flush=True,
+            )
+            many_tenants = asyncio.run(_many_tenants(arguments))
+            _print_many_tenants(many_tenants)
     except KeyboardInterrupt:
         print("\ninterrupted; workers stopped, scratch database dropped", file=sys.stderr)
         return 130
-    _print_summary(pipeline, mapper, time.monotonic() - began, web, mapper_service, summary_mode)
+    _print_summary(
+        pipeline, mapper, time.monotonic() - began, web, mapper_service, summary_mode, many_tenants
+    )
     return 0
 
 
