@@ -231,6 +231,8 @@ async def run_many_tenants(options: PipelineOptions, tenants: int) -> ManyTenant
                         process.wait(5)
     finally:
         await engine.dispose()
-        if not options.keep_logs:
+        if options.keep_logs:
+            print(f"  poller logs and statement counts by kind: {log_dir}", flush=True)
+        else:
             shutil.rmtree(log_dir, ignore_errors=True)
     return ManyTenantsFigures(tenants=tenants, cycles=cycles)
