@@ -67,7 +67,6 @@ async def schedule_due(session: AsyncSession, now: datetime, limit: int = SCHEDU
         update(PollCursor)
         .where(PollCursor.id.in_([cursor_id for cursor_id, _, _ in claimed]))
         .values(next_poll_at=now + POLL_LEASE)
-        .execution_options(synchronize_session=False)
     )
     await add_messages(
         session,
