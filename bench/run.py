@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench.infra import scratch_database, servers  # noqa: E402
 from bench.latency import P95_GOAL_SECONDS, LatencyFigures, run_latency  # noqa: E402
 from bench.many_orgs import CALLS_PER_MINUTE_LIMIT, ManyOrgsFigures, run_many_orgs  # noqa: E402
+from bench.many_tenants import CYCLE_GOAL_SECONDS, ManyTenantsFigures, run_many_tenants  # noqa: E402
 from bench.mapper_core import MapperFigures, run_mapper  # noqa: E402
 from bench.mapper_service import MapperServiceFigures, run_mapper_service  # noqa: E402
 from bench.pipeline import (  # noqa: E402
@@ -54,7 +55,7 @@ GOALS = {
     "mapper service: records/s, one process": 1000,
 }
 SCENARIOS: tuple[str, ...] = (*PIPELINE_SCENARIOS, "mapper-service", "mapper-core", "summary-mode", "web")
-SCENARIOS += ("latency", "many-orgs")
+SCENARIOS += ("latency", "many-orgs", "many-tenants")
 FIRST_LOAD_GOAL_KB = 250  # issue 11
 RECORDS_PAGE_GOAL_MS = 300
 
@@ -84,6 +85,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--latency-orgs", type=int, default=4, help="latency: organisations the sales are dealt to (4)"
     )
     parser.add_argument("--skip-latency", action="store_true", help="no latency scenario")
+    parser.add_argument("--tenants", type=int, default=10_000, help="many-tenants: connections (10000)")
+    parser.add_argument("--skip-many-tenants", action="store_true", help="no many-tenants scenario")
     parser.add_argument("--keep-logs", action="store_true", help="keep the workers' logs and print where")
     parser.add_argument(
         "--scenario",
@@ -102,6 +105,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         arguments.mapper_service = "mapper-service" in chosen
         arguments.skip_latency = arguments.skip_latency or "latency" not in chosen
         arguments.skip_many_orgs = arguments.skip_many_orgs or "many-orgs" not in chosen
+        arguments.skip_many_tenants = arguments.skip_many_tenants or "many-tenants" not in chosen
     else:
         arguments.pipeline_scenarios = frozenset(PIPELINE_SCENARIOS)
         arguments.mapper_service = not arguments.skip_pipeline
@@ -388,6 +392,59 @@ async def _summary_mode(arguments: argparse.Namespace) -> SummaryFigures:
             )
 
 
+def _many_tenants_rows(figures: ManyTenantsFigures | None) -> list[tuple[str, str, str]]:
+    if figures is None:
+        return []
+    rows: list[tuple[str, str, str]] = []
+    scale = 10_000 / figures.tenants if figures.tenants else 0.0
+    for c in figures.cycles:
+        label = f"{figures.tenants:,} tenants, {c.replicas} poller(s)"
+        goal = f"goal ≤ {CYCLE_GOAL_SECONDS} s: {'met' if c.seconds <= CYCLE_GOAL_SECONDS else 'NOT met'}"
+        if figures.tenants != 10_000:
+            goal += f"; 10,000 at this rate: {c.seconds * scale:.0f} s"
+        rows.append((f"{label}: time to poll every tenant once", f"{c.seconds:.0f} s", goal))
+        rows.append((f"{label}: ONTRAPORT calls per idle poll", f"{c.calls_per_poll:.3f}", "goal 1"))
+        rows.append(
+            (f"{label}: database statements per poll", f"{c.statements_per_poll:.1f}", "SQLAlchemy listener")
+        )
+        rows.append((f"{label}: poller CPU s per 1,000 polls", f"{c.cpu_per_thousand:.1f}", ""))
+        rows.append((f"{label}: tenants polled twice in the cycle", str(c.double_polls), "goal 0"))
+    return rows
+
+
+async def _many_tenants(arguments: argparse.Namespace) -> ManyTenantsFigures:
+    with servers(REPO_ROOT) as running:
+        if not running.database_url or not running.redis_url:
+            raise RuntimeError("no PostgreSQL or Redis to run on")
+        async with scratch_database(running.database_url) as database_url:
+            return await run_many_tenants(
+                PipelineOptions(
+                    transactions=0,
+                    latency_ms=0,
+                    jitter_ms=0,
+                    database_url=database_url,
+                    redis_url=running.redis_url,
+                    keep_logs=arguments.keep_logs,
+                ),
+                arguments.tenants,
+            )
+
+
+def _print_many_tenants(figures: ManyTenantsFigures) -> None:
+    print(f"\n== Many tenants ({figures.tenants:,} ONTRAPORT connections, all due at once) ==")
+    for c in figures.cycles:
+        print(
+            f"  {c.replicas} poller replica(s): {c.polled:,} polls in {c.seconds:.1f} s"
+            f" ({c.polled / c.seconds if c.seconds else 0:,.1f}/s); ONTRAPORT calls {c.ontraport_calls:,}"
+            f" ({c.calls_per_poll:.3f} per poll), tenants polled twice {c.double_polls}"
+        )
+        print(
+            f"    database statements {c.statements:,} ({c.statements_per_poll:.1f} per poll, everything the"
+            f" poller process sent: scheduler, outbox relay, inbox, the poll); CPU {c.cpu_seconds:.1f} s"
+            f" ({c.cpu_per_thousand:.1f} s per 1,000 polls)"
+        )
+
+
 def _latency_rows(figures: LatencyFigures) -> list[tuple[str, str, str]]:
     label = (
         f"latency webhook → PAID ({figures.sales} sales, 1 per {figures.interval_seconds:g} s, "
@@ -543,6 +600,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"settled in {r.seconds:.0f} s"
                 )
             scenario_rows += _many_orgs_rows(many_orgs)
+        if not arguments.skip_many_tenants:
+            print(
+                f"\nMany tenants: {arguments.tenants:,} ONTRAPORT connections, one poller then two …",
+                flush=True,
+            )
+            many_tenants = asyncio.run(_many_tenants(arguments))
+            _print_many_tenants(many_tenants)
+            scenario_rows += _many_tenants_rows(many_tenants)
     except KeyboardInterrupt:
         print("\ninterrupted; workers stopped, scratch database dropped", file=sys.stderr)
         return 130

@@ -57,6 +57,23 @@ async def test_requests_without_valid_credentials_get_401(app: FastAPI, headers:
     assert app.state.sandbox.demo.counter.calls == 0
 
 
+async def test_each_of_many_accounts_answers_only_to_its_own_credentials(app: FastAPI) -> None:
+    state = app.state.sandbox
+    accounts = [state.create_account(seed=n, transactions=0, contacts=1) for n in range(300)]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://op.test") as http:
+        for account in (accounts[0], accounts[150], accounts[-1]):
+            headers = {"Api-Appid": account.app_id, "Api-Key": account.api_key}
+            response = await http.get("/Transactions", params={"range": 1}, headers=headers)
+            assert response.json()["account_id"] == str(account.account_id)
+        # Another account's key with this App ID is refused, and counted on nobody.
+        crossed = {"Api-Appid": accounts[0].app_id, "Api-Key": accounts[1].api_key}
+        assert (await http.get("/Transactions", headers=crossed)).status_code == 401
+        assert accounts[0].counter.calls == 1 and accounts[1].counter.calls == 0
+        state.reset()  # the accounts are gone, and so are their credentials
+        gone = {"Api-Appid": accounts[0].app_id, "Api-Key": accounts[0].api_key}
+        assert (await http.get("/Transactions", headers=gone)).status_code == 401
+
+
 async def test_envelope_and_string_values(client: httpx.AsyncClient) -> None:
     response = await client.get("/Transactions", params={"range": 5})
     assert response.status_code == 200

@@ -37,7 +37,7 @@ from ledgerbridge.poller.onport_poll import (
 )
 from ledgerbridge.poller.ontraport_poll import lock_cursor, poll
 from ledgerbridge.poller.ontraport_source import OntraportSource
-from ledgerbridge.poller.schedule import schedule_due
+from ledgerbridge.poller.schedule import schedule_all_due
 
 log = structlog.get_logger(__name__)
 SCHEDULER_TICK_SECONDS = 5.0
@@ -133,9 +133,8 @@ class Poller:
     async def schedule_forever(self) -> None:
         while True:
             try:
-                async with unit_of_work(self.platform.sessions) as session:
-                    now = datetime.now(UTC)
-                    await schedule_due(session, now)
+                now = datetime.now(UTC)
+                await schedule_all_due(self.platform.sessions, now)
                 # Summary mode: the sales of days closed since the last tick become their summaries.
                 async with unit_of_work(self.platform.sessions) as session:
                     quiet = timedelta(seconds=self.platform.settings.polling.summary_quiet_seconds)
