@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
 from ledgerbridge.bookkeeping.base import Frozen
@@ -69,12 +69,15 @@ class SummaryGroup(Frozen):
 
 
 class SummaryEntry(Frozen):
-    """One paid sale as its day's summary takes it."""
+    """One sale's part of a day document: a paid sale as its day's summary takes it, or the part of a
+    summarised sale's refund that a day's refunds credit note takes
+    (:func:`~ledgerbridge.bookkeeping.sales.summary_refunds.refund_entry`)."""
 
     record_id: str
     transaction_id: int
     gateway_id: int
     day: date
+    """The sale's local day; in a refunds credit note, the local day the refund was seen on."""
     currency_code: str
     payment_account: str
     branding_theme_id: str | None = None
@@ -82,27 +85,84 @@ class SummaryEntry(Frozen):
     groups: tuple[SummaryGroup, ...]
 
 
-class DailySummary(Frozen):
-    """A day's summary for one gateway, frozen when it is made: its documents depend on nothing else."""
+class DayDocument(Frozen):
+    """A day's document for one gateway, frozen when it is made: its documents depend on nothing else.
 
+    Its kind (the day's sales summary, the day's refunds credit note) is its subclass, which names the
+    kind's number prefix: the stored payload of either is these fields alone.
+    """
+
+    prefix: ClassVar[str]
+    """What the kind's numbers put before :func:`summary_number`."""
     gateway_id: int
     day: date
     sequence: int = 0
-    """0 for the day's summary, n for its n-th adjustment (late arrivals)."""
+    """0 for the day's document, n for its n-th adjustment (late arrivals)."""
     currency_code: str
     payment_account: str
     branding_theme_id: str | None = None
     records_url: str | None = None
-    """Our records list for the day: the invoice's ``Url``, so Xero links to the sales it covers."""
+    """Our records list for the day: a summary invoice's ``Url``, so Xero links to the sales it covers
+    (Xero's credit notes have no ``Url``: a refunds credit note shows it in its record only)."""
     entries: tuple[SummaryEntry, ...]
 
     @property
     def number(self) -> str:
-        return summary_number(self.gateway_id, self.day, self.sequence)
+        return self.prefix + summary_number(self.gateway_id, self.day, self.sequence)
 
     @property
     def total(self) -> Decimal:
         return sum((entry.total for entry in self.entries), Decimal(0))
+
+    @classmethod
+    def plan(
+        cls,
+        entries: Iterable[SummaryEntry],
+        *,
+        made: Mapping[tuple[int, date], int],
+        now: datetime,
+        time_zone: str,
+        close_hour: int,
+        records_url: str | None = None,
+    ) -> list[Self]:
+        """The day documents of this kind to make now from the entries not in one yet.
+
+        Only closed days are made. ``made`` counts the documents of this kind each (gateway, day)
+        already has: the first one made for a day is the day's, later ones are its adjustments.
+        ``records_url`` is a ``str.format`` template over ``gateway``, ``since`` and ``until`` (ISO
+        instants): our records list for the day.
+        """
+        by_key: dict[tuple[int, date], list[SummaryEntry]] = defaultdict(list)
+        for entry in entries:
+            if is_closed(entry.day, now, time_zone, close_hour):
+                by_key[(entry.gateway_id, entry.day)].append(entry)
+        documents = []
+        for (gateway_id, day), members in sorted(by_key.items()):
+            members.sort(key=lambda entry: (entry.transaction_id, entry.record_id))
+            first = members[0]
+            documents.append(
+                cls(
+                    gateway_id=gateway_id,
+                    day=day,
+                    sequence=made.get((gateway_id, day), 0),
+                    # The gateway's mapping as it is when the day closes: one currency and payment account.
+                    currency_code=first.currency_code,
+                    payment_account=first.payment_account,
+                    branding_theme_id=first.branding_theme_id,
+                    records_url=day_records_url(records_url, gateway_id, day, time_zone),
+                    entries=tuple(members),
+                )
+            )
+        return documents
+
+
+class DailySummary(DayDocument):
+    """A day's summary of one gateway's paid sales: one invoice and its payment (:func:`summary_documents`)."""
+
+    prefix: ClassVar[str] = ""
+
+
+plan_summaries = DailySummary.plan
 
 
 class RefundCredit(Frozen):
@@ -426,45 +486,6 @@ def _entry_invoice_body(entry: SummaryEntry) -> dict[str, Any]:
             line["TaxAmount"] = group.tax
         lines.append(line)
     return {"LineAmountTypes": "NoTax" if untaxed else "Inclusive", "LineItems": lines}
-
-
-def plan_summaries(
-    entries: Iterable[SummaryEntry],
-    *,
-    made: Mapping[tuple[int, date], int],
-    now: datetime,
-    time_zone: str,
-    close_hour: int,
-    records_url: str | None = None,
-) -> list[DailySummary]:
-    """The summaries to make now from the entries not in one yet.
-
-    Only closed days are summarised. ``made`` counts the summaries each (gateway, day) already has: the
-    first one made for a day is the day's summary, later ones are its adjustments. ``records_url`` is a
-    ``str.format`` template over ``gateway``, ``since`` and ``until`` (ISO instants): our records list for the day.
-    """
-    by_key: dict[tuple[int, date], list[SummaryEntry]] = defaultdict(list)
-    for entry in entries:
-        if is_closed(entry.day, now, time_zone, close_hour):
-            by_key[(entry.gateway_id, entry.day)].append(entry)
-    summaries = []
-    for (gateway_id, day), members in sorted(by_key.items()):
-        members.sort(key=lambda entry: (entry.transaction_id, entry.record_id))
-        first = members[0]
-        summaries.append(
-            DailySummary(
-                gateway_id=gateway_id,
-                day=day,
-                sequence=made.get((gateway_id, day), 0),
-                # The gateway's mapping as it is when the day closes: one currency and payment account.
-                currency_code=first.currency_code,
-                payment_account=first.payment_account,
-                branding_theme_id=first.branding_theme_id,
-                records_url=day_records_url(records_url, gateway_id, day, time_zone),
-                entries=tuple(members),
-            )
-        )
-    return summaries
 
 
 def day_records_url(template: str | None, gateway_id: int, day: date, time_zone: str) -> str | None:

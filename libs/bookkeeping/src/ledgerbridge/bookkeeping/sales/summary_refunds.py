@@ -1,9 +1,9 @@
 """Summary mode's refunds (issue 13, point 1): a day's refunds of summarised sales as one credit note.
 
 A summarised sale refunded later does not get a credit note of its own: the part not credited yet becomes
-a :class:`RefundEntry` (spread over the lines its summary took from it, in proportion) and waits for the
-local day the refund was seen on to close, at the same hour as the sales summaries. Then
-:func:`plan_refund_summaries` turns the day's entries into a frozen :class:`DailyRefundSummary` per
+an entry of its own (:func:`refund_entry`: spread over the lines its summary took from it, in proportion)
+and waits for the local day the refund was seen on to close, at the same hour as the sales summaries.
+Then :func:`plan_refund_summaries` turns the day's entries into a frozen :class:`DailyRefundSummary` per
 gateway, and :func:`refund_summary_documents` into one ACCRECCREDIT credit note (a line per account, tax
 code and tracking group) and one refund payment of the day's refunds. A refund seen after its day's credit
 note was made goes into an adjustment (``-ADJ1``…): a credit note, once made, never changes.
@@ -13,14 +13,12 @@ Pure: no I/O and no clock.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from ledgerbridge.bookkeeping.base import Frozen
 from ledgerbridge.bookkeeping.decisions import Decision, MappingError, Publish
 from ledgerbridge.bookkeeping.documents import DocumentKind, XeroDocument, xero_totals
 from ledgerbridge.bookkeeping.money import apportion, money_text, round_cents
@@ -29,54 +27,28 @@ from ledgerbridge.bookkeeping.sales.inputs import MappingSettings
 from ledgerbridge.bookkeeping.sales.invoices import MAPPING_VERSION
 from ledgerbridge.bookkeeping.sales.summary import (
     SUMMARY_CONTACT,
+    DayDocument,
     SummaryEntry,
-    SummaryGroup,
     day_groups,
-    day_records_url,
-    is_closed,
     summary_line,
     summary_number,
 )
 
 REFUND_PREFIX = "CN-"
 
-
-class RefundEntry(Frozen):
-    """The part of one summarised sale's refund that a day's refunds credit note takes."""
-
-    record_id: str
-    transaction_id: int
-    gateway_id: int
-    day: date
-    """The local day the refund was seen on."""
-    currency_code: str
-    payment_account: str
-    branding_theme_id: str | None = None
-    total: Decimal
-    groups: tuple[SummaryGroup, ...]
+RefundEntry = SummaryEntry
+"""A refund's entry is a :class:`SummaryEntry` whose ``day`` is the day the refund was seen on (the name
+stays for the records code that reads refunds)."""
 
 
-class DailyRefundSummary(Frozen):
-    """A day's refunds for one gateway, frozen when it is made: its documents depend on nothing else."""
+class DailyRefundSummary(DayDocument):
+    """A day's refunds of one gateway's summarised sales: one credit note and its refund payment
+    (:func:`refund_summary_documents`)."""
 
-    gateway_id: int
-    day: date
-    sequence: int = 0
-    """0 for the day's credit note, n for its n-th adjustment (late refunds)."""
-    currency_code: str
-    payment_account: str
-    branding_theme_id: str | None = None
-    records_url: str | None = None
-    """Our records list for the day (shown in the record; Xero's credit notes have no ``Url``)."""
-    entries: tuple[RefundEntry, ...]
+    prefix: ClassVar[str] = REFUND_PREFIX
 
-    @property
-    def number(self) -> str:
-        return refund_summary_number(self.gateway_id, self.day, self.sequence)
 
-    @property
-    def total(self) -> Decimal:
-        return sum((entry.total for entry in self.entries), Decimal(0))
+plan_refund_summaries = DailyRefundSummary.plan
 
 
 def refund_summary_number(gateway_id: int, day: date, sequence: int) -> str:
@@ -91,7 +63,7 @@ def refund_day(observed_at: datetime, time_zone: str) -> date:
 
 def refund_entry(
     entry: SummaryEntry, *, record_id: str, amount: Decimal, observed_at: datetime, time_zone: str
-) -> RefundEntry:
+) -> SummaryEntry:
     """``amount`` (tax included) of the sale's summary lines, spread over them in proportion.
 
     Each share keeps its line's tax in the same proportion (to the cent); the whole sale credits each
@@ -119,54 +91,14 @@ def refund_entry(
             for group, share in zip(positive, shares, strict=True)
             if share
         ]
-    return RefundEntry(
-        record_id=record_id,
-        transaction_id=entry.transaction_id,
-        gateway_id=entry.gateway_id,
-        day=refund_day(observed_at, time_zone),
-        currency_code=entry.currency_code,
-        payment_account=entry.payment_account,
-        branding_theme_id=entry.branding_theme_id,
-        total=amount,
-        groups=tuple(groups),
+    return entry.model_copy(
+        update={
+            "record_id": record_id,
+            "day": refund_day(observed_at, time_zone),
+            "total": amount,
+            "groups": tuple(groups),
+        }
     )
-
-
-def plan_refund_summaries(
-    entries: Iterable[RefundEntry],
-    *,
-    made: Mapping[tuple[int, date], int],
-    now: datetime,
-    time_zone: str,
-    close_hour: int,
-    records_url: str | None = None,
-) -> list[DailyRefundSummary]:
-    """The refunds credit notes to make now from the entries not in one yet (closed days only).
-
-    ``made`` counts the refunds credit notes each (gateway, day) already has; ``records_url`` as in
-    :func:`~ledgerbridge.bookkeeping.sales.summary.plan_summaries`.
-    """
-    by_key: dict[tuple[int, date], list[RefundEntry]] = defaultdict(list)
-    for entry in entries:
-        if is_closed(entry.day, now, time_zone, close_hour):
-            by_key[(entry.gateway_id, entry.day)].append(entry)
-    summaries = []
-    for (gateway_id, day), members in sorted(by_key.items()):
-        members.sort(key=lambda entry: (entry.transaction_id, entry.record_id))
-        first = members[0]
-        summaries.append(
-            DailyRefundSummary(
-                gateway_id=gateway_id,
-                day=day,
-                sequence=made.get((gateway_id, day), 0),
-                currency_code=first.currency_code,
-                payment_account=first.payment_account,
-                branding_theme_id=first.branding_theme_id,
-                records_url=day_records_url(records_url, gateway_id, day, time_zone),
-                entries=tuple(members),
-            )
-        )
-    return summaries
 
 
 def refund_summary_documents(summary: DailyRefundSummary, settings: MappingSettings) -> Publish:
