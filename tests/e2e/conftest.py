@@ -20,7 +20,7 @@ from ledgerbridge.sandbox.ontraport.config import OntraportSandboxConfig
 from ledgerbridge.sandbox.server import serve_in_thread
 from ledgerbridge.sandbox.xero.app import create_app as create_xero
 from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
-from tests.e2e.harness import ENCRYPTION_KEY, SERVICES, Sandboxes, Stack
+from tests.e2e.harness import ENCRYPTION_KEY, SECRET_KEY, SERVICES, XERO_WEBHOOK_KEY, Sandboxes, Stack
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def stack(
         "REDIS_URL": redis_url,
         "QUEUE_PREFIX": queue_prefix,
         "ENCRYPTION_KEYS": ENCRYPTION_KEY,
-        "SECRET_KEY": "e2e-secret",
+        "SECRET_KEY": SECRET_KEY,
         "LEDGERBRIDGE_DATA_DIR": str(tmp_path / "data"),
         "LOG_LEVEL": "WARNING",
         "QUEUE_RELAY_INTERVAL_SECONDS": "0.1",
@@ -88,13 +88,15 @@ def stack(
 
 @pytest.fixture
 def api_url(settings: Settings, sandboxes: Sandboxes, queue_prefix: str) -> Iterator[str]:
-    """The API in this process on a real port, talking to the sandboxes, PostgreSQL and Redis."""
+    """The API in this process on a real port, talking to the sandboxes, PostgreSQL and Redis; the Xero
+    webhooks a test registers (``xero_webhooks``) reach it."""
     for name, value in sandbox_environment(
         sandboxes.xero_url, sandboxes.ontraport_url, sandboxes.onport_url
     ).items():
         group, _, field = name.lower().partition("_")
         setattr(getattr(settings, group), field, value)
     settings.security.encryption_keys = SecretStr(ENCRYPTION_KEY)
-    settings.security.secret_key = SecretStr("e2e-secret")
+    settings.security.secret_key = SecretStr(SECRET_KEY)
+    settings.xero.webhook_key = SecretStr(XERO_WEBHOOK_KEY)
     with serve_in_thread(create_app(settings)) as url:
         yield url

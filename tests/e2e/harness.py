@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ from ledgerbridge.sandbox.xero.state import Organisation
 
 SERVICES = ("poller", "mapper", "publisher")
 ENCRYPTION_KEY = Fernet.generate_key().decode()
+SECRET_KEY = "e2e-secret"
+"""The workers' and the API's ``SECRET_KEY``: what a test signs its own access tokens with."""
+XERO_WEBHOOK_KEY = "e2e-xero-webhook-key"
+"""The API's Xero webhook key: what the Xero sandbox signs the webhooks a test registers with."""
 # Gateway id → (currency, clearing account) in the sandbox's AU organisation.
 GATEWAYS = {1: ("USD", "616"), 2: ("GBP", "618"), 3: ("AUD", "615")}
 FINAL = (RecordStatus.synced, RecordStatus.skipped, RecordStatus.failed, RecordStatus.waiting)
@@ -218,6 +223,68 @@ async def provision(
     return Tenant(account.id, xero.id, source.id, tenant_id, int(ontraport["account_id"]), branding_theme_id)
 
 
+async def add_sales(sandboxes: Sandboxes, tenant: Tenant, records: list[dict[str, Any]]) -> list[int]:
+    """New transactions in the tenant's ONTRAPORT sandbox account: their ids."""
+    async with httpx.AsyncClient(base_url=sandboxes.ontraport_url) as http:
+        response = await http.post(
+            f"/_sandbox/accounts/{tenant.ontraport_account_id}/transactions", json={"records": records}
+        )
+        assert response.status_code == 200, response.text
+        ids: list[int] = response.json()["ids"]
+        return ids
+
+
+def noon(day: date) -> int:
+    """A sale's ``date`` (epoch seconds): noon UTC of ``day``."""
+    return int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp())
+
+
+async def set_ontraport_options(
+    sessions: async_sessionmaker[AsyncSession], tenant: Tenant, **changes: Any
+) -> None:
+    async with unit_of_work(sessions) as session:
+        row = await session.get(AccountSettings, tenant.account_id)
+        assert row is not None
+        options = AccountOptions.model_validate(row.values)
+        ontraport = options.ontraport.model_copy(update=changes)
+        row.values = options.model_copy(update={"ontraport": ontraport}).model_dump()
+
+
+async def ontraport_records(
+    sessions: async_sessionmaker[AsyncSession], tenant: Tenant
+) -> dict[int, SourceRecord]:
+    """The tenant's records by transaction id."""
+    async with sessions() as session:
+        rows = await session.scalars(select(SourceRecord).where(SourceRecord.account_id == tenant.account_id))
+        return {int(record.external_id): record for record in rows.all()}
+
+
+def sale_invoice(sandboxes: Sandboxes, tenant: Tenant, transaction_id: int) -> dict[str, Any]:
+    """The sale's own invoice in the tenant's organisation."""
+    organisation = sandboxes.organisation(tenant.tenant_id)
+    return next(i for i in organisation.invoices.values() if i["InvoiceNumber"] == f"OP-{transaction_id}")
+
+
+async def xero_webhooks(sandboxes: Sandboxes, url: str | None) -> None:
+    """Have the Xero sandbox send its webhooks to ``url`` (None: send none), signed with
+    :data:`XERO_WEBHOOK_KEY`."""
+    async with httpx.AsyncClient(base_url=sandboxes.xero_url) as control:
+        registered = await control.post("/_sandbox/webhooks", json={"url": url, "key": XERO_WEBHOOK_KEY})
+        assert registered.status_code == 200, registered.text
+
+
+async def xero_by_hand(sandboxes: Sandboxes, tenant: Tenant) -> httpx.AsyncClient:
+    """A person working in the organisation through Xero's own API (what "by hand" means here)."""
+    async with httpx.AsyncClient() as http:
+        tokens = (
+            await http.post(f"{sandboxes.xero_url}/_sandbox/tokens", json={"tenant_ids": [tenant.tenant_id]})
+        ).json()
+    return httpx.AsyncClient(
+        base_url=f"{sandboxes.xero_url}/api.xro/2.0",
+        headers={"Authorization": f"Bearer {tokens['access_token']}", "xero-tenant-id": tenant.tenant_id},
+    )
+
+
 async def poll_now(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> None:
     async with unit_of_work(sessions) as session:
         await add_message(
@@ -253,6 +320,14 @@ async def settled(sessions: async_sessionmaker[AsyncSession], tenant: Tenant, ex
             )
         )
     return records == expected_records and unfinished == 0 and unsent == 0
+
+
+def all_settled(
+    sessions: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, tenant: Tenant
+) -> Callable[[], Awaitable[bool]]:
+    """``settled`` for every transaction the tenant's ONTRAPORT account has now."""
+    count = len(sandboxes.transactions(tenant.ontraport_account_id))
+    return lambda: settled(sessions, tenant, count)
 
 
 async def summary_settled(

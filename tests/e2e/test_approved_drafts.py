@@ -5,62 +5,35 @@ comes, found by the publisher's periodic re-read of drafts."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.api.app import create_app
-from ledgerbridge.cli.sandboxes import sandbox_environment
 from ledgerbridge.common.models import RecordEvent, RecordStatus, SourceRecord
-from ledgerbridge.common.settings import Settings
-from ledgerbridge.sandbox.server import serve_in_thread
-from tests.e2e.harness import ENCRYPTION_KEY, Sandboxes, Stack, Tenant, money, poll_now, provision, wait_for
-from tests.e2e.test_bookkeeping_options import _add, _invoice, _noon, _options, _records, _settled_all
+from tests.e2e.harness import (
+    Sandboxes,
+    Stack,
+    Tenant,
+    add_sales,
+    all_settled,
+    money,
+    noon,
+    ontraport_records,
+    poll_now,
+    provision,
+    sale_invoice,
+    set_ontraport_options,
+    wait_for,
+    xero_by_hand,
+    xero_webhooks,
+)
 
-WEBHOOK_KEY = "e2e-xero-webhook-key"
 SEED = 20261305
 AUD_CLEARING = "615"  # gateway 3's payment account in the harness
-
-
-@pytest.fixture
-def api_url(
-    stack: Stack, sandboxes: Sandboxes, database_url: str, redis_url: str, queue_prefix: str, tmp_path: Any
-) -> Iterator[str]:
-    """The API gateway on a port of its own, so the sandbox's webhooks reach it."""
-    env = sandbox_environment(sandboxes.xero_url, sandboxes.ontraport_url, sandboxes.onport_url)
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        configured = Settings()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    configured.database.url = database_url
-    configured.redis.url = redis_url
-    configured.queue.prefix = queue_prefix
-    configured.queue.relay_interval_seconds = 0.1
-    configured.runtime.data_dir = tmp_path / "api-data"
-    configured.security.secret_key = SecretStr("e2e-secret")
-    configured.security.encryption_keys = SecretStr(ENCRYPTION_KEY)
-    configured.xero.webhook_key = SecretStr(WEBHOOK_KEY)
-    with serve_in_thread(create_app(configured)) as url:
-        yield url
-
-
-async def _webhooks(sandboxes: Sandboxes, url: str | None) -> None:
-    async with httpx.AsyncClient(base_url=sandboxes.xero_url) as control:
-        registered = await control.post("/_sandbox/webhooks", json={"url": url, "key": WEBHOOK_KEY})
-        assert registered.status_code == 200, registered.text
 
 
 async def _draft_sale(
@@ -68,16 +41,16 @@ async def _draft_sale(
 ) -> tuple[Tenant, int, dict[str, Any]]:
     """A tenant with the DRAFT setting and one paid sale, synced: a DRAFT invoice and no payment."""
     tenant = await provision(committing, sandboxes, seed=seed, transactions=0, start=False)
-    await _options(committing, tenant, invoice_status="DRAFT")
+    await set_ontraport_options(committing, tenant, invoice_status="DRAFT")
     day = datetime.now(UTC).date() - timedelta(days=2)
-    sale = {"products": [{"product_id": 1, "quantity": 1}], "gateway_id": 3, "tax_id": 1, "date": _noon(day)}
-    (paid,) = await _add(sandboxes, tenant, [{**sale, "status": 1}])
+    sale = {"products": [{"product_id": 1, "quantity": 1}], "gateway_id": 3, "tax_id": 1, "date": noon(day)}
+    (paid,) = await add_sales(sandboxes, tenant, [{**sale, "status": 1}])
     await poll_now(committing, tenant)
-    await wait_for(_settled_all(committing, sandboxes, tenant), 90, stack, "the draft invoice")
-    draft = _invoice(sandboxes, tenant, paid)
+    await wait_for(all_settled(committing, sandboxes, tenant), 90, stack, "the draft invoice")
+    draft = sale_invoice(sandboxes, tenant, paid)
     assert draft["Status"] == "DRAFT"
     assert _payments(sandboxes, tenant, draft) == []
-    record = (await _records(committing, tenant))[paid]
+    record = (await ontraport_records(committing, tenant))[paid]
     assert record.status is RecordStatus.synced
     return tenant, paid, draft
 
@@ -101,12 +74,9 @@ async def _approve(
 
 async def _correct(sandboxes: Sandboxes, tenant: Tenant, draft: dict[str, Any]) -> None:
     """Edit the approved invoice's lines back to the draft's, through Xero's own API."""
-    async with httpx.AsyncClient(base_url=sandboxes.xero_url) as http:
-        tokens = (await http.post("/_sandbox/tokens", json={"tenant_ids": [tenant.tenant_id]})).json()
-        corrected = await http.post(
-            f"/api.xro/2.0/Invoices/{draft['InvoiceID']}",
-            json={"Invoices": [{"LineItems": draft["LineItems"]}]},
-            headers={"Authorization": f"Bearer {tokens['access_token']}", "xero-tenant-id": tenant.tenant_id},
+    async with await xero_by_hand(sandboxes, tenant) as xero:
+        corrected = await xero.post(
+            f"/Invoices/{draft['InvoiceID']}", json={"Invoices": [{"LineItems": draft["LineItems"]}]}
         )
         assert corrected.status_code == 200, corrected.text
         assert money(corrected.json()["Invoices"][0]["Total"]) == money(draft["Total"])
@@ -121,14 +91,14 @@ async def _paid_once(
     what: str,
 ) -> None:
     async def paid() -> bool:
-        return bool(_invoice(sandboxes, tenant, transaction_id)["Status"] == "PAID")
+        return bool(sale_invoice(sandboxes, tenant, transaction_id)["Status"] == "PAID")
 
     await wait_for(paid, 90, stack, what)
-    invoice = _invoice(sandboxes, tenant, transaction_id)
+    invoice = sale_invoice(sandboxes, tenant, transaction_id)
     (payment,) = _payments(sandboxes, tenant, invoice)
     assert money(payment["Amount"]) == money(invoice["Total"])
     assert payment["Account"]["Code"] == AUD_CLEARING
-    await wait_for(_settled_all(committing, sandboxes, tenant), 60, stack, "the record to settle")
+    await wait_for(all_settled(committing, sandboxes, tenant), 60, stack, "the record to settle")
     async with committing() as session:
         record = await session.scalar(
             select(SourceRecord).where(
@@ -146,7 +116,7 @@ async def _paid_once(
 async def test_a_draft_approved_in_xero_gets_its_payment_through_the_webhook(
     committing: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, stack: Stack, api_url: str
 ) -> None:
-    await _webhooks(sandboxes, f"{api_url}/webhooks/xero")
+    await xero_webhooks(sandboxes, f"{api_url}/webhooks/xero")
     try:
         tenant, paid, draft = await _draft_sale(committing, sandboxes, stack, SEED)
         await _approve(sandboxes, tenant, draft)
@@ -160,12 +130,12 @@ async def test_a_draft_approved_in_xero_gets_its_payment_through_the_webhook(
         await _approve(sandboxes, other, second, lines)
 
         async def failed() -> bool:
-            return (await _records(committing, other))[second_paid].status is RecordStatus.failed
+            return (await ontraport_records(committing, other))[second_paid].status is RecordStatus.failed
 
         await wait_for(failed, 90, stack, "the edited draft to fail")
-        record = (await _records(committing, other))[second_paid]
+        record = (await ontraport_records(committing, other))[second_paid]
         assert record.reason_code == "approved_amount_differs"
-        approved_total = money(_invoice(sandboxes, other, second_paid)["Total"])
+        approved_total = money(sale_invoice(sandboxes, other, second_paid)["Total"])
         assert approved_total < money(second["Total"])
         assert f"approved in Xero for {approved_total}" in (record.reason or "")
         assert f"the sale charged {money(second['Total'])}" in (record.reason or "")
@@ -177,14 +147,14 @@ async def test_a_draft_approved_in_xero_gets_its_payment_through_the_webhook(
         await _paid_once(committing, sandboxes, stack, other, second_paid, "the payment after the correction")
         assert len(_payments(sandboxes, tenant, draft)) == 1  # the first invoice is still paid once
     finally:
-        await _webhooks(sandboxes, None)
+        await xero_webhooks(sandboxes, None)
 
 
 @pytest.mark.parametrize("stack_env", [{"PUBLISHER_DRAFT_RECHECK_SECONDS": "4"}], indirect=True)
 async def test_a_draft_approved_without_a_webhook_is_found_by_the_periodic_read(
     committing: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, stack: Stack
 ) -> None:
-    await _webhooks(sandboxes, None)  # Xero's webhook never arrives
+    await xero_webhooks(sandboxes, None)  # Xero's webhook never arrives
     tenant, paid, draft = await _draft_sale(committing, sandboxes, stack, SEED + 2)
     await _approve(sandboxes, tenant, draft)
     await _paid_once(committing, sandboxes, stack, tenant, paid, "the periodic read to find the approval")

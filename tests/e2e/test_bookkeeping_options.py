@@ -4,7 +4,6 @@ kept up to date, and the invoice status and unpaid-sale paths (SPEC §4 item 1).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,36 +12,34 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.bookkeeping.reasons import ReasonCode
-from ledgerbridge.common.account_settings import AccountOptions
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
-    AccountSettings,
     Mapping,
     MappingKind,
     RecordStatus,
-    SourceRecord,
     XeroReferenceCache,
 )
 from ledgerbridge.common.records.healing import Change, heal
-from tests.e2e.harness import Sandboxes, Stack, Tenant, money, poll_now, provision, settled, wait_for
+from tests.e2e.harness import (
+    Sandboxes,
+    Stack,
+    Tenant,
+    add_sales,
+    all_settled,
+    money,
+    noon,
+    ontraport_records,
+    poll_now,
+    provision,
+    sale_invoice,
+    set_ontraport_options,
+    settled,
+    wait_for,
+)
 
 SEED = 20261301
 NORTH = {"name": "Region", "option": "North"}
 ONLINE = {"name": "Channel", "option": "Online"}
-
-
-def _noon(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp())
-
-
-async def _add(sandboxes: Sandboxes, tenant: Tenant, records: list[dict[str, Any]]) -> list[int]:
-    async with httpx.AsyncClient(base_url=sandboxes.ontraport_url) as http:
-        response = await http.post(
-            f"/_sandbox/accounts/{tenant.ontraport_account_id}/transactions", json={"records": records}
-        )
-        assert response.status_code == 200, response.text
-        ids: list[int] = response.json()["ids"]
-        return ids
 
 
 async def _lock(sandboxes: Sandboxes, tenant: Tenant, day: date | None) -> None:
@@ -52,33 +49,6 @@ async def _lock(sandboxes: Sandboxes, tenant: Tenant, day: date | None) -> None:
             json={"period_lock_date": day.isoformat() if day else None},
         )
         assert response.status_code == 200, response.text
-
-
-async def _records(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> dict[int, SourceRecord]:
-    async with sessions() as session:
-        rows = await session.scalars(select(SourceRecord).where(SourceRecord.account_id == tenant.account_id))
-        return {int(record.external_id): record for record in rows.all()}
-
-
-async def _options(sessions: async_sessionmaker[AsyncSession], tenant: Tenant, **changes: Any) -> None:
-    async with unit_of_work(sessions) as session:
-        row = await session.get(AccountSettings, tenant.account_id)
-        assert row is not None
-        options = AccountOptions.model_validate(row.values)
-        ontraport = options.ontraport.model_copy(update=changes)
-        row.values = options.model_copy(update={"ontraport": ontraport}).model_dump()
-
-
-def _invoice(sandboxes: Sandboxes, tenant: Tenant, transaction_id: int) -> dict[str, Any]:
-    organisation = sandboxes.organisation(tenant.tenant_id)
-    return next(i for i in organisation.invoices.values() if i["InvoiceNumber"] == f"OP-{transaction_id}")
-
-
-def _settled_all(
-    sessions: async_sessionmaker[AsyncSession], sandboxes: Sandboxes, tenant: Tenant
-) -> Callable[[], Awaitable[bool]]:
-    count = len(sandboxes.transactions(tenant.ontraport_account_id))
-    return lambda: settled(sessions, tenant, count)
 
 
 def _tracking(line: dict[str, Any]) -> list[tuple[str, str]]:
@@ -107,19 +77,19 @@ async def test_tracking_lock_dates_and_contact_details_end_to_end(
     d1, d2, d3 = today - timedelta(days=10), today - timedelta(days=9), today - timedelta(days=8)
     course = {"product_id": 1, "quantity": 1}
     workbook = {"product_id": 2, "quantity": 2}
-    t1, t2, t3 = await _add(
+    t1, t2, t3 = await add_sales(
         sandboxes,
         tenant,
         [
-            {"products": [course], "gateway_id": 3, "contact_id": 1, "date": _noon(d1), "tax_id": 1},
+            {"products": [course], "gateway_id": 3, "contact_id": 1, "date": noon(d1), "tax_id": 1},
             {
                 "products": [course, workbook],
                 "gateway_id": 3,
                 "contact_id": 2,
-                "date": _noon(d2),
+                "date": noon(d2),
                 "tax_id": 1,
             },
-            {"products": [course, workbook], "gateway_id": 1, "contact_id": 3, "date": _noon(d3)},
+            {"products": [course, workbook], "gateway_id": 1, "contact_id": 3, "date": noon(d3)},
         ],
     )
     await _lock(sandboxes, tenant, d2)
@@ -128,14 +98,14 @@ async def test_tracking_lock_dates_and_contact_details_end_to_end(
     expected = len(sandboxes.transactions(tenant.ontraport_account_id))
     await wait_for(lambda: settled(committing, tenant, expected), 120, stack, "the first sync")
 
-    records = await _records(committing, tenant)
+    records = await ontraport_records(committing, tenant)
     for held in (t1, t2):
         assert records[held].status is RecordStatus.waiting, records[held].reason
         assert records[held].reason_code == ReasonCode.period_locked
         assert f"lock date {d2.isoformat()}" in (records[held].reason or "")
     assert records[t3].status is RecordStatus.synced, records[t3].reason
     # Gateway 1 has no tracking: the course line carries its product's, the workbook's none.
-    lines = {line["Description"]: line for line in _invoice(sandboxes, tenant, t3)["LineItems"]}
+    lines = {line["Description"]: line for line in sale_invoice(sandboxes, tenant, t3)["LineItems"]}
     assert _tracking(lines["Pro Course"]) == [("Channel", "Online")]
     assert lines["Workbook"]["Tracking"] == []
 
@@ -151,28 +121,28 @@ async def test_tracking_lock_dates_and_contact_details_end_to_end(
 
     async def second_freed() -> bool:
         await poll_now(committing, tenant)
-        current = await _records(committing, tenant)
+        current = await ontraport_records(committing, tenant)
         return current[t2].status is RecordStatus.synced and d1.isoformat() in (current[t1].reason or "")
 
     await wait_for(second_freed, 120, stack, "the moved lock date to free the second sale")
-    invoice = _invoice(sandboxes, tenant, t2)
+    invoice = sale_invoice(sandboxes, tenant, t2)
     assert invoice["DateString"].startswith(d2.isoformat())
     lines = {line["Description"]: line for line in invoice["LineItems"]}
     assert _tracking(lines["Pro Course"]) == [("Channel", "Online"), ("Region", "North")]
     assert _tracking(lines["Workbook"]) == [("Region", "North")]
     assert all(t["TrackingCategoryID"] and t["TrackingOptionID"] for t in lines["Workbook"]["Tracking"])
-    assert (await _records(committing, tenant))[t1].status is RecordStatus.waiting
+    assert (await ontraport_records(committing, tenant))[t1].status is RecordStatus.waiting
 
     # The tenant chooses to post locked documents on the first open day: the setting change heals.
-    await _options(committing, tenant, locked_period="first_open_day")
+    await set_ontraport_options(committing, tenant, locked_period="first_open_day")
     async with unit_of_work(committing) as session:
         assert await heal(session, tenant.account_id, [Change("setting", "ontraport.locked_period")]) >= 1
 
     async def first_posted() -> bool:
-        return (await _records(committing, tenant))[t1].status is RecordStatus.synced
+        return (await ontraport_records(committing, tenant))[t1].status is RecordStatus.synced
 
     await wait_for(first_posted, 60, stack, "the held sale to post on the first open day")
-    moved = _invoice(sandboxes, tenant, t1)
+    moved = sale_invoice(sandboxes, tenant, t1)
     first_open = (d1 + timedelta(days=1)).isoformat()
     assert moved["DateString"].startswith(first_open)
     assert f"(dated {d1.isoformat()})" in moved["Reference"]
@@ -208,19 +178,19 @@ async def test_tracking_lock_dates_and_contact_details_end_to_end(
             json={"email": "alex.moved@example.com", "city": "Hobart", "zip": "7000"},
         )
         assert changed.status_code == 200, changed.text
-    (t4,) = await _add(
-        sandboxes, tenant, [{"products": [course], "gateway_id": 3, "contact_id": 1, "date": _noon(d3)}]
+    (t4,) = await add_sales(
+        sandboxes, tenant, [{"products": [course], "gateway_id": 3, "contact_id": 1, "date": noon(d3)}]
     )
     await poll_now(committing, tenant)
     await wait_for(
         lambda: settled(committing, tenant, expected + 1), 60, stack, "the sale with changed contact details"
     )
-    assert (await _records(committing, tenant))[t4].status is RecordStatus.synced
+    assert (await ontraport_records(committing, tenant))[t4].status is RecordStatus.synced
     updated = next(c for c in organisation.contacts.values() if c.get("ContactNumber") == "OP-1")
     assert updated["ContactID"] == first["ContactID"]
     assert updated["EmailAddress"] == "alex.moved@example.com"
     assert (updated["Addresses"][0]["City"], updated["Addresses"][0]["PostalCode"]) == ("Hobart", "7000")
-    assert _invoice(sandboxes, tenant, t4)["Contact"]["ContactID"] == first["ContactID"]
+    assert sale_invoice(sandboxes, tenant, t4)["Contact"]["ContactID"] == first["ContactID"]
     assert sum(1 for c in organisation.contacts.values() if c.get("ContactNumber") == "OP-1") == 1
 
 
@@ -231,31 +201,33 @@ async def test_unpaid_sales_await_payment_and_get_it_when_paid_and_drafts_take_n
     with DRAFT invoices nothing is paid in Xero (it takes no payment on drafts)."""
     authorised = await provision(committing, sandboxes, seed=SEED + 1, transactions=0, start=False)
     drafts = await provision(committing, sandboxes, seed=SEED + 2, transactions=0, start=False)
-    await _options(committing, authorised, sync_unpaid=True)
-    await _options(committing, drafts, sync_unpaid=True, invoice_status="DRAFT")
+    await set_ontraport_options(committing, authorised, sync_unpaid=True)
+    await set_ontraport_options(committing, drafts, sync_unpaid=True, invoice_status="DRAFT")
     day = datetime.now(UTC).date() - timedelta(days=3)
-    sale = {"products": [{"product_id": 1, "quantity": 1}], "gateway_id": 3, "tax_id": 1, "date": _noon(day)}
-    unpaid, paid = await _add(sandboxes, authorised, [{**sale, "status": 0}, {**sale, "status": 1}])
-    draft_unpaid, draft_paid = await _add(sandboxes, drafts, [{**sale, "status": 0}, {**sale, "status": 1}])
+    sale = {"products": [{"product_id": 1, "quantity": 1}], "gateway_id": 3, "tax_id": 1, "date": noon(day)}
+    unpaid, paid = await add_sales(sandboxes, authorised, [{**sale, "status": 0}, {**sale, "status": 1}])
+    draft_unpaid, draft_paid = await add_sales(
+        sandboxes, drafts, [{**sale, "status": 0}, {**sale, "status": 1}]
+    )
     for tenant in (authorised, drafts):
         await poll_now(committing, tenant)
     for tenant in (authorised, drafts):
-        await wait_for(_settled_all(committing, sandboxes, tenant), 90, stack, "the unpaid and paid sales")
+        await wait_for(all_settled(committing, sandboxes, tenant), 90, stack, "the unpaid and paid sales")
 
-    records = await _records(committing, authorised)
+    records = await ontraport_records(committing, authorised)
     assert {records[unpaid].status, records[paid].status} == {RecordStatus.synced}
-    awaiting = _invoice(sandboxes, authorised, unpaid)
+    awaiting = sale_invoice(sandboxes, authorised, unpaid)
     assert (awaiting["Status"], money(awaiting["AmountDue"])) == ("AUTHORISED", money(awaiting["Total"]))
-    assert _invoice(sandboxes, authorised, paid)["Status"] == "PAID"
+    assert sale_invoice(sandboxes, authorised, paid)["Status"] == "PAID"
     organisation = sandboxes.organisation(authorised.tenant_id)
     assert not [
         p for p in organisation.payments.values() if p["Invoice"]["InvoiceID"] == awaiting["InvoiceID"]
     ]
 
-    draft_records = await _records(committing, drafts)
+    draft_records = await ontraport_records(committing, drafts)
     assert {draft_records[draft_unpaid].status, draft_records[draft_paid].status} == {RecordStatus.synced}
     for transaction_id in (draft_unpaid, draft_paid):
-        assert _invoice(sandboxes, drafts, transaction_id)["Status"] == "DRAFT"
+        assert sale_invoice(sandboxes, drafts, transaction_id)["Status"] == "DRAFT"
     draft_books = sandboxes.organisation(drafts.tenant_id)
     assert not [
         p
@@ -273,7 +245,7 @@ async def test_unpaid_sales_await_payment_and_get_it_when_paid_and_drafts_take_n
 
     async def paid_later() -> bool:
         await poll_now(committing, authorised)
-        return bool(_invoice(sandboxes, authorised, unpaid)["Status"] == "PAID")
+        return bool(sale_invoice(sandboxes, authorised, unpaid)["Status"] == "PAID")
 
     await wait_for(paid_later, 90, stack, "the later payment")
     (payment,) = [

@@ -5,23 +5,17 @@ publisher voids nothing twice."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.api.app import create_app
 from ledgerbridge.api.auth.tokens import AccessClaims, issue_access_token
 from ledgerbridge.bookkeeping.documents import DocumentKind
 from ledgerbridge.bookkeeping.reasons import ReasonCode
-from ledgerbridge.cli.sandboxes import sandbox_environment
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import RunImport
 from ledgerbridge.common.messaging.outbox import add_message
@@ -37,42 +31,21 @@ from ledgerbridge.common.models import (
     User,
     XeroDocumentState,
 )
-from ledgerbridge.common.settings import Settings
-from ledgerbridge.sandbox.server import serve_in_thread
 from ledgerbridge.sandbox.xero.state import Organisation
-from tests.e2e.harness import ENCRYPTION_KEY, Sandboxes, Stack, Tenant, money, provision, settled, wait_for
+from tests.e2e.harness import (
+    SECRET_KEY,
+    Sandboxes,
+    Stack,
+    Tenant,
+    money,
+    provision,
+    settled,
+    wait_for,
+    xero_by_hand,
+    xero_webhooks,
+)
 
-SECRET = "e2e-secret"  # the stack's SECRET_KEY
-WEBHOOK_KEY = "e2e-xero-webhook-key"
 SEED = 20261201
-
-
-@pytest.fixture
-def api_url(
-    stack: Stack, sandboxes: Sandboxes, database_url: str, redis_url: str, queue_prefix: str, tmp_path: Any
-) -> Iterator[str]:
-    """The API gateway on a port of its own, configured like the workers, so Xero's webhooks reach it."""
-    env = sandbox_environment(sandboxes.xero_url, sandboxes.ontraport_url, sandboxes.onport_url)
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        configured = Settings()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    configured.database.url = database_url
-    configured.redis.url = redis_url
-    configured.queue.prefix = queue_prefix
-    configured.queue.relay_interval_seconds = 0.1
-    configured.runtime.data_dir = tmp_path / "api-data"
-    configured.security.secret_key = SecretStr(SECRET)
-    configured.security.encryption_keys = SecretStr(ENCRYPTION_KEY)
-    configured.xero.webhook_key = SecretStr(WEBHOOK_KEY)
-    with serve_in_thread(create_app(configured)) as url:
-        yield url
 
 
 async def _owner(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> dict[str, str]:
@@ -86,21 +59,9 @@ async def _owner(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> 
         session.add(user)
         await session.flush()
         token = issue_access_token(
-            SECRET, AccessClaims(user.id, tenant.account_id, Role.owner, 0), datetime.now(UTC)
+            SECRET_KEY, AccessClaims(user.id, tenant.account_id, Role.owner, 0), datetime.now(UTC)
         )
     return {"Authorization": f"Bearer {token}"}
-
-
-async def _xero(sandboxes: Sandboxes, tenant: Tenant) -> httpx.AsyncClient:
-    """A person working in the organisation through Xero's own API (what "by hand" means here)."""
-    async with httpx.AsyncClient() as http:
-        tokens = (
-            await http.post(f"{sandboxes.xero_url}/_sandbox/tokens", json={"tenant_ids": [tenant.tenant_id]})
-        ).json()
-    return httpx.AsyncClient(
-        base_url=f"{sandboxes.xero_url}/api.xro/2.0",
-        headers={"Authorization": f"Bearer {tokens['access_token']}", "xero-tenant-id": tenant.tenant_id},
-    )
 
 
 def _period(organisation: Organisation) -> dict[str, str]:
@@ -175,11 +136,7 @@ async def test_the_report_finds_an_invoice_voided_in_xero_by_hand(
     await wait_for(lambda: settled(committing, tenant, expected), 180, stack, "the first sync to settle")
     organisation = sandboxes.organisation(tenant.tenant_id)
     headers = await _owner(committing, tenant)
-    async with httpx.AsyncClient(base_url=sandboxes.xero_url) as control:
-        registered = await control.post(
-            "/_sandbox/webhooks", json={"url": f"{api_url}/webhooks/xero", "key": WEBHOOK_KEY}
-        )
-        assert registered.status_code == 200, registered.text
+    await xero_webhooks(sandboxes, f"{api_url}/webhooks/xero")
     period = _period(organisation)
 
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as api:
@@ -203,8 +160,7 @@ async def test_the_report_finds_an_invoice_voided_in_xero_by_hand(
 
         # A bookkeeper deletes one invoice's payment and voids the invoice in Xero.
         victim = next(i for i in organisation.invoices.values() if i["Status"] == "PAID" and i["Total"] > 0)
-        xero = await _xero(sandboxes, tenant)
-        async with xero:
+        async with await xero_by_hand(sandboxes, tenant) as xero:
             for payment in victim["Payments"]:
                 deleted = await xero.post(f"/Payments/{payment['PaymentID']}", json={"Status": "DELETED"})
                 assert deleted.status_code == 200, deleted.text
