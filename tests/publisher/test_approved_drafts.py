@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ledgerbridge.common.clients.xero import RateLimiter, XeroClient
+from ledgerbridge.common.clients.xero import RateLimiter
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
-    Connection,
     Document,
     DocumentKind,
     DocumentStatus,
@@ -24,44 +22,23 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher import approved_drafts
-from tests.publisher.test_publisher import XeroSide, _xero_connection, xero  # noqa: F401 (a fixture)
+from tests.publisher.conftest import XeroSide, invoice_body, xero_connection
 
 EVERY = timedelta(hours=3)
 DRAFTS = 60  # two calls: 50 and 10
 
 
-def _draft(number: str) -> dict[str, Any]:
-    return {
-        "Type": "ACCREC",
-        "InvoiceNumber": number,
-        "Contact": {"Name": "Grace Hopper"},
-        "Status": "DRAFT",
-        "Date": "2026-11-01",
-        "DueDate": "2026-11-01",
-        "LineAmountTypes": "Exclusive",
-        "LineItems": [
-            {
-                "Description": "Course",
-                "Quantity": 1,
-                "UnitAmount": 100,
-                "AccountCode": "200",
-                "TaxType": "OUTPUT",
-            }
-        ],
-    }
-
-
 async def test_drafts_on_paid_sales_are_read_50_a_call_and_approved_ones_mapped_again(
     committing: async_sessionmaker[AsyncSession],
-    xero: XeroSide,  # noqa: F811 (the fixture imported above)
+    xero: XeroSide,
     redis: Redis,
     settings: Settings,
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     token = (await xero.http.post("/_sandbox/tokens", json={"tenant_ids": [tenant_id]})).json()[
         "access_token"
     ]
-    bodies = [_draft(f"OP-{n}") for n in range(DRAFTS + 1)]
+    bodies = [invoice_body(f"OP-{n}", {"Name": "Grace Hopper"}, status="DRAFT") for n in range(DRAFTS + 1)]
     created = await xero.http.put(
         "/api.xro/2.0/Invoices",
         json={"Invoices": bodies},
@@ -109,12 +86,7 @@ async def test_drafts_on_paid_sales_are_read_50_a_call_and_approved_ones_mapped_
             f"/_sandbox/organisations/{tenant_id}/invoices/{invoice['InvoiceID']}/approve", json={}
         )
         assert answer.status_code == 200, answer.text
-    limiter = RateLimiter(redis, settings.queue.prefix)
-
-    def client_for(connection: Connection) -> XeroClient:
-        return XeroClient(
-            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
-        )
+    client_for = xero.client_for(committing, settings, RateLimiter(redis, settings.queue.prefix), tenant_id)
 
     counters = xero.app.state.sandbox.orgs[tenant_id].counters.by_endpoint
 

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import httpx
-import pytest
-from cryptography.fernet import Fernet
-from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,16 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledgerbridge.common.clients.xero import (
     LimiterConfig,
     RateLimiter,
-    TokenService,
-    TokenSet,
     XeroClient,
-    XeroOAuth,
 )
-from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import HandleWebhookEvent
 from ledgerbridge.common.models import (
-    Account,
     AlertEvent,
     Connection,
     ConnectionKind,
@@ -55,70 +42,18 @@ from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
 from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
 from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.publisher.webhook_events import handle_xero_event
-from ledgerbridge.sandbox.xero.app import create_app as create_xero
-from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
-
-BASE = "http://xero.test"
-
-
-@dataclass
-class XeroSide:
-    app: FastAPI
-    http: httpx.AsyncClient
-    tokens: TokenService
-    cipher: Cipher
+from tests.publisher.conftest import XeroSide, invoice_body, xero_connection
 
 
 def _no_xero(connection: Connection) -> XeroClient:
     raise AssertionError("these events name none of our drafts: nothing is read from Xero")
 
 
-@pytest.fixture
-async def xero(settings: Settings) -> AsyncIterator[XeroSide]:
-    app = create_xero(XeroSandboxConfig())
-    settings.xero.api_url = f"{BASE}/api.xro/2.0"
-    settings.xero.token_url = f"{BASE}/identity/connect/token"
-    settings.xero.client_id = "sandbox-client"
-    settings.xero.client_secret = SecretStr("sandbox-secret")
-    cipher = Cipher([Fernet.generate_key().decode()])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
-        yield XeroSide(app, http, TokenService(XeroOAuth(http, settings.xero), cipher), cipher)
-
-
-async def _xero_connection(
-    sessions: async_sessionmaker[AsyncSession], side: XeroSide, *, last_refreshed_days_ago: float
-) -> tuple[uuid.UUID, uuid.UUID, str]:
-    organisation = (
-        await side.http.post(
-            "/_sandbox/organisations", json={"country": "AU", "connect_client_id": "sandbox-client"}
-        )
-    ).json()
-    tenant_id = organisation["tenantId"]
-    body = (await side.http.post("/_sandbox/tokens", json={"tenant_ids": [tenant_id]})).json()
-    issued = time.time() - last_refreshed_days_ago * 86400
-    tokens = TokenSet.from_response(body, issued)
-    async with unit_of_work(sessions) as session:
-        account = Account(company="Publisher Co")
-        session.add(account)
-        await session.flush()
-        connection = Connection(
-            account_id=account.id,
-            kind=ConnectionKind.xero,
-            status=ConnectionStatus.active,
-            credentials=side.cipher.encrypt_json(tokens.to_credentials()),
-            xero_tenant_id=tenant_id,
-            token_expires_at=tokens.expires_at_datetime,
-        )
-        session.add(connection)
-        await session.flush()
-        return account.id, connection.id, tenant_id
-
-
 async def test_connections_unused_for_a_week_are_refreshed_once_and_busy_ones_not(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide
 ) -> None:
-    _, idle, _ = await _xero_connection(committing, xero, last_refreshed_days_ago=8)
-    _, busy, _ = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    _, idle, _ = await xero_connection(committing, xero, last_refreshed_days_ago=8)
+    _, busy, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     now = datetime.now(UTC)
 
     refreshed = await keep_tokens_alive(committing, xero.tokens, now, timedelta(days=7))
@@ -138,7 +73,7 @@ async def test_connections_unused_for_a_week_are_refreshed_once_and_busy_ones_no
 async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_reference_data(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     record_id = await _pending_invoice(committing, account_id, connection_id, "999")
 
     await _runs(committing, xero, redis, settings, tenant_id).publish(connection_id, max_seconds=30)
@@ -168,7 +103,7 @@ async def test_a_rejected_account_code_fails_the_record_and_asks_for_fresh_refer
 async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sent(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
         for n in (1, 2):
             record = SourceRecord(
@@ -197,12 +132,7 @@ async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sen
                 )
             )
     limiter = RateLimiter(redis, settings.queue.prefix)
-
-    def client_for(connection: Connection) -> XeroClient:
-        return XeroClient(
-            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
-        )
-
+    client_for = xero.client_for(committing, settings, limiter, tenant_id)
     await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
 
     organisation = xero.app.state.sandbox.orgs[tenant_id]
@@ -278,12 +208,7 @@ async def _publish(
     tenant_id: str,
 ) -> None:
     limiter = RateLimiter(redis, settings.queue.prefix)
-
-    def client_for(connection: Connection) -> XeroClient:
-        return XeroClient(
-            side.http, settings.xero, limiter, side.tokens.provider(sessions, connection.id), tenant_id
-        )
-
+    client_for = side.client_for(sessions, settings, limiter, tenant_id)
     await PublishingRuns(sessions, client_for, gather=0).publish(connection_id, max_seconds=30)
 
 
@@ -302,7 +227,7 @@ def _active_names(side: XeroSide, tenant_id: str) -> list[str]:
 async def test_names_taken_in_xero_are_foreseen_and_our_lost_contact_is_adopted_without_a_call(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     stranger = _xero_side_contact(xero, tenant_id, "Sam Smith")
     lost = _xero_side_contact(xero, tenant_id, "Ann Lee", number="OP-3")  # ours, its answer lost
     ids = await _contact_documents(
@@ -335,7 +260,7 @@ async def test_names_taken_in_xero_are_foreseen_and_our_lost_contact_is_adopted_
 async def test_a_clash_nobody_could_foresee_is_recovered_and_the_name_is_kept_for_next_time(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     first = await _contact_documents(committing, account_id, connection_id, [("OP-1", "Ann Lee", "a@x.com")])
     await _publish(committing, xero, redis, settings, connection_id, tenant_id)
     await _published(committing, first)
@@ -381,7 +306,7 @@ async def test_a_clash_nobody_could_foresee_is_recovered_and_the_name_is_kept_fo
 async def test_names_are_read_page_by_page_and_a_contact_webhook_refreshes_one_name(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     for n in range(1001):
         _xero_side_contact(xero, tenant_id, f"Customer {n}")
     renamed = _xero_side_contact(xero, tenant_id, "Lee Wong")
@@ -449,7 +374,7 @@ def test_told_apart_gives_every_newcomer_a_name_nobody_else_holds(
 async def test_a_backlog_bigger_than_the_day_limit_waits_for_the_next_day_without_a_429(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
         connection = await session.get(Connection, connection_id)
         assert connection is not None
@@ -458,12 +383,7 @@ async def test_a_backlog_bigger_than_the_day_limit_waits_for_the_next_day_withou
         committing, account_id, connection_id, [(f"OP-{n}", f"Person {n}", f"p{n}@x.com") for n in range(60)]
     )
     limiter = RateLimiter(redis, settings.queue.prefix, LimiterConfig(day_limit=4))
-
-    def client_for(connection: Connection) -> XeroClient:
-        return XeroClient(
-            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
-        )
-
+    client_for = xero.client_for(committing, settings, limiter, tenant_id)
     await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
 
     organisation = xero.app.state.sandbox.orgs[tenant_id]
@@ -489,7 +409,7 @@ async def test_a_backlog_bigger_than_the_day_limit_waits_for_the_next_day_withou
 async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide
 ) -> None:
-    account_id, xero_id, _ = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, xero_id, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
         source = Connection(
             account_id=account_id,
@@ -534,7 +454,7 @@ async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation
 async def test_a_contact_webhook_marks_the_name_to_be_read_again_and_our_own_creates_are_not(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     ids = await _contact_documents(committing, account_id, connection_id, [("OP-1", "Ann Lee", "a@x.com")])
     await _publish(committing, xero, redis, settings, connection_id, tenant_id)
     ours = (await _published(committing, ids))["OP-1"]
@@ -593,24 +513,9 @@ async def _pending_invoice(
         )
         session.add(record)
         await session.flush()
-        body = {
-            "Type": "ACCREC",
-            "InvoiceNumber": "OP-77",
-            "Contact": {"Name": "Grace Hopper", "ContactNumber": "OP-9"},
-            "Status": "AUTHORISED",
-            "Date": "2026-11-01",
-            "DueDate": "2026-11-01",
-            "LineAmountTypes": "Exclusive",
-            "LineItems": [
-                {
-                    "Description": "Course",
-                    "Quantity": 1,
-                    "UnitAmount": 100,
-                    "AccountCode": account_code,
-                    "TaxType": "OUTPUT",
-                }
-            ],
-        }
+        body = invoice_body(
+            "OP-77", {"Name": "Grace Hopper", "ContactNumber": "OP-9"}, account_code=account_code
+        )
         session.add(
             Document(
                 account_id=account_id,
@@ -634,14 +539,7 @@ def _runs(
     tenant_id: str,
 ) -> PublishingRuns:
     limiter = RateLimiter(redis, settings.queue.prefix)
-
-    def client_for(connection: Connection) -> XeroClient:
-        assert connection.xero_tenant_id
-        return XeroClient(
-            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
-        )
-
-    return PublishingRuns(committing, client_for, gather=0)
+    return PublishingRuns(committing, xero.client_for(committing, settings, limiter, tenant_id), gather=0)
 
 
 async def _alert_events(
@@ -654,7 +552,7 @@ async def _alert_events(
 async def test_a_day_limit_parks_the_organisation_and_tells_the_owners_once(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     await _pending_invoice(committing, account_id, connection_id, "200")
     limited = await xero.http.post("/_sandbox/limits", json={"tenant_id": tenant_id, "day_limit": 0})
     assert limited.status_code == 200
@@ -677,25 +575,8 @@ async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_s
 ) -> None:
     """Issue 15, point 6: the invoice is in Xero but its payment was refused (account 200 takes no
     payments): the record says both, and once the payment is fixed only the payment goes out."""
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
-    invoice = {
-        "Type": "ACCREC",
-        "InvoiceNumber": "OP-78",
-        "Contact": {"Name": "Ada Lovelace", "ContactNumber": "OP-10"},
-        "Status": "AUTHORISED",
-        "Date": "2026-11-01",
-        "DueDate": "2026-11-01",
-        "LineAmountTypes": "Exclusive",
-        "LineItems": [
-            {
-                "Description": "Course",
-                "Quantity": 1,
-                "UnitAmount": 100,
-                "AccountCode": "200",
-                "TaxType": "OUTPUT",
-            }
-        ],
-    }
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    invoice = invoice_body("OP-78", {"Name": "Ada Lovelace", "ContactNumber": "OP-10"})
 
     def payment(code: str) -> dict[str, object]:
         return {
@@ -732,13 +613,7 @@ async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_s
                 )
             )
     limiter = RateLimiter(redis, settings.queue.prefix)
-
-    def client_for(connection: Connection) -> XeroClient:
-        return XeroClient(
-            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
-        )
-
-    runs = PublishingRuns(committing, client_for, gather=0)
+    runs = PublishingRuns(committing, xero.client_for(committing, settings, limiter, tenant_id), gather=0)
     await runs.publish(connection_id, max_seconds=30)
     async with committing() as session:
         stored = await session.get(SourceRecord, record.id)
