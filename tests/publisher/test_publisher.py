@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -168,9 +169,23 @@ async def _contact_documents(
     contacts: list[tuple[str, str, str]],
 ) -> dict[str, uuid.UUID]:
     """One mapped record with one pending contact document per (number, name, email); ids by number."""
+    bodies = [
+        {"Name": name, "ContactNumber": number, "EmailAddress": email} for number, name, email in contacts
+    ]
+    return await _contact_bodies(sessions, account_id, connection_id, bodies)
+
+
+async def _contact_bodies(
+    sessions: async_sessionmaker[AsyncSession],
+    account_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    bodies: list[dict[str, Any]],
+) -> dict[str, uuid.UUID]:
+    """One mapped record with one pending contact document per body; ids by ContactNumber."""
     ids: dict[str, uuid.UUID] = {}
     async with unit_of_work(sessions) as session:
-        for number, name, email in contacts:
+        for body in bodies:
+            number = str(body["ContactNumber"])
             record = SourceRecord(
                 account_id=account_id,
                 connection_id=connection_id,
@@ -189,7 +204,7 @@ async def _contact_documents(
                 xero_connection_id=connection_id,
                 kind=DocumentKind.contact,
                 mapping_version="test",
-                request_body={"Name": name, "ContactNumber": number, "EmailAddress": email},
+                request_body=body,
                 fingerprint=uuid.uuid4().hex * 2,
                 idempotency_key=f"lb:test:{uuid.uuid4()}",
             )
@@ -651,3 +666,59 @@ async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_s
     async with committing() as session:
         final = await session.get(SourceRecord, record.id)
     assert final is not None and final.status is RecordStatus.synced
+
+
+async def test_a_contact_told_apart_stays_told_apart_so_later_sales_send_no_update_xero_refuses(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """Ours was named "Sam Smith (s@x.com)" because a stranger holds "Sam Smith": a later sale with the same
+    details sends nothing, one with a new phone one update that keeps the name Xero has, and one with a
+    new e-mail one update with its new told-apart name; none is refused for the name first."""
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    _xero_side_contact(xero, tenant_id, "Sam Smith")
+    person = {"Name": "Sam Smith", "ContactNumber": "OP-1", "EmailAddress": "s@x.com"}
+    first = await _contact_bodies(committing, account_id, connection_id, [person])
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    linked = await _published(committing, first)
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    assert organisation.contacts[linked["OP-1"]]["Name"] == "Sam Smith (s@x.com)"
+
+    def calls_since(before: dict[str, int]) -> dict[str, int]:
+        now = organisation.counters.by_endpoint
+        return {
+            endpoint: n - before.get(endpoint, 0)
+            for endpoint, n in now.items()
+            if n != before.get(endpoint, 0)
+        }
+
+    before = dict(organisation.counters.by_endpoint)
+    same = await _contact_bodies(committing, account_id, connection_id, [person])
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    assert await _published(committing, same) == linked
+    assert calls_since(before) == {}  # the same person: no update, so no refused one either
+
+    before = dict(organisation.counters.by_endpoint)
+    phoned = {**person, "Phones": [{"PhoneType": "MOBILE", "PhoneNumber": "0400 000 000"}]}
+    moved = await _contact_bodies(committing, account_id, connection_id, [phoned])
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    assert await _published(committing, moved) == linked
+    assert calls_since(before) == {"POST Contacts": 1}  # one update, not refused for the name first
+    ours = organisation.contacts[linked["OP-1"]]
+    assert ours["Name"] == "Sam Smith (s@x.com)"
+    assert [p["PhoneNumber"] for p in ours["Phones"] if p["PhoneType"] == "MOBILE"] == ["0400 000 000"]
+
+    before = dict(organisation.counters.by_endpoint)
+    again = await _contact_bodies(committing, account_id, connection_id, [phoned])
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    assert await _published(committing, again) == linked
+    assert calls_since(before) == {}
+
+    # A new e-mail address: its own told-apart name, foreseen, so again one update and no refusal.
+    before = dict(organisation.counters.by_endpoint)
+    emailed = await _contact_bodies(
+        committing, account_id, connection_id, [{**phoned, "EmailAddress": "sam@y.com"}]
+    )
+    await _publish(committing, xero, redis, settings, connection_id, tenant_id)
+    assert await _published(committing, emailed) == linked
+    assert calls_since(before) == {"POST Contacts": 1}
+    assert organisation.contacts[linked["OP-1"]]["Name"] == "Sam Smith (sam@y.com)"

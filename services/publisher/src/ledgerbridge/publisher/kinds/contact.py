@@ -7,7 +7,9 @@ the organisation's names are kept (``contact_names``), so a newcomer whose name 
 distinguishing name before it is sent. A refusal the kept names could not foresee is either our own
 contact (same ContactNumber, e.g. from a lost answer) or a name taken in Xero since: one look-up tells.
 A contact already ours whose details (name, email, phones, address) differ from those last sent
-is updated, all such contacts of a batch in one call.
+is updated, all such contacts of a batch in one call. Its documents keep the body as sent, with the name
+as told apart, so the next sale of an unchanged person compares equal and one with new details keeps
+(or is given) a name Xero takes, instead of an update Xero refuses for the name first.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ledgerbridge.bookkeeping.sales import contact_name_for_clash
+from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.errors import PermanentError
 from ledgerbridge.common.models import Document, DocumentKind, DocumentStatus
 from ledgerbridge.publisher.claimed import Claimed, Decided, Outcome
@@ -37,18 +40,23 @@ class ContactSpec(KindSpec):
             by_number.setdefault(_contact_number(document), []).append(document)
         known = await _known_contacts(destination, list(by_number))
         links = {number: xero_id for number, (xero_id, _) in known.items()}
+        # Each contact as Xero has it once this batch is through: what is stored as its documents' body.
+        held = {number: as_sent(by_number[number][0].body, sent) for number, (_, sent) in known.items()}
+        renamed = [
+            number for number, (_, sent) in known.items() if held[number].get("Name") != sent.get("Name")
+        ]
+        if renamed:
+            # Renamed at the source: the new name is told apart as a new contact's is, before it is sent.
+            await contact_names.current(destination)
+            held.update(zip(renamed, await _named(destination, [held[n] for n in renamed]), strict=True))
         errors: dict[str, str] = {}
         refused: list[str] = []
-        changed = [
-            number
-            for number, (_, sent) in known.items()
-            if _details(by_number[number][0].body) != _details(sent)
-        ]
+        changed = [number for number, (_, sent) in known.items() if _details(held[number]) != _details(sent)]
         if changed:
             # Refused updates take their contact's documents down with them (sent again later); a
             # creation refused and then resolved by a new name below is not one of them.
             refused = await _update_details(
-                destination, {n: (links[n], by_number[n][0].body) for n in changed}, errors
+                destination, {n: (links[n], known[n][1]) for n in changed}, held, errors
             )
             for number in refused:
                 del links[number]
@@ -61,6 +69,7 @@ class ContactSpec(KindSpec):
             missing = [number for number in missing if number not in links]
         if missing:
             bodies = await _named(destination, [by_number[number][0].body for number in missing])
+            held.update(zip(missing, bodies, strict=True))
             results = await destination.client.put_contacts(bodies, idempotency_key=batch_key(batch))
             await contact_names.learn(
                 destination,
@@ -74,7 +83,8 @@ class ContactSpec(KindSpec):
                     errors[number] = "; ".join(result.errors)
                     clashes.append(body)
             if clashes:
-                await _resolve_clashes(destination, clashes, links, errors)
+                await _resolve_clashes(destination, clashes, links, errors, held)
+        await _store_as_sent(destination, by_number, {n: body for n, body in held.items() if n in links})
         decided: Decided = {}
         for number, documents in by_number.items():
             outcome = (
@@ -126,6 +136,32 @@ def told_apart(bodies: Sequence[dict[str, Any]], taken: dict[str, set[str | None
     return told
 
 
+def as_sent(body: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """``body`` as it goes to Xero for our contact last sent as ``sent``: a name told apart then (e.g.
+    ``Name (email)``) stays told apart while it is still one of the body's name forms, so an unchanged
+    person is not "renamed" back into the clash Xero would refuse."""
+    name = sent.get("Name")
+    if name == body.get("Name") or name not in _name_forms(body):
+        return body
+    return {**body, "Name": name}
+
+
+async def _store_as_sent(
+    destination: Destination, by_number: dict[str, list[Claimed]], held: dict[str, dict[str, Any]]
+) -> None:
+    """The documents' body becomes their contact as Xero has it (its name as told apart), which the next
+    batch compares its contacts with; documents already holding that body are not written."""
+    rows = [
+        {"id": document.id, "request_body": body}
+        for number, body in held.items()
+        for document in by_number[number]
+        if document.body != body
+    ]
+    if rows:
+        async with unit_of_work(destination.sessions) as session:
+            await session.execute(update(Document), rows)  # one executemany, by primary key
+
+
 async def _named(destination: Destination, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The bodies with the names they can have in Xero, as far as the organisation's names are known."""
     taken = await contact_names.holders(destination, (form for body in bodies for form in _name_forms(body)))
@@ -162,13 +198,17 @@ def _details(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _update_details(
-    destination: Destination, changed: dict[str, tuple[str, dict[str, Any]]], errors: dict[str, str]
+    destination: Destination,
+    changed: dict[str, tuple[str, dict[str, Any]]],
+    held: dict[str, dict[str, Any]],
+    errors: dict[str, str],
 ) -> list[str]:
-    """One POST for every changed contact of the batch. Xero refuses a name another contact holds, so a
-    refused update is sent again keeping the name Xero has (the rest of the details still go). Returns
+    """One POST for every changed contact of the batch (``changed``: its ContactID and the body last
+    sent; ``held``: the body to send). Xero refuses a name another contact holds, so a refused update is
+    sent again keeping the name Xero has (the rest of the details still go; ``held`` says so). Returns
     the numbers whose update Xero refused even so (``errors`` says why)."""
     numbers = sorted(changed)
-    bodies = [{"ContactID": changed[n][0], **changed[n][1]} for n in numbers]
+    bodies = [{"ContactID": changed[n][0], **held[n]} for n in numbers]
     digest = hashlib.sha256(json.dumps(bodies, sort_keys=True, default=str).encode()).hexdigest()
     results = await destination.client.post_contacts(bodies, idempotency_key=f"lb:contact-update:{digest}")
     refused = [(n, b) for n, b, r in zip(numbers, bodies, results, strict=True) if not r.ok]
@@ -180,17 +220,24 @@ async def _update_details(
     )
     failed = []
     for (number, _), result in zip(refused, again, strict=True):
-        if not result.ok:
+        if result.ok:
+            held[number] = {**held[number], "Name": changed[number][1].get("Name")}
+        else:
             errors[number] = "; ".join(result.errors)
             failed.append(number)
     return failed
 
 
 async def _resolve_clashes(
-    destination: Destination, bodies: list[dict[str, Any]], links: dict[str, str], errors: dict[str, str]
+    destination: Destination,
+    bodies: list[dict[str, Any]],
+    links: dict[str, str],
+    errors: dict[str, str],
+    held: dict[str, dict[str, Any]],
 ) -> None:
     """Refused contacts the kept names could not foresee: ours already (same ContactNumber), or a name
-    someone took in Xero since. One look-up finds both, and the names learnt rename the rest."""
+    someone took in Xero since. One look-up finds both, and the names learnt rename the rest (``held``
+    gets the names they went with)."""
     numbers = [str(body["ContactNumber"]) for body in bodies]
     where = " OR ".join(
         (quoted_any("ContactNumber", numbers), quoted_any("Name", [b["Name"] for b in bodies]))
@@ -199,7 +246,9 @@ async def _resolve_clashes(
     await contact_names.learn(destination, found)
     for contact in found:
         if contact.get("ContactNumber") in numbers and contact.get("ContactID"):
-            links[str(contact["ContactNumber"])] = str(contact["ContactID"])
+            number = str(contact["ContactNumber"])
+            links[number] = str(contact["ContactID"])
+            held[number] = {**held[number], "Name": contact.get("Name")}
     refused = [
         body
         for body in bodies
@@ -217,5 +266,6 @@ async def _resolve_clashes(
     for body, result in zip(renamed, results, strict=True):
         if result.ok and result.xero_id:
             links[str(body["ContactNumber"])] = result.xero_id
+            held[str(body["ContactNumber"])] = body
         else:
             errors[str(body["ContactNumber"])] = "; ".join(result.errors)
