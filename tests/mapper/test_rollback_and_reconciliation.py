@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from ledgerbridge.bookkeeping.bills.inputs import BillOptions
-from ledgerbridge.bookkeeping.documents import DocumentKind
+from ledgerbridge.bookkeeping.documents import DocumentKind, edited_in_xero
 from ledgerbridge.bookkeeping.reconciliation import (
     Cause,
     FigureKind,
@@ -294,3 +294,11 @@ def test_onport_figures_are_the_invoice_worked_out_from_its_parts_and_each_payou
         ]
     )
     assert [f.kind for f in onport_figures(refunded, BillOptions())] == [FigureKind.invoices]
+
+
+def test_an_amount_counts_as_edited_in_xero_only_when_both_totals_are_known_and_differ() -> None:
+    """The one rule behind the report's ``amount_edited_in_xero`` and the draft's ``approved_amount_differs``."""
+    assert edited_in_xero(Decimal("110.00"), Decimal("100.00"))
+    assert not edited_in_xero(Decimal("110.00"), Decimal("110"))
+    assert not edited_in_xero(None, Decimal("100.00"))
+    assert not edited_in_xero(Decimal("110.00"), None)

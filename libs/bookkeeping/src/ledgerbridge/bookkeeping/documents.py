@@ -159,6 +159,12 @@ class InvoiceStatus(StrEnum):
     DRAFT = "DRAFT"
 
 
+def edited_in_xero(ours: Decimal | None, xero_total: Decimal | None) -> bool:
+    """Whether Xero holds a document of ours for another total than ``ours`` (what it was for when we
+    sent it): a person edited its amount there. A figure not known on either side shows no edit."""
+    return ours is not None and xero_total is not None and xero_total != ours
+
+
 class PublishedDocument(Frozen):
     """A document already accepted by Xero for this record."""
 

@@ -20,7 +20,7 @@ from ledgerbridge.bookkeeping.bills.figures import bill_figures
 from ledgerbridge.bookkeeping.bills.inputs import BillOptions
 from ledgerbridge.bookkeeping.bills.mapping import payouts_standing
 from ledgerbridge.bookkeeping.bills.record import parse_purchase_invoice
-from ledgerbridge.bookkeeping.documents import DocumentKind
+from ledgerbridge.bookkeeping.documents import DocumentKind, edited_in_xero
 from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.rollback import XeroHeld
 from ledgerbridge.bookkeeping.sales.transaction import TransactionStatus, parse_transaction
@@ -200,7 +200,7 @@ def _cause(
             return Cause.deleted_in_xero, f"{label} was deleted in Xero", document
         if copy.status == "VOIDED":
             return Cause.voided_in_xero, f"{label} was voided in Xero by hand", document
-        if document.amount is not None and copy.total is not None and copy.total != document.amount:
+        if edited_in_xero(document.amount, copy.total):
             return (
                 Cause.amount_edited_in_xero,
                 f"{label} was edited in Xero: {money_text(document.amount)} → {money_text(copy.total)}",

@@ -12,9 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledgerbridge.bookkeeping.decisions import Decision, Fail, MappingError, NoChange, Skip
-from ledgerbridge.bookkeeping.documents import (
-    InvoiceStatus,
-)
+from ledgerbridge.bookkeeping.documents import InvoiceStatus, edited_in_xero
 from ledgerbridge.bookkeeping.lock_dates import apply_lock_date
 from ledgerbridge.bookkeeping.money import money_text
 from ledgerbridge.bookkeeping.reasons import Cause, ReasonCode
@@ -95,7 +93,7 @@ def _draft_unpaid(state: SyncState, number: str, charged: Decimal) -> Decision |
     if held != InvoiceStatus.AUTHORISED.value:
         return NoChange(f"Invoice {number} is a draft in Xero; once it is approved there its payment follows")
     total = state.invoice_held_total
-    if total is not None and total != charged:
+    if edited_in_xero(charged, total):
         # Paying the sale's figure would leave the edited invoice part-paid or overpaid: a person decides.
         raise MappingError(
             f"Invoice {number} was approved in Xero for {money_text(total)} but the sale charged "
