@@ -108,6 +108,16 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
             ),
         ),
         UniqueConstraint("idempotency_key"),
+        # What the publisher claims, per organisation and kind, oldest first; only documents not yet
+        # sent are in it, so it stays as small as the backlog however many documents are published.
+        Index(
+            "ix_documents_unsent",
+            "xero_connection_id",
+            "kind",
+            "created_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
