@@ -55,7 +55,12 @@ def fixed_handlers(*handlers: Handler[Any]) -> HandlerFactory:
 
 
 def build_worker(
-    settings: Settings, service: Queue, handlers: HandlerFactory, *, burst: bool = False
+    settings: Settings,
+    service: Queue,
+    handlers: HandlerFactory,
+    *,
+    burst: bool = False,
+    max_jobs: int = 10,
 ) -> Worker:
     if not settings.redis.url:
         raise RuntimeError("REDIS_URL is not set")
@@ -106,6 +111,7 @@ def build_worker(
         # because arq would drop the job without telling the database.
         max_tries=settings.queue.max_tries + 5,
         job_timeout=settings.queue.job_timeout_seconds,
+        max_jobs=max_jobs,
         keep_result=0,
         health_check_interval=10,
         health_check_key=health_check_key(settings, service),
