@@ -89,13 +89,7 @@ def worker(
     prepare_servers()
     settings = get_settings()
     _logging(str(service))
-    max_jobs = 10  # arq's default
-    if service is Service.publisher:
-        # One job per organisation publishing at once, each holding a connection for its run and using
-        # another for its claims and records.
-        max_jobs = settings.publisher.max_jobs
-        settings.database.pool_size = max(settings.database.pool_size, max_jobs)
-    build_worker(settings, Queue(service), _handlers(service), max_jobs=max_jobs).run()
+    build_worker(settings, Queue(service), _handlers(service)).run()
 
 
 def _handlers(service: Service) -> HandlerFactory:
