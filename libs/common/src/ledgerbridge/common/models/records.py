@@ -118,6 +118,9 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
             "id",
             postgresql_where=text("status IN ('pending', 'sending')"),
         ),
+        # An organisation's documents by Xero number: the contacts already made (by ContactNumber)
+        # before each contact batch, and unknown outcomes looked up by number.
+        Index("ix_documents_connection_kind_number", "xero_connection_id", "kind", "xero_number"),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)

@@ -1,4 +1,5 @@
-"""An index of the documents not yet sent, per organisation and kind, for the publisher's claims
+"""Indexes for the publisher: documents not yet sent, per organisation and kind (its claims), and an
+organisation's documents by Xero number (contacts already made, look-ups)
 
 Revision ID: 0016
 Revises: 0011
@@ -24,7 +25,11 @@ def upgrade() -> None:
         ["xero_connection_id", "kind", "created_at", "id"],
         postgresql_where=sa.text("status IN ('pending', 'sending')"),
     )
+    op.create_index(
+        "ix_documents_connection_kind_number", "documents", ["xero_connection_id", "kind", "xero_number"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_documents_connection_kind_number", table_name="documents")
     op.drop_index("ix_documents_unsent", table_name="documents")
