@@ -12,6 +12,7 @@ says whether the per-organisation limiter holds across replicas.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections import Counter
@@ -47,6 +48,23 @@ class RoundFigures:
     organisations: list[OrgFigures]
     seconds: float  # handed over → every organisation settled
     total_per_minute: float  # all organisations' invoices over the first → last create call of any
+    cpu_seconds: dict[str, float]  # handed over → settled, by part of the stack (``CpuMeter``)
+    load: tuple[float, float, float]  # the machine's load averages when the round settled
+
+    @property
+    def transactions(self) -> int:
+        return sum(o.transactions for o in self.organisations)
+
+    def cpu_ms_per_transaction(self, role: str | None = None) -> float:
+        used = sum(self.cpu_seconds.values()) if role is None else self.cpu_seconds.get(role, 0.0)
+        return used / max(self.transactions, 1) * 1000
+
+    @property
+    def machine_per_minute(self) -> float:
+        """Transactions a minute this machine's cores could carry, all of them busy, at the CPU each
+        transaction cost the whole stack here: the most it can show however the work is spread."""
+        per_transaction = self.cpu_ms_per_transaction() / 1000
+        return (os.cpu_count() or 1) * 60 / per_transaction if per_transaction else 0.0
 
     @property
     def min_per_minute(self) -> float:
@@ -132,6 +150,7 @@ async def _round(run: Running, replicas: int, organisations: int, transactions: 
         )
     expected = {t.tenant_id: len(run.sandboxes.transactions(t.ontraport_account_id)) for t in tenants}
     calls_from = len(run.recorder.calls)
+    cpu_before = run.cpu.sample()
     began = time.monotonic()
     async with unit_of_work(run.sessions) as session:
         for tenant in tenants:
@@ -155,8 +174,11 @@ async def _round(run: Running, replicas: int, organisations: int, transactions: 
                 f"{organisations - len(pending)}/{organisations} organisations settled",
                 flush=True,
             )
+        run.cpu.sample()  # often enough to count a database backend that exits before the end
         await asyncio.sleep(1)
     seconds = time.monotonic() - began
+    cpu_after = run.cpu.sample()
+    cpu = {role: used - cpu_before.get(role, 0.0) for role, used in cpu_after.items()}
     calls = run.recorder.calls[calls_from:]
     by_tenant: dict[str, list[TenantCall]] = {}
     for call in calls:
@@ -169,8 +191,15 @@ async def _round(run: Running, replicas: int, organisations: int, transactions: 
     span = max(creates) - min(creates) if len(creates) > 1 else 0.0
     total = sum(o.invoices for o in figures)
     statuses = Counter(c.status for c in calls)
+    load = os.getloadavg()
     print(f"  settled in {seconds:.0f} s; Xero answers {dict(sorted(statuses.items()))}", flush=True)
-    return RoundFigures(replicas, figures, seconds, total / span * 60 if span > 0 else 0.0)
+    print(
+        "  CPU s used: "
+        + ", ".join(f"{role} {used:.0f}" for role, used in sorted(cpu.items()))
+        + f"; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
+        flush=True,
+    )
+    return RoundFigures(replicas, figures, seconds, total / span * 60 if span > 0 else 0.0, cpu, load)
 
 
 async def run_many_orgs(options: PipelineOptions, organisations: int) -> ManyOrgsFigures:

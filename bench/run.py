@@ -501,6 +501,17 @@ def _many_orgs_rows(figures: ManyOrgsFigures) -> list[tuple[str, str, str]]:
             (f"{label}: records failed", str(r.failed), "goal 0"),
             (f"{label}: handed over → first Xero create, slowest org", f"{r.slowest_start:.0f} s", ""),
             (f"{label}: time (handed over → settled)", f"{r.seconds:.0f} s", ""),
+            (
+                f"{label}: CPU ms per transaction, " + " / ".join(sorted(r.cpu_seconds)) + " = total",
+                " / ".join(f"{r.cpu_ms_per_transaction(role):.0f}" for role in sorted(r.cpu_seconds))
+                + f" = {r.cpu_ms_per_transaction():.0f}",
+                f"load {r.load[0]:.1f} {r.load[1]:.1f} {r.load[2]:.1f}",
+            ),
+            (
+                f"{label}: tx/min this machine's {os.cpu_count()} cores carry at that cost",
+                f"{r.machine_per_minute:.0f}",
+                f"{figures.organisations} orgs at the ceiling: {figures.organisations * ceiling}",
+            ),
         ]
     return rows
 

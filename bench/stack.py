@@ -8,6 +8,7 @@ and, where a scenario asks, extra replicas of a service and the API as a process
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -76,12 +78,52 @@ class TenantRecorder:
 
 
 @dataclass
+class CpuMeter:
+    """CPU seconds used so far by each part of the stack, read from Linux's /proc: the bench process
+    (the sandboxes serve from its threads), the workers by service (replicas together), and the
+    PostgreSQL backends serving the bench's database. Sampled often, so a backend that has exited still
+    counts with what it used last seen."""
+
+    stack: Stack
+    database: str
+    _seen: dict[int, tuple[str, float]] = field(default_factory=dict)
+
+    def sample(self) -> dict[str, float]:
+        self._note(os.getpid(), "bench (sandboxes)")
+        for name, process in self.stack.processes.items():
+            self._note(process.pid, name.split("-")[0])
+        marker = f" {self.database} ".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if command.startswith(b"postgres:") and marker in command.replace(b"\0", b" "):
+                self._note(int(entry.name), "postgres")
+        totals: dict[str, float] = {}
+        for role, seconds in self._seen.values():
+            totals[role] = totals.get(role, 0.0) + seconds
+        return totals
+
+    def _note(self, pid: int, role: str) -> None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return
+        # utime and stime, in clock ticks.
+        self._seen[pid] = (role, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+
+
+@dataclass
 class Running:
     sandboxes: Sandboxes
     recorder: TenantRecorder
     stack: Stack
     sessions: async_sessionmaker[AsyncSession]
     settings_changed: dict[str, str]
+    cpu: CpuMeter
 
     def add_replica(self, service: str, number: int) -> None:
         """Another process of ``service``, kept (and stopped) by the stack under ``service-number``."""
@@ -149,7 +191,10 @@ async def running(
                 for service in SERVICES:
                     stack.start(service)
                 await asyncio.sleep(3)  # the workers start up (not part of any figure)
-                yield Running(sandboxes, recorder, stack, session_factory(engine), changed)
+                database = make_url(options.database_url).database or ""
+                yield Running(
+                    sandboxes, recorder, stack, session_factory(engine), changed, CpuMeter(stack, database)
+                )
             except BaseException:
                 print(f"worker logs (tail):\n{stack.logs()}", flush=True)
                 raise

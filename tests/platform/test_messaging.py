@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from ledgerbridge.common.messaging.outbox import add_message
 from ledgerbridge.common.messaging.queues import Queue
 from ledgerbridge.common.messaging.transport import ArqTransport
 from ledgerbridge.common.models import Account, AccountSettings, InboxMessage, OutboxMessage, OutboxStatus
+from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.common.worker import build_worker, fixed_handlers
 
@@ -306,3 +308,22 @@ async def test_a_message_nobody_can_read_is_recorded_not_dropped(
 )
 def test_error_classification(error: BaseException, expected: ErrorClass) -> None:
     assert classify(error) is expected
+
+
+async def test_the_publisher_runs_as_many_jobs_at_once_as_configured_with_a_connection_for_each(
+    settings: Settings,
+) -> None:
+    """Each organisation's publish run holds a job for up to a run's length: with arq's 10, ten
+    organisations would fill every slot. The other services keep arq's default."""
+    configured = copy.copy(settings)
+    configured.publisher = settings.publisher.model_copy(update={"max_jobs": 25})
+    publisher = build_worker(configured, Queue.publisher, fixed_handlers(), burst=True)
+    poller = build_worker(configured, Queue.poller, fixed_handlers(), burst=True)
+    assert (publisher.max_jobs, poller.max_jobs) == (25, 10)
+    assert publisher.on_startup is not None and publisher.on_shutdown is not None
+    await publisher.on_startup(publisher.ctx)
+    try:
+        platform: Platform = publisher.ctx["platform"]
+        assert platform.engine.pool.size() == 25  # type: ignore[attr-defined]
+    finally:
+        await publisher.on_shutdown(publisher.ctx)

@@ -6,20 +6,24 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledgerbridge.bookkeeping.reasons import ReasonCode
+from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.xero import (
     LimiterConfig,
     RateLimiter,
     XeroClient,
 )
 from ledgerbridge.common.database import unit_of_work
-from ledgerbridge.common.messaging.messages import HandleWebhookEvent
+from ledgerbridge.common.messaging.errors import TransientError
+from ledgerbridge.common.messaging.messages import HandleWebhookEvent, RefreshXeroReference
 from ledgerbridge.common.models import (
     AlertEvent,
     Connection,
@@ -37,7 +41,8 @@ from ledgerbridge.common.models import (
     XeroContactName,
 )
 from ledgerbridge.common.settings import Settings
-from ledgerbridge.publisher.claims import fills_a_batch
+from ledgerbridge.publisher import reference
+from ledgerbridge.publisher.claims import fills_a_batch, pending_kinds
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
 from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
 from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
@@ -722,3 +727,142 @@ async def test_a_contact_told_apart_stays_told_apart_so_later_sales_send_no_upda
     assert await _published(committing, emailed) == linked
     assert calls_since(before) == {"POST Contacts": 1}
     assert organisation.contacts[linked["OP-1"]]["Name"] == "Sam Smith (sam@y.com)"
+
+
+async def test_a_run_over_many_records_settles_each_with_its_own_documents_and_claims_only_pending_kinds(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """One batch's records are settled from one read of their documents: each record's state names only
+    its own documents, and a refused payment fails its record alone."""
+    account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    other_account_id, other_id, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    await _contact_documents(committing, other_account_id, other_id, [("OP-900", "Someone Else", "")])
+    numbers = [f"OP-{n}" for n in range(1, 6)]
+    records: dict[str, uuid.UUID] = {}
+    async with unit_of_work(committing) as session:
+        for number in numbers:
+            record = SourceRecord(
+                account_id=account_id,
+                connection_id=connection_id,
+                source="ontraport",
+                kind="transaction",
+                external_id=number,
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.mapped,
+            )
+            session.add(record)
+            await session.flush()
+            records[number] = record.id
+            invoice = {
+                "Type": "ACCREC",
+                "InvoiceNumber": number,
+                "Contact": {"Name": f"Buyer {number}", "ContactNumber": f"C-{number}"},
+                "Status": "AUTHORISED",
+                "Date": "2026-11-01",
+                "DueDate": "2026-11-01",
+                "LineAmountTypes": "Exclusive",
+                "LineItems": [
+                    {"Description": "Course", "Quantity": 1, "UnitAmount": 100, "AccountCode": "200"}
+                ],
+            }
+            # Account 200 takes no payments: the third record's payment is refused.
+            code = "200" if number == "OP-3" else "615"
+            payment = {"Invoice": {"InvoiceNumber": number}, "Account": {"Code": code}, "Date": "2026-11-01"}
+            for kind, body in ((DocumentKind.invoice, invoice), (DocumentKind.payment, payment)):
+                session.add(
+                    Document(
+                        account_id=account_id,
+                        record_id=record.id,
+                        xero_connection_id=connection_id,
+                        kind=kind,
+                        mapping_version="test",
+                        request_body={**body, "Amount": 110} if kind is DocumentKind.payment else body,
+                        fingerprint=uuid.uuid4().hex * 2,
+                        idempotency_key=f"lb:test:{uuid.uuid4()}",
+                    )
+                )
+    # The other organisation's pending contact is not this one's to claim.
+    assert await pending_kinds(committing, connection_id) == {DocumentKind.invoice, DocumentKind.payment}
+    limiter = RateLimiter(redis, settings.queue.prefix)
+
+    def client_for(connection: Connection) -> XeroClient:
+        return XeroClient(
+            xero.http, settings.xero, limiter, xero.tokens.provider(committing, connection.id), tenant_id
+        )
+
+    await PublishingRuns(committing, client_for, gather=0).publish(connection_id, max_seconds=30)
+
+    counters = xero.app.state.sandbox.orgs[tenant_id].counters
+    # One batch of each kind for all five records.
+    assert (counters.by_endpoint.get("PUT Invoices"), counters.by_endpoint.get("PUT Payments")) == (1, 1)
+    async with committing() as session:
+        stored = {
+            r.external_id: r
+            for r in await session.scalars(select(SourceRecord).where(SourceRecord.id.in_(records.values())))
+        }
+    for number in numbers:
+        record = stored[number]
+        assert record.reason is not None
+        if number == "OP-3":
+            assert record.status is RecordStatus.failed
+            assert record.reason.startswith("Xero rejected the payment:")
+            assert record.reason.endswith(
+                f"already in Xero: invoice {number} (a retry sends only what failed)"
+            )
+        else:
+            assert record.status is RecordStatus.synced
+            # Its own invoice and payment, nobody else's.
+            assert record.reason.startswith("In Xero: ")
+            parts = sorted(record.reason.removeprefix("In Xero: ").split(", "))
+            assert parts[0] == f"invoice {number}" and parts[1].startswith("payment ") and len(parts) == 2
+    assert await pending_kinds(committing, connection_id) == set()
+    assert await pending_kinds(committing, other_id) == {DocumentKind.contact}
+
+
+async def test_a_refresh_finding_another_under_way_comes_back_later_and_then_releases_its_records(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide
+) -> None:
+    """A refresh does not wait on the organisation's lock (holding a job slot and a connection), and is
+    not dropped either: it is retried, finds the other's reference data fresh, and releases what waited."""
+    account_id, connection_id, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        await xero_reference.store(session, connection_id, {"accounts": [], "tax_rates": []})
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=connection_id,
+        )
+        session.add(source)
+        await session.flush()
+        record = SourceRecord(
+            account_id=account_id,
+            connection_id=source.id,
+            source="ontraport",
+            kind="transaction",
+            external_id="waits",
+            payload={},
+            payload_hash="h",
+            status=RecordStatus.waiting,
+            reason_code=ReasonCode.xero_reference.value,
+        )
+        session.add(record)
+    message = RefreshXeroReference(xero_connection_id=connection_id)
+    async with committing() as other, other.begin():  # the other refresh, under way
+        await other.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"xero-reference:{connection_id}"},
+        )
+        with pytest.raises(TransientError):
+            async with unit_of_work(committing) as session:
+                await reference.refresh(session, message, client_for=_no_xero)
+    async with committing() as session:
+        still = await session.get(SourceRecord, record.id)
+        assert still is not None and still.status is RecordStatus.waiting
+    async with unit_of_work(committing) as session:  # the retry: the data is fresh, nothing is read
+        await reference.refresh(session, message, client_for=_no_xero)
+    async with committing() as session:
+        released = await session.get(SourceRecord, record.id)
+    assert released is not None and released.status is RecordStatus.received

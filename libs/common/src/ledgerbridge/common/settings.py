@@ -180,6 +180,13 @@ class PublisherSettings(_Settings):
         default=45,
         description="A run stops after this and queues a follow-up, so no job outlives its timeout",
     )
+    max_jobs: int = Field(
+        default=20,
+        ge=1,
+        description="Jobs one publisher process runs at once. Each organisation's run holds one (and a "
+        "database connection) for up to max_run_seconds, so this bounds the organisations one process "
+        "publishes to at the same time; the process's database pool is sized to match",
+    )
     token_keep_alive_days: float = Field(
         default=7,
         description="Refresh a Xero connection's tokens when unused this long (they expire after 60)",

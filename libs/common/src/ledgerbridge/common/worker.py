@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -54,15 +55,26 @@ def fixed_handlers(*handlers: Handler[Any]) -> HandlerFactory:
     return factory
 
 
+def jobs_at_once(settings: Settings, service: Queue) -> int:
+    """The publisher runs a job per organisation publishing at once (``PUBLISHER_MAX_JOBS``); each holds a
+    database connection for its run and uses another for its claims and records. The others: arq's 10."""
+    return settings.publisher.max_jobs if service is Queue.publisher else 10
+
+
 def build_worker(
     settings: Settings, service: Queue, handlers: HandlerFactory, *, burst: bool = False
 ) -> Worker:
     if not settings.redis.url:
         raise RuntimeError("REDIS_URL is not set")
     background: list[asyncio.Task[Any]] = []
+    max_jobs = jobs_at_once(settings, service)
+    # A pool (and as many again in overflow) for every job at once.
+    pool_size = max(settings.database.pool_size, max_jobs)
+    pooled = copy.copy(settings)
+    pooled.database = settings.database.model_copy(update={"pool_size": pool_size})
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        platform = await Platform.start(settings)
+        platform = await Platform.start(pooled)
         ctx["platform"] = platform
         resources = AsyncExitStack()
         ctx["resources"] = resources
@@ -106,6 +118,7 @@ def build_worker(
         # because arq would drop the job without telling the database.
         max_tries=settings.queue.max_tries + 5,
         job_timeout=settings.queue.job_timeout_seconds,
+        max_jobs=max_jobs,
         keep_result=0,
         health_check_interval=10,
         health_check_key=health_check_key(settings, service),

@@ -103,8 +103,8 @@ async def store_transactions(
                 status=RecordStatus.received,
                 source_date=_source_date(transaction),
             )
+            # Its id is set here, so its history can name it before the page's one flush inserts both.
             session.add(record)
-            await session.flush()
             move(session, record, RecordStatus.received, "Fetched from ONTRAPORT")
         else:
             record.payload = {**payload, "contact": contact or record.payload.get("contact")}

@@ -25,7 +25,7 @@ from ledgerbridge.common.clients.xero import OrganisationParkedError, XeroClient
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import Connection, ConnectionStatus
 from ledgerbridge.publisher.batches import look_up, send_batch
-from ledgerbridge.publisher.claims import BATCH_SIZE, claim, fills_a_batch, stale_claims
+from ledgerbridge.publisher.claims import BATCH_SIZE, claim, fills_a_batch, pending_kinds, stale_claims
 from ledgerbridge.publisher.kinds import SEND_ORDER, Destination, KindSpec
 from ledgerbridge.publisher.recording import record_outcomes
 
@@ -79,7 +79,8 @@ class PublishingRuns:
             held = 0.0
             while True:
                 sent = False
-                for spec in SEND_ORDER:
+                kinds = await pending_kinds(self.sessions, destination.connection_id)
+                for spec in (s for s in SEND_ORDER if s.kind in kinds):
                     while True:
                         held = await self._hold_for_full_batch(destination, spec, held)
                         batch = await claim(self.sessions, destination.connection_id, spec)

@@ -84,15 +84,19 @@ async def _settle_records(session: AsyncSession, record_ids: set[uuid.UUID]) -> 
             .with_for_update(key_share=True)
         )
     ).all()
+    # All the batch's records' documents in one query, not one per record.
+    by_record: dict[uuid.UUID, list[Document]] = {r.id: [] for r in records}
+    for document in await session.scalars(
+        select(Document)
+        .where(
+            Document.record_id.in_(list(by_record)),
+            Document.status.not_in((DocumentStatus.superseded, DocumentStatus.rolled_back)),
+        )
+        .order_by(Document.record_id, Document.created_at, Document.id)
+    ):
+        by_record[document.record_id].append(document)
     for source_record in records:
-        documents = (
-            await session.scalars(
-                select(Document).where(
-                    Document.record_id == source_record.id,
-                    Document.status.not_in((DocumentStatus.superseded, DocumentStatus.rolled_back)),
-                )
-            )
-        ).all()
+        documents = by_record[source_record.id]
         if _settle_rollback(session, source_record, documents):
             continue
         failed = [d for d in documents if d.status is DocumentStatus.failed]

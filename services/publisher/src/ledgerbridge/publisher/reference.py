@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.clients.xero import XeroClient
+from ledgerbridge.common.messaging.errors import TransientError
 from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.models import Connection, ConnectionStatus
 from ledgerbridge.common.records.healing import release_reference_waits
@@ -39,11 +40,16 @@ async def refresh(
         or not connection.xero_tenant_id
     ):
         return
-    # Waits for a concurrent refresh of the same organisation to commit, then finds its result fresh.
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+    # Another refresh of the organisation is under way: come back once it has committed and find its
+    # result fresh. Not waiting here: a new organisation's records ask many times at once, and each
+    # waiter would hold a job slot and a connection the organisations' publish runs need. Not dropped
+    # either: the running refresh may already have released the waiting records, without this one's.
+    locked = await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"),
         {"key": f"xero-reference:{connection.id}"},
     )
+    if not locked:
+        raise TransientError("the organisation's reference data is being read; released after", retry_after=1)
     cached = await xero_reference.load(session, connection.id)
     if cached is None or cached.fetched_at < datetime.now(UTC) - FRESH_ENOUGH:
         await xero_reference.store(session, connection.id, await fetch(client_for(connection)))

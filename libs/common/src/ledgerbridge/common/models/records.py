@@ -108,6 +108,19 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
             ),
         ),
         UniqueConstraint("idempotency_key"),
+        # What the publisher claims, per organisation and kind, oldest first; only documents not yet
+        # sent are in it, so it stays as small as the backlog however many documents are published.
+        Index(
+            "ix_documents_unsent",
+            "xero_connection_id",
+            "kind",
+            "created_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
+        # An organisation's documents by Xero number: the contacts already made (by ContactNumber)
+        # before each contact batch, and unknown outcomes looked up by number.
+        Index("ix_documents_connection_kind_number", "xero_connection_id", "kind", "xero_number"),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)

@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 OPERATORS = ("=", "<>", ">", "<", ">=", "<=", "IN")
@@ -37,7 +38,7 @@ class Comparison:
         if actual is None:
             return False
         if self.op == "IN":
-            return any(_compare(actual, value) == 0 for value in self.values)
+            return _is_in(str(actual), self.values)
         order = _compare(actual, self.values[0])
         return {
             "=": order == 0,
@@ -53,11 +54,35 @@ class Comparison:
 Condition = list[list[Comparison]]
 
 
+# Every page of a list filters the whole account through here; its values repeat from page to page, so
+# each string is parsed once (a Decimal is immutable, safe to share).
+@lru_cache(maxsize=1 << 16)
 def _number(value: str) -> Decimal | None:
     try:
         return Decimal(value.strip())
     except (InvalidOperation, ValueError):
         return None
+
+
+@lru_cache(maxsize=1024)
+def _in_sets(values: tuple[str, ...]) -> tuple[frozenset[Decimal], frozenset[str], frozenset[str]]:
+    """An IN list as sets: its numbers, all its values as text, and its values that are not numbers."""
+    numbers = {_number(value) for value in values}
+    return (
+        frozenset(n for n in numbers if n is not None),
+        frozenset(values),
+        frozenset(value for value in values if _number(value) is None),
+    )
+
+
+def _is_in(text: str, values: tuple[str, ...]) -> bool:
+    """``any(_compare(text, value) == 0 for value in values)`` by set lookups: a list of ids is checked
+    against every record of the account."""
+    numbers, texts, not_numbers = _in_sets(values)
+    number = _number(text)
+    if number is None:
+        return text in texts
+    return number in numbers or text in not_numbers
 
 
 def _compare(left: Any, right: str) -> int:

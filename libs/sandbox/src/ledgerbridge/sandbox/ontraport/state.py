@@ -112,6 +112,9 @@ class Account:
             seed, self.contacts, config.start_date, config.seconds_between_transactions
         )
         self.specs: dict[int, TransactionSpec] = {}
+        # Each spec's Purchase objects, made once: every purchases read (a poll asks for each page)
+        # would otherwise build the whole account's again. A spec put again drops its entry.
+        self._purchases: dict[int, list[dict[str, str]]] = {}
         self.transactions: dict[int, dict[str, str]] = {}
         self.webhooks: dict[int, WebhookSubscription] = {}
         self.deliveries: list[Delivery] = []
@@ -129,6 +132,7 @@ class Account:
 
     def put_spec(self, spec: TransactionSpec) -> dict[str, str]:
         self.specs[spec.transaction_id] = spec
+        self._purchases.pop(spec.transaction_id, None)
         record = transaction_record(spec, self.contact(spec.contact_id))
         self.transactions[spec.transaction_id] = record
         self.factory.next_id = max(self.factory.next_id, spec.transaction_id + 1)
@@ -140,6 +144,7 @@ class Account:
         stored = {key: value if isinstance(value, str) else str(value) for key, value in record.items()}
         stored["id"] = str(transaction_id)
         self.specs.pop(transaction_id, None)
+        self._purchases.pop(transaction_id, None)
         self.transactions[transaction_id] = stored
         self.factory.next_id = max(self.factory.next_id, transaction_id + 1)
         return stored
@@ -177,7 +182,7 @@ class Account:
             case 16:
                 return catalog.product_objects(date)
             case 17:
-                return [record for key in sorted(self.specs) for record in purchase_records(self.specs[key])]
+                return [record for key in sorted(self.specs) for record in self._purchases_of(key)]
             case 46:
                 return [self.transactions[key] for key in sorted(self.transactions)]
             case 63:
@@ -193,6 +198,12 @@ class Account:
             case 125:
                 return catalog.coupon_product_objects()
         raise KeyError(object_id)
+
+    def _purchases_of(self, transaction_id: int) -> list[dict[str, str]]:
+        made = self._purchases.get(transaction_id)
+        if made is None:
+            made = self._purchases[transaction_id] = purchase_records(self.specs[transaction_id])
+        return made
 
     def subscribe(self, url: str, event: str, data: str) -> WebhookSubscription:
         subscription = WebhookSubscription(self._next_webhook_id, url, event, data)
