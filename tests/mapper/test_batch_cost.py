@@ -43,6 +43,7 @@ def statements(db: AsyncSession) -> Iterator[list[str]]:
     def count(_conn: SyncConnection, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
+    assert db.bind is not None
     target = db.bind.sync_engine
     event.listen(target, "before_cursor_execute", count)
     try:
