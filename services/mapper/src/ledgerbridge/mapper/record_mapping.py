@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +20,14 @@ from ledgerbridge.bookkeeping.decisions import Decision, Fail, NoChange, Publish
 from ledgerbridge.bookkeeping.documents import XeroDocument
 from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common.messaging.errors import ErrorClass, TransientError, classify
-from ledgerbridge.common.messaging.messages import MapRecord, MapRecords, PublishPending, RefreshXeroReference
-from ledgerbridge.common.messaging.outbox import add_message
+from ledgerbridge.common.messaging.messages import (
+    MapRecord,
+    MapRecords,
+    Message,
+    PublishPending,
+    RefreshXeroReference,
+)
+from ledgerbridge.common.messaging.outbox import add_messages
 from ledgerbridge.common.models import (
     Document,
     DocumentKind,
@@ -30,9 +37,11 @@ from ledgerbridge.common.models import (
     SourceRecord,
 )
 from ledgerbridge.common.records.decide import Reads, decide
-from ledgerbridge.common.records.lifecycle import move
+from ledgerbridge.common.records.lifecycle import Moves
 
 UNSENT = (DocumentStatus.pending, DocumentStatus.failed)
+_DOCUMENTS = cast(Table, Document.__table__)
+"""New documents are inserted by the table, not as ORM objects: a batch writes hundreds at once."""
 
 
 async def map_record(session: AsyncSession, message: MapRecord) -> None:
@@ -44,9 +53,10 @@ async def map_records(session: AsyncSession, message: MapRecords) -> None:
 
 
 async def _map(session: AsyncSession, record_ids: Sequence[uuid.UUID]) -> None:
-    """Map the records in one transaction: the tenant's inputs read once, the core asked per record,
-    one publish message per Xero organisation. A record that cannot be mapped now goes its own way
-    (failed, or a message of its own to retry) without holding back the others."""
+    """Map the records in one transaction: the batch's inputs read once, the core asked per record,
+    what it decided written a statement per kind of row, one publish message per Xero organisation. A
+    record that cannot be mapped now goes its own way (failed, or a message of its own to retry) without
+    holding back the others."""
     ids = sorted(set(record_ids))  # locked in one order, so two batches sharing records cannot deadlock
     records = (
         await session.scalars(
@@ -60,39 +70,53 @@ async def _map(session: AsyncSession, record_ids: Sequence[uuid.UUID]) -> None:
     for document in await session.scalars(select(Document).where(Document.record_id.in_(documents))):
         documents[document.record_id].append(document)
     reads = Reads(session)
-    follow_ups = _FollowUps()
+    await reads.prefetch(records, documents)
+    batch = _Batch(Moves(session))
     for record in records:
         try:
-            await _map_one(session, reads, record, documents[record.id], follow_ups)
+            await _map_one(session, reads, record, documents[record.id], batch)
         except TransientError:
             if len(ids) == 1:
                 raise  # the consumer retries this message with backoff
             # A message of its own retries it with backoff; the rest of the batch goes on.
-            await add_message(session, MapRecord(record_id=record.id), record.account_id)
+            batch.retry.append((record.id, record.account_id))
         except SQLAlchemyError:
             raise  # the transaction is unusable: the whole batch is tried again (or fails as one)
         except Exception as exc:
             if len(ids) == 1 or classify(exc) is ErrorClass.transient:
                 raise
             # The core could not map this one record (a bug the record's reason names): it fails alone.
-            move(session, record, RecordStatus.failed, str(exc)[:2000], code=ReasonCode.mapping_error)
-    await follow_ups.send(session)
+            batch.moves.move(record, RecordStatus.failed, str(exc)[:2000], code=ReasonCode.mapping_error)
+    await batch.write(session)
 
 
 @dataclass
-class _FollowUps:
-    """Messages a batch owes, one per Xero organisation and tenant however many records asked."""
+class _Batch:
+    """What a batch writes once its records are decided: their moves, their new documents, and the
+    messages it owes (one per Xero organisation and tenant however many records asked)."""
 
+    moves: Moves
+    documents: list[dict[str, Any]] = field(default_factory=list)
     publish: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
     refresh: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    retry: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
 
-    async def send(self, session: AsyncSession) -> None:
-        for xero_connection_id, account_id in sorted(self.refresh):
-            await add_message(
-                session, RefreshXeroReference(xero_connection_id=xero_connection_id), account_id
-            )
-        for xero_connection_id, account_id in sorted(self.publish):
-            await add_message(session, PublishPending(xero_connection_id=xero_connection_id), account_id)
+    async def write(self, session: AsyncSession) -> None:
+        if self.documents:
+            await session.execute(insert(_DOCUMENTS), self.documents)
+        await self.moves.write()
+        messages: list[tuple[Message, uuid.UUID | None]] = [
+            (MapRecord(record_id=record_id), account_id) for record_id, account_id in self.retry
+        ]
+        messages += [
+            (RefreshXeroReference(xero_connection_id=xero_connection_id), account_id)
+            for xero_connection_id, account_id in sorted(self.refresh)
+        ]
+        messages += [
+            (PublishPending(xero_connection_id=xero_connection_id), account_id)
+            for xero_connection_id, account_id in sorted(self.publish)
+        ]
+        await add_messages(session, messages)
 
 
 async def _map_one(
@@ -100,7 +124,7 @@ async def _map_one(
     reads: Reads,
     record: SourceRecord,
     documents: list[Document],
-    follow_ups: _FollowUps,
+    batch: _Batch,
 ) -> None:
     if any(document.status is DocumentStatus.sending for document in documents):
         # A send is in flight; its outcome decides what this record needs next.
@@ -115,8 +139,8 @@ async def _map_one(
         await _count_trial(reads, record, decision, documents)
     if isinstance(decision, Wait) and decision.code is ReasonCode.xero_reference:
         assert connection.xero_connection_id is not None  # decide() waits for a link first
-        follow_ups.refresh.add((connection.xero_connection_id, record.account_id))
-    _apply(session, record, connection.xero_connection_id, decision, documents, follow_ups)
+        batch.refresh.add((connection.xero_connection_id, record.account_id))
+    _apply(record, connection.xero_connection_id, decision, documents, batch)
 
 
 async def _count_trial(
@@ -134,28 +158,28 @@ async def _count_trial(
 
 
 def _apply(
-    session: AsyncSession,
     record: SourceRecord,
     xero_connection_id: uuid.UUID | None,
     decision: Decision,
     documents: list[Document],
-    follow_ups: _FollowUps,
+    batch: _Batch,
 ) -> None:
+    moves = batch.moves
     if isinstance(decision, Publish):
         assert xero_connection_id is not None  # decide() publishes only for a linked connection
-        _replace_unsent(session, record, xero_connection_id, decision, documents)
-        move(session, record, RecordStatus.mapped, decision.summary)
-        follow_ups.publish.add((xero_connection_id, record.account_id))
+        batch.documents += _replace_unsent(record, xero_connection_id, decision, documents)
+        moves.move(record, RecordStatus.mapped, decision.summary)
+        batch.publish.add((xero_connection_id, record.account_id))
         return
     _supersede_unsent(documents)
     if isinstance(decision, NoChange):
-        move(session, record, RecordStatus.synced, decision.reason)
+        moves.move(record, RecordStatus.synced, decision.reason)
     elif isinstance(decision, Skip):
-        move(session, record, RecordStatus.skipped, decision.reason)
+        moves.move(record, RecordStatus.skipped, decision.reason)
     elif isinstance(decision, Wait):
-        move(session, record, RecordStatus.waiting, decision.reason, code=decision.code, cause=decision.cause)
+        moves.move(record, RecordStatus.waiting, decision.reason, code=decision.code, cause=decision.cause)
     elif isinstance(decision, Fail):
-        move(session, record, RecordStatus.failed, decision.reason, code=decision.code, cause=decision.cause)
+        moves.move(record, RecordStatus.failed, decision.reason, code=decision.code, cause=decision.cause)
 
 
 def _supersede_unsent(documents: list[Document]) -> None:
@@ -165,13 +189,9 @@ def _supersede_unsent(documents: list[Document]) -> None:
 
 
 def _replace_unsent(
-    session: AsyncSession,
-    record: SourceRecord,
-    xero_connection_id: uuid.UUID,
-    decision: Publish,
-    documents: list[Document],
-) -> None:
-    """Keep unsent documents whose content is unchanged, supersede the others, add what is new.
+    record: SourceRecord, xero_connection_id: uuid.UUID, decision: Publish, documents: list[Document]
+) -> list[dict[str, Any]]:
+    """Keep unsent documents whose content is unchanged, supersede the others; the rows of what is new.
 
     A published document is never touched: the core already knows about it through the sync state.
     """
@@ -186,9 +206,11 @@ def _replace_unsent(
         else:
             document.status = DocumentStatus.superseded
     key_base = _key_base(record, documents)
-    for doc in decision.documents:
-        if (doc.kind, doc.fingerprint) in wanted:
-            session.add(_document(record, xero_connection_id, decision, doc, key_base))
+    return [
+        _document(record, xero_connection_id, decision, doc, key_base)
+        for doc in decision.documents
+        if (doc.kind, doc.fingerprint) in wanted
+    ]
 
 
 def _key_base(record: SourceRecord, documents: list[Document]) -> str:
@@ -200,19 +222,21 @@ def _key_base(record: SourceRecord, documents: list[Document]) -> str:
 
 def _document(
     record: SourceRecord, xero_connection_id: uuid.UUID, decision: Publish, doc: XeroDocument, key_base: str
-) -> Document:
-    return Document(
-        account_id=record.account_id,
-        record_id=record.id,
-        xero_connection_id=xero_connection_id,
-        kind=doc.kind,
-        mapping_version=decision.mapping_version,
-        request_body=doc.json_body(),
-        fingerprint=doc.fingerprint,
-        target_id=doc.target_id,
-        idempotency_key=doc.idempotency_key(key_base),
-        status=DocumentStatus.pending,
-    )
+) -> dict[str, Any]:
+    """A new document's row (every column the insert names, the same for every row of the batch)."""
+    return {
+        "id": uuid.uuid4(),
+        "account_id": record.account_id,
+        "record_id": record.id,
+        "xero_connection_id": xero_connection_id,
+        "kind": doc.kind,
+        "mapping_version": decision.mapping_version,
+        "request_body": doc.json_body(),
+        "fingerprint": doc.fingerprint,
+        "target_id": doc.target_id,
+        "idempotency_key": doc.idempotency_key(key_base),
+        "status": DocumentStatus.pending,
+    }
 
 
 async def record_failed(session: AsyncSession, message: MapRecord, reason: str) -> None:
@@ -230,5 +254,7 @@ async def _failed(session: AsyncSession, record_ids: Sequence[uuid.UUID], reason
         .order_by(SourceRecord.id)
         .with_for_update(key_share=True)
     )
+    moves = Moves(session)
     for record in records:
-        move(session, record, RecordStatus.failed, reason, code=ReasonCode.mapping_error)
+        moves.move(record, RecordStatus.failed, reason, code=ReasonCode.mapping_error)
+    await moves.write()

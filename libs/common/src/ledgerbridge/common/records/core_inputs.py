@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.bills import BillMappings, BillOptions, BillSyncState, TaxMappings
@@ -189,15 +189,37 @@ def _draft_invoice(documents: list[Document]) -> Document | None:
     )
 
 
-async def held_draft(session: AsyncSession, documents: list[Document]) -> XeroDocumentState | None:
-    """Xero's copy of the record's invoice as last read, when we sent it as a draft (a person may have
+HeldKey = tuple[uuid.UUID, str, str]
+"""Xero's copy of a draft invoice as ``XeroDocumentState`` keys it: organisation, resource, id."""
+
+
+def held_draft_key(documents: list[Document]) -> HeldKey | None:
+    """Where Xero's copy of the record's invoice is kept, when we sent it as a draft (a person may have
     approved it there since: ``approved_drafts`` reads it again)."""
     draft = _draft_invoice(documents)
     if draft is None or draft.xero_id is None:
         return None
-    return await session.get(
-        XeroDocumentState, (draft.xero_connection_id, INVOICE_RESOURCE, draft.xero_id.lower())
+    return (draft.xero_connection_id, INVOICE_RESOURCE, draft.xero_id.lower())
+
+
+async def held_draft(session: AsyncSession, documents: list[Document]) -> XeroDocumentState | None:
+    """Xero's copy of the record's draft invoice as last read (:func:`held_draft_key`)."""
+    key = held_draft_key(documents)
+    return await session.get(XeroDocumentState, key) if key is not None else None
+
+
+async def held_drafts(session: AsyncSession, keys: set[HeldKey]) -> dict[HeldKey, XeroDocumentState]:
+    """:func:`held_draft` for many records in one query; a key Xero's copy is not kept for is absent."""
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(XeroDocumentState).where(
+            tuple_(
+                XeroDocumentState.xero_connection_id, XeroDocumentState.resource, XeroDocumentState.xero_id
+            ).in_(sorted(keys))
+        )
     )
+    return {(row.xero_connection_id, row.resource, row.xero_id): row for row in rows}
 
 
 def sync_state(documents: list[Document], held: XeroDocumentState | None = None) -> SyncState:

@@ -8,12 +8,13 @@ does: storing documents, moving the record and counting the trial are the mapper
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerbridge.bookkeeping.bills import BillMappings, map_purchase_invoice
@@ -39,7 +40,15 @@ from ledgerbridge.bookkeeping.sales.summary_refunds import (
 from ledgerbridge.bookkeeping.sales.transaction import TransactionError, parse_transaction
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.account_settings import AccountOptions
-from ledgerbridge.common.models import Account, Connection, Document, Plan, RecordStatus, SourceRecord
+from ledgerbridge.common.models import (
+    Account,
+    Connection,
+    Document,
+    Plan,
+    RecordStatus,
+    SourceRecord,
+    XeroDocumentState,
+)
 from ledgerbridge.common.models.records import REFUND_SUMMARY_KIND, SUMMARY_KIND
 from ledgerbridge.common.records import core_inputs as inputs
 
@@ -63,8 +72,35 @@ class Reads:
     _options: dict[uuid.UUID, AccountOptions] = field(default_factory=dict)
     _sales_mappings: dict[uuid.UUID, Mappings] = field(default_factory=dict)
     _bill_mappings: dict[uuid.UUID, BillMappings] = field(default_factory=dict)
+    _settings: dict[uuid.UUID, MappingSettings] = field(default_factory=dict)
     _accounts: dict[uuid.UUID, Account] = field(default_factory=dict)  # held: the identity map is weak
     _locked_accounts: set[uuid.UUID] = field(default_factory=set)
+    # Read ahead by ``prefetch`` for a batch's records; what it did not read is read when asked for.
+    _summaries: dict[uuid.UUID, SourceRecord | None] = field(default_factory=dict)
+    _refund_summaries: dict[uuid.UUID, list[SourceRecord]] = field(default_factory=dict)
+    _held: dict[inputs.HeldKey, XeroDocumentState | None] = field(default_factory=dict)
+
+    async def prefetch(
+        self, records: Sequence[SourceRecord], documents: Mapping[uuid.UUID, list[Document]]
+    ) -> None:
+        """Read what deciding ``records`` (with their ``documents``) reads per record, a query per kind
+        for all of them: the daily summaries that took sales, the refunds credit notes that credit
+        them, Xero's copies of draft invoices."""
+        summary_ids = {r.summary_record_id for r in records if r.summary_record_id is not None}
+        if summary_ids:
+            found = await self.session.scalars(select(SourceRecord).where(SourceRecord.id.in_(summary_ids)))
+            self._summaries.update({summary.id: summary for summary in found})
+            self._summaries.update({i: None for i in summary_ids - self._summaries.keys()})
+        members: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for record in records:
+            if record.summary_record_id is not None:  # only a sale a summary took has refunds credited
+                members.setdefault(record.account_id, []).append(record.id)
+        for account_id, ids in members.items():
+            self._refund_summaries.update(await _refund_summaries(self.session, account_id, ids))
+        keys = {key for docs in documents.values() if (key := inputs.held_draft_key(docs)) is not None}
+        if keys:
+            held = await inputs.held_drafts(self.session, keys)
+            self._held.update({key: held.get(key) for key in keys})
 
     async def connection(self, connection_id: uuid.UUID) -> Connection | None:
         if connection_id not in self._connections:
@@ -81,6 +117,11 @@ class Reads:
         if account_id not in self._options:
             self._options[account_id] = await inputs.account_options(self.session, account_id)
         return self._options[account_id]
+
+    async def settings(self, account_id: uuid.UUID) -> MappingSettings:
+        if account_id not in self._settings:
+            self._settings[account_id] = inputs.mapping_settings(await self.options(account_id))
+        return self._settings[account_id]
 
     async def sales_mappings(self, account_id: uuid.UUID) -> Mappings:
         if account_id not in self._sales_mappings:
@@ -103,6 +144,32 @@ class Reads:
             await self.session.refresh(account, with_for_update={"key_share": True})
             self._locked_accounts.add(account_id)
         return account
+
+    async def summary(self, record: SourceRecord) -> SourceRecord | None:
+        """The daily summary that took the sale, if one did."""
+        if record.summary_record_id is None:
+            return None
+        if record.summary_record_id not in self._summaries:
+            self._summaries[record.summary_record_id] = await self.session.get(
+                SourceRecord, record.summary_record_id
+            )
+        return self._summaries[record.summary_record_id]
+
+    async def refund_credits(self, record: SourceRecord) -> tuple[RefundCredit, ...]:
+        """The parts of the sale's refund already in refunds credit notes (:func:`refund_credits`)."""
+        if record.id not in self._refund_summaries:
+            found = await _refund_summaries(self.session, record.account_id, [record.id])
+            self._refund_summaries[record.id] = found[record.id]
+        return _credits(record, self._refund_summaries[record.id])
+
+    async def held_draft(self, documents: list[Document]) -> XeroDocumentState | None:
+        """Xero's copy of the record's draft invoice as last read (``core_inputs.held_draft``)."""
+        key = inputs.held_draft_key(documents)
+        if key is None:
+            return None
+        if key not in self._held:
+            self._held[key] = await self.session.get(XeroDocumentState, key)
+        return self._held[key]
 
 
 async def decide(
@@ -173,7 +240,7 @@ async def _core(
             state=inputs.bill_sync_state(documents),
             observed_on=datetime.now(UTC).date(),
         )
-    settings = inputs.mapping_settings(options)
+    settings = await reads.settings(record.account_id)
     if record.kind == SUMMARY_KIND:
         return map_daily_summary(record.payload, settings)
     if record.kind == REFUND_SUMMARY_KIND:
@@ -183,16 +250,14 @@ async def _core(
     now = datetime.now(UTC)
     trial = TrialState() if as_upgraded else inputs.trial_state(account, now)
     if settings.summary_mode or record.summary_record_id is not None:
-        return await _summary_member(
-            reads.session, record, documents, reference, settings, mappings, trial, now
-        )
+        return await _summary_member(reads, record, documents, reference, settings, mappings, trial, now)
     return map_transaction(
         record.payload.get("transaction", {}),
         contact=inputs.ontraport_contact(record.payload.get("contact")),
         mappings=mappings,
         settings=settings,
         reference=reference,
-        state=inputs.sync_state(documents, await inputs.held_draft(reads.session, documents)),
+        state=inputs.sync_state(documents, await reads.held_draft(documents)),
         trial=trial,
         observed_on=now.date(),
         purchases=record.payload.get("purchases"),
@@ -200,7 +265,7 @@ async def _core(
 
 
 async def _summary_member(
-    session: AsyncSession,
+    reads: Reads,
     record: SourceRecord,
     documents: list[Document],
     reference: XeroReference,
@@ -210,11 +275,7 @@ async def _summary_member(
     now: datetime,
 ) -> Decision:
     """A sale in summary mode, or one a daily summary already took (whatever the mode is now)."""
-    summary = (
-        await session.get(SourceRecord, record.summary_record_id)
-        if record.summary_record_id is not None
-        else None
-    )
+    summary = await reads.summary(record)
     entry = _summarised_entry(record, summary)
     return map_summary_member(
         record.payload.get("transaction", {}),
@@ -229,7 +290,7 @@ async def _summary_member(
         summarised=entry,
         summary=summary.external_id if summary is not None else None,
         summary_published=summary is not None and summary.status is RecordStatus.synced,
-        refunds=await refund_credits(session, record) if entry is not None else (),
+        refunds=await reads.refund_credits(record) if entry is not None else (),
         observed_at=now,
         purchases=record.payload.get("purchases"),
     )
@@ -245,17 +306,34 @@ def _summarised_entry(record: SourceRecord, summary: SourceRecord | None) -> Sum
 
 async def refund_credits(session: AsyncSession, record: SourceRecord) -> tuple[RefundCredit, ...]:
     """The parts of the sale's refund already in refunds credit notes (each with whether it is in Xero)."""
+    return _credits(record, (await _refund_summaries(session, record.account_id, [record.id]))[record.id])
+
+
+async def _refund_summaries(
+    session: AsyncSession, account_id: uuid.UUID, record_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[SourceRecord]]:
+    """Each sale's refunds credit notes (the days' refund summaries listing it), by number, in one query."""
+    wanted = {str(record_id): record_id for record_id in record_ids}
     summaries = await session.scalars(
         select(SourceRecord)
         .where(
-            SourceRecord.account_id == record.account_id,
+            SourceRecord.account_id == account_id,
             SourceRecord.kind == REFUND_SUMMARY_KIND,
-            SourceRecord.payload["entries"].contains([{"record_id": str(record.id)}]),
+            or_(*(SourceRecord.payload["entries"].contains([{"record_id": key}]) for key in wanted)),
         )
         .order_by(SourceRecord.external_id)
     )
-    credits = []
+    found: dict[uuid.UUID, list[SourceRecord]] = {record_id: [] for record_id in record_ids}
     for summary in summaries.all():
+        for key in {e["record_id"] for e in summary.payload["entries"]} & wanted.keys():
+            found[wanted[key]].append(summary)
+    return found
+
+
+def _credits(record: SourceRecord, summaries: list[SourceRecord]) -> tuple[RefundCredit, ...]:
+    """What each of the sale's refunds credit notes credits it, and whether that note is in Xero yet."""
+    credits = []
+    for summary in summaries:
         amount = sum(
             (
                 Decimal(str(e["total"]))
