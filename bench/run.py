@@ -457,6 +457,9 @@ def _latency_rows(figures: LatencyFigures) -> list[tuple[str, str, str]]:
         ("latency: sales paid in Xero", f"{len(figures.latencies)}/{figures.sales}", "goal all"),
         ("latency: 429s", str(figures.rate_limited), "goal 0"),
         ("latency: most Xero calls in a minute, one org", str(figures.most_calls_in_a_minute), "limit 60"),
+    ] + [
+        (f"latency: {phase}: p50 / p95", f"{p50:.1f} / {p95:.1f} s", "")
+        for phase, (p50, p95) in figures.phases.items()
     ]
 
 

@@ -51,6 +51,7 @@ from ledgerbridge.common.models import (
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher.claims import fills_a_batch
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
+from ledgerbridge.publisher.kinds import Destination
 from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
 from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
 from ledgerbridge.publisher.publishing_run import PublishingRuns
@@ -529,6 +530,53 @@ async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation
         committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10, 50)]
     )
     assert await fills_a_batch(committing, xero_id, spec)  # a whole batch: send it
+
+
+async def test_a_part_batch_goes_at_once_while_the_organisation_has_calls_to_spare(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, xero_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=xero_id,
+        )
+        session.add(source)
+        await session.flush()
+        session.add(
+            SourceRecord(
+                account_id=account_id,
+                connection_id=source.id,
+                source="ontraport",
+                kind="transaction",
+                external_id="still-mapping",
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.received,
+            )
+        )
+        connection = await session.get(Connection, xero_id)
+        assert connection is not None
+    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
+    spec = ContactSpec()
+    assert not await fills_a_batch(committing, xero_id, spec)  # 10 ready and the mapper has more
+    limiter = RateLimiter(redis, settings.queue.prefix)
+    client = XeroClient(
+        xero.http, settings.xero, limiter, xero.tokens.provider(committing, xero_id), tenant_id
+    )
+    runs = PublishingRuns(committing, lambda _: client, gather=0.05, hold_for_full_batch=0.3)
+    destination = Destination(client, committing, xero_id)
+
+    # A quiet organisation: the 10 go now, booked seconds after the sale instead of after the rest.
+    assert await runs.wait_for_full_batch(destination, spec, 0.0) == 0.0
+    for _ in range(40):  # two thirds of Xero's 60 a minute spent (by any replica)
+        async with limiter.slot(tenant_id):
+            pass
+    # Calls running short: the part batch waits for the rest (here until the run's hold is used up).
+    assert await runs.wait_for_full_batch(destination, spec, 0.0) >= 0.3
 
 
 async def test_a_contact_webhook_marks_the_name_to_be_read_again_and_our_own_creates_are_not(

@@ -171,3 +171,39 @@ async def test_a_burst_through_the_limiter_gets_no_429(
     seen = (await counters(sandbox))["organisations"][tenant_id]
     assert seen["calls"] == 30
     assert seen["rate_limited"] == 0
+
+
+async def test_pace_counts_every_replicas_calls_in_the_minute_and_the_hour(
+    redis_url: str, queue_prefix: str
+) -> None:
+    config = LimiterConfig(minute_limit=9, window_seconds=0.5, concurrent_limit=5, day_limit=480)
+    connections = [Redis.from_url(redis_url), Redis.from_url(redis_url)]
+    replicas = [RateLimiter(connection, queue_prefix, config) for connection in connections]
+    try:
+        quiet = await replicas[0].pace(TENANT)
+        assert (quiet.minute_calls, quiet.hour_calls, quiet.unhurried) == (0, 0, True)
+        for index in range(5):
+            async with replicas[index % 2].slot(TENANT):
+                pass
+        five = await replicas[1].pace(TENANT)
+        assert (five.minute_calls, five.hour_calls) == (5, 5)
+        assert five.unhurried  # 5 < two thirds of 9, and 5 < 480 / 48
+        async with replicas[0].slot(TENANT):
+            pass
+        # Six of nine in the minute: the minute's spare calls are kept for whole batches.
+        assert not (await replicas[0].pace(TENANT)).unhurried
+        await asyncio.sleep(config.window_seconds)
+        later = await replicas[0].pace(TENANT)
+        assert (later.minute_calls, later.hour_calls) == (0, 6)  # the minute has moved on, the hour not
+        assert later.unhurried
+        for _ in range(4):
+            async with replicas[1].slot(TENANT):
+                pass
+        await asyncio.sleep(config.window_seconds)
+        # The minute is empty again, but this hour has had its half share of the day (480 / 48 = 10).
+        spent = await replicas[0].pace(TENANT)
+        assert (spent.minute_calls, spent.hour_calls) == (0, 10)
+        assert not spent.unhurried
+    finally:
+        for connection in connections:
+            await connection.aclose()

@@ -18,6 +18,7 @@ from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
     Connection,
     Document,
+    DocumentKind,
     DocumentStatus,
     PollCursor,
     RecordStatus,
@@ -94,6 +95,19 @@ async def claim(
             document.status = DocumentStatus.sending
             document.attempts += 1
         return [_detached(d) for d in documents]
+
+
+async def pending_kinds(
+    sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID
+) -> frozenset[DocumentKind]:
+    """The kinds the organisation has documents pending of, ready or not: a pass visits only these."""
+    async with sessions() as session:
+        kinds = await session.scalars(
+            select(Document.kind)
+            .where(Document.xero_connection_id == connection_id, Document.status == DocumentStatus.pending)
+            .distinct()
+        )
+        return frozenset(kinds.all())
 
 
 async def fills_a_batch(

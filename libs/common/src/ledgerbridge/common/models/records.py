@@ -108,6 +108,16 @@ class Document(UUIDPrimaryKey, Timestamps, Base):
             ),
         ),
         UniqueConstraint("idempotency_key"),
+        # What a publishing run looks for on every pass: an organisation's unfinished documents of a kind,
+        # oldest first. Partial, so it holds only the few in flight, not every document ever sent.
+        Index(
+            "ix_documents_connection_unfinished",
+            "xero_connection_id",
+            "kind",
+            "created_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
