@@ -17,7 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.clients.xero import (
@@ -824,3 +824,72 @@ async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_s
     async with committing() as session:
         final = await session.get(SourceRecord, record.id)
     assert final is not None and final.status is RecordStatus.synced
+
+
+async def test_a_backlog_sends_a_later_kinds_part_batches_whole_not_one_call_per_pass(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """Issue 12: 60 sales, 45 of them paid (every fourth unpaid). After the first 50 invoices only 38
+    payments are ready; they wait for the next pass and go out with the rest: 45 payments in one call,
+    not 38 + 7 in two."""
+    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        for n in range(1, 61):
+            record = SourceRecord(
+                account_id=account_id,
+                connection_id=connection_id,
+                source="ontraport",
+                kind="transaction",
+                external_id=str(n),
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.mapped,
+            )
+            session.add(record)
+            await session.flush()
+            invoice = {
+                "Type": "ACCREC",
+                "InvoiceNumber": f"OP-{n}",
+                "Contact": {"Name": "Ada Lovelace", "ContactNumber": "OP-10"},
+                "Status": "AUTHORISED",
+                "Date": "2026-11-01",
+                "DueDate": "2026-11-01",
+                "LineAmountTypes": "Exclusive",
+                "LineItems": [
+                    {"Description": "Course", "Quantity": 1, "UnitAmount": 100, "AccountCode": "200"}
+                ],
+            }
+            payment = {
+                "Invoice": {"InvoiceNumber": f"OP-{n}"},
+                "Account": {"Code": "615"},
+                "Date": "2026-11-01",
+                "Amount": 110,
+            }
+            bodies = [(DocumentKind.invoice, invoice)] + (
+                [] if n % 4 == 0 else [(DocumentKind.payment, payment)]
+            )
+            for kind, body in bodies:
+                session.add(
+                    Document(
+                        account_id=account_id,
+                        record_id=record.id,
+                        xero_connection_id=connection_id,
+                        kind=kind,
+                        mapping_version="test",
+                        request_body=body,
+                        fingerprint=uuid.uuid4().hex * 2,
+                        idempotency_key=f"lb:test:{uuid.uuid4()}",
+                    )
+                )
+    await _runs(committing, xero, redis, settings, tenant_id).publish(connection_id, max_seconds=30)
+
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    paid = [i for i in organisation.invoices.values() if i["Status"] == "PAID"]
+    assert len(organisation.invoices) == 60 and len(paid) == 45
+    assert organisation.counters.by_endpoint.get("PUT Invoices") == 2  # 50 + 10
+    assert organisation.counters.by_endpoint.get("PUT Payments") == 1  # 45, once the backlog was in
+    async with committing() as session:
+        unsent = await session.scalar(
+            select(func.count()).select_from(Document).where(Document.status != DocumentStatus.published)
+        )
+    assert unsent == 0

@@ -25,7 +25,14 @@ from ledgerbridge.common.clients.xero import OrganisationParkedError, XeroClient
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import Connection, ConnectionStatus
 from ledgerbridge.publisher.batches import look_up, send_batch
-from ledgerbridge.publisher.claims import BATCH_SIZE, claim, fills_a_batch, pending_kinds, stale_claims
+from ledgerbridge.publisher.claims import (
+    BATCH_SIZE,
+    claim,
+    fills_a_batch,
+    pending_kinds,
+    ready_count,
+    stale_claims,
+)
 from ledgerbridge.publisher.kinds import SEND_ORDER, Destination, KindSpec
 from ledgerbridge.publisher.recording import record_outcomes
 
@@ -79,7 +86,7 @@ class PublishingRuns:
             settled += await self._recover_stale(destination)
             held = 0.0
             while True:
-                sent = False
+                sent = full = False
                 # One query says which kinds have anything pending, so a pass skips the rest (most of
                 # the thirteen, most of the time) instead of a claim apiece.
                 waiting = await pending_kinds(self.sessions, destination.connection_id)
@@ -87,12 +94,25 @@ class PublishingRuns:
                     if spec.kind not in waiting:
                         continue
                     while True:
-                        held = await self.wait_for_full_batch(destination, spec, held)
+                        if not sent:
+                            # Once a pass, before its first batch: what follows in the pass (the
+                            # payments of the invoices just sent) goes at once, so a sale's documents
+                            # reach Xero together.
+                            held = await self.wait_for_full_batch(destination, spec, held)
+                        # A full batch this pass means a backlog is flowing and another pass follows:
+                        # a later kind's part batch (the few credit notes among fifty sales, say) waits
+                        # for it, to go out whole, instead of costing a call of its own each pass.
+                        if (
+                            full
+                            and await ready_count(self.sessions, destination.connection_id, spec) < BATCH_SIZE
+                        ):
+                            break
                         batch = await claim(self.sessions, destination.connection_id, spec)
                         if not batch:
                             break
                         settled += await send_batch(destination, spec, batch)
                         sent = True
+                        full = full or len(batch) == BATCH_SIZE
                         if time.monotonic() >= deadline:
                             return RunResult(settled, more=True)
                         if len(batch) < BATCH_SIZE:
