@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.clients.xero import (
@@ -826,18 +827,38 @@ async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_s
     assert final is not None and final.status is RecordStatus.synced
 
 
-async def test_a_backlog_sends_a_later_kinds_part_batches_whole_not_one_call_per_pass(
+async def test_a_busy_run_holds_once_a_pass_so_payments_follow_their_invoices_at_once(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
-    """Issue 12: 60 sales, 45 of them paid (every fourth unpaid). After the first 50 invoices only 38
-    payments are ready; they wait for the next pass and go out with the rest: 45 payments in one call,
-    not 38 + 7 in two."""
-    account_id, connection_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
+    """50 invoices ready (a whole batch: no wait) and 40 payments behind them, the minute two-thirds
+    spent and the mapper still busy: the payments go in the same pass, not after a hold of their own."""
+    account_id, xero_id, tenant_id = await _xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
-        for n in range(1, 61):
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=xero_id,
+        )
+        session.add(source)
+        await session.flush()
+        session.add(
+            SourceRecord(
+                account_id=account_id,
+                connection_id=source.id,
+                source="ontraport",
+                kind="transaction",
+                external_id="still-mapping",
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.received,
+            )
+        )
+        for n in range(1, 51):
             record = SourceRecord(
                 account_id=account_id,
-                connection_id=connection_id,
+                connection_id=source.id,
                 source="ontraport",
                 kind="transaction",
                 external_id=str(n),
@@ -866,14 +887,14 @@ async def test_a_backlog_sends_a_later_kinds_part_batches_whole_not_one_call_per
                 "Amount": 110,
             }
             bodies = [(DocumentKind.invoice, invoice)] + (
-                [] if n % 4 == 0 else [(DocumentKind.payment, payment)]
+                [(DocumentKind.payment, payment)] if n <= 40 else []
             )
             for kind, body in bodies:
                 session.add(
                     Document(
                         account_id=account_id,
                         record_id=record.id,
-                        xero_connection_id=connection_id,
+                        xero_connection_id=xero_id,
                         kind=kind,
                         mapping_version="test",
                         request_body=body,
@@ -881,15 +902,17 @@ async def test_a_backlog_sends_a_later_kinds_part_batches_whole_not_one_call_per
                         idempotency_key=f"lb:test:{uuid.uuid4()}",
                     )
                 )
-    await _runs(committing, xero, redis, settings, tenant_id).publish(connection_id, max_seconds=30)
+    limiter = RateLimiter(redis, settings.queue.prefix)
+    for _ in range(40):
+        async with limiter.slot(tenant_id):
+            pass
+    client = XeroClient(
+        xero.http, settings.xero, limiter, xero.tokens.provider(committing, xero_id), tenant_id
+    )
+    # A hold would outlast the test: finishing at all says the payments were not held.
+    runs = PublishingRuns(committing, lambda _: client, gather=0.05, hold_for_full_batch=3600)
+    await asyncio.wait_for(runs.publish(xero_id, max_seconds=3600), timeout=60)
 
     organisation = xero.app.state.sandbox.orgs[tenant_id]
-    paid = [i for i in organisation.invoices.values() if i["Status"] == "PAID"]
-    assert len(organisation.invoices) == 60 and len(paid) == 45
-    assert organisation.counters.by_endpoint.get("PUT Invoices") == 2  # 50 + 10
-    assert organisation.counters.by_endpoint.get("PUT Payments") == 1  # 45, once the backlog was in
-    async with committing() as session:
-        unsent = await session.scalar(
-            select(func.count()).select_from(Document).where(Document.status != DocumentStatus.published)
-        )
-    assert unsent == 0
+    assert sum(1 for i in organisation.invoices.values() if i["Status"] == "PAID") == 40
+    assert organisation.counters.by_endpoint.get("PUT Payments") == 1

@@ -110,10 +110,11 @@ async def pending_kinds(
         return frozenset(kinds.all())
 
 
-async def ready_count(
+async def fills_a_batch(
     sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, spec: KindSpec
-) -> int:
-    """How many of this kind's documents are ready to send, counted up to one batch."""
+) -> bool:
+    """Whether a whole batch of this kind is ready, or nothing more is on its way for the organisation:
+    no poll of a source posting to it under way, no record of one waiting to be mapped."""
     async with sessions() as session:
         ready_now = await session.scalar(
             select(func.count()).select_from(
@@ -127,18 +128,8 @@ async def ready_count(
                 .subquery()
             )
         )
-        return int(ready_now or 0)
-
-
-async def fills_a_batch(
-    sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, spec: KindSpec
-) -> bool:
-    """Whether a whole batch of this kind is ready, or nothing more is on its way for the organisation:
-    no poll of a source posting to it under way, no record of one waiting to be mapped."""
-    ready_now = await ready_count(sessions, connection_id, spec)
-    if ready_now >= BATCH_SIZE or not ready_now:
-        return True
-    async with sessions() as session:
+        if (ready_now or 0) >= BATCH_SIZE or not ready_now:
+            return True
         sources = select(Connection.id).where(Connection.xero_connection_id == connection_id)
         # A poll holds its cursor row locked until its pages commit: a row this share lock must skip is
         # a poll under way, whose records the mapper gets next.

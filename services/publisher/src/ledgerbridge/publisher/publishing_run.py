@@ -30,7 +30,6 @@ from ledgerbridge.publisher.claims import (
     claim,
     fills_a_batch,
     pending_kinds,
-    ready_count,
     stale_claims,
 )
 from ledgerbridge.publisher.kinds import SEND_ORDER, Destination, KindSpec
@@ -86,7 +85,7 @@ class PublishingRuns:
             settled += await self._recover_stale(destination)
             held = 0.0
             while True:
-                sent = full = False
+                sent = False
                 # One query says which kinds have anything pending, so a pass skips the rest (most of
                 # the thirteen, most of the time) instead of a claim apiece.
                 waiting = await pending_kinds(self.sessions, destination.connection_id)
@@ -99,20 +98,11 @@ class PublishingRuns:
                             # payments of the invoices just sent) goes at once, so a sale's documents
                             # reach Xero together.
                             held = await self.wait_for_full_batch(destination, spec, held)
-                        # A full batch this pass means a backlog is flowing and another pass follows:
-                        # a later kind's part batch (the few credit notes among fifty sales, say) waits
-                        # for it, to go out whole, instead of costing a call of its own each pass.
-                        if (
-                            full
-                            and await ready_count(self.sessions, destination.connection_id, spec) < BATCH_SIZE
-                        ):
-                            break
                         batch = await claim(self.sessions, destination.connection_id, spec)
                         if not batch:
                             break
                         settled += await send_batch(destination, spec, batch)
                         sent = True
-                        full = full or len(batch) == BATCH_SIZE
                         if time.monotonic() >= deadline:
                             return RunResult(settled, more=True)
                         if len(batch) < BATCH_SIZE:
