@@ -572,12 +572,12 @@ async def test_a_part_batch_goes_at_once_while_the_organisation_has_calls_to_spa
     destination = Destination(client, committing, xero_id)
 
     # A quiet organisation: the 10 go now, booked seconds after the sale instead of after the rest.
-    assert await runs.wait_for_full_batch(destination, spec, 0.0) == 0.0
+    assert await runs.wait_for_full_batch(destination, spec) == 0.0
     for _ in range(40):  # two thirds of Xero's 60 a minute spent (by any replica)
         async with limiter.slot(tenant_id):
             pass
     # Calls running short: the part batch waits for the rest (here until the run's hold is used up).
-    assert await runs.wait_for_full_batch(destination, spec, 0.0) >= 0.3
+    assert await runs.wait_for_full_batch(destination, spec) >= 0.3
 
 
 async def test_a_contact_webhook_marks_the_name_to_be_read_again_and_our_own_creates_are_not(

@@ -53,9 +53,9 @@ class PublishingRuns:
     _: KW_ONLY
     stale_sending: timedelta = timedelta(minutes=2)  # a claim older than this belongs to a dead run
     gather: float = 1.0  # seconds to let newly mapped documents gather between passes
-    # While the mapper still has records for the organisation and its calls are running short, a part
-    # batch waits (a gather at a time, this long at most per run) for the rest: a full batch costs no
-    # more calls. With calls to spare it goes at once, so a steady trickle of sales is booked in seconds.
+    # While the mapper still has records for the organisation and its calls are running short, a pass
+    # waits (a gather at a time, this long at most) for a whole batch: it costs no more calls than a part
+    # one. With calls to spare it goes at once, so a steady flow of sales is booked in seconds.
     hold_for_full_batch: float = 10.0
 
     async def publish(self, connection_id: uuid.UUID, *, max_seconds: float) -> RunResult:
@@ -83,7 +83,6 @@ class PublishingRuns:
         settled = 0
         try:
             settled += await self._recover_stale(destination)
-            held = 0.0
             while True:
                 sent = False
                 # One query says which kinds have anything pending, so a pass skips the rest (most of
@@ -97,7 +96,7 @@ class PublishingRuns:
                             # Once a pass, before its first batch: what follows in the pass (the
                             # payments of the invoices just sent) goes at once, so a sale's documents
                             # reach Xero together.
-                            held = await self.wait_for_full_batch(destination, spec, held)
+                            await self.wait_for_full_batch(destination, spec)
                         batch = await claim(self.sessions, destination.connection_id, spec)
                         if not batch:
                             break
@@ -118,10 +117,11 @@ class PublishingRuns:
             await self._park(destination.connection_id, parked)
         return RunResult(settled, more=False)
 
-    async def wait_for_full_batch(self, destination: Destination, spec: KindSpec, held: float) -> float:
+    async def wait_for_full_batch(self, destination: Destination, spec: KindSpec) -> float:
         """Wait, a gather at a time, while only a part batch is ready, more is on its way and the
-        organisation has no calls to spare (``Pace.unhurried``); returns the run's time held so far (never
-        more than ``hold_for_full_batch``)."""
+        organisation has no calls to spare (``Pace.unhurried``); returns the time held (never more than
+        ``hold_for_full_batch``)."""
+        held = 0.0
         while (
             self.gather > 0
             and held < self.hold_for_full_batch
