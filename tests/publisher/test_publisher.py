@@ -573,7 +573,7 @@ async def test_a_part_batch_goes_at_once_while_the_organisation_has_calls_to_spa
 
     # A quiet organisation: the 10 go now, booked seconds after the sale instead of after the rest.
     assert await runs.wait_for_full_batch(destination, spec) == 0.0
-    for _ in range(40):  # two thirds of Xero's 60 a minute spent (by any replica)
+    for _ in range(40):  # a burst of calls (by any replica): more now would outpace Xero's minute
         async with limiter.slot(tenant_id):
             pass
     # Calls running short: the part batch waits for the rest (here until the run's hold is used up).
