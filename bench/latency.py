@@ -20,14 +20,14 @@ import time
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bench.many_orgs import most_in_window
 from bench.pipeline import PipelineOptions
 from bench.stack import Running, running
 from ledgerbridge.common.crypto import webhook_token_hash
 from ledgerbridge.common.database import unit_of_work
-from ledgerbridge.common.models import Connection
+from ledgerbridge.common.models import Connection, Document, DocumentKind, SourceRecord
 from ledgerbridge.sandbox.ontraport.catalog import GATEWAYS, PRODUCT_LINES
 from tests.e2e.harness import Tenant, provision
 
@@ -46,6 +46,8 @@ class LatencyFigures:
     xero_calls: int
     most_calls_in_a_minute: int  # busiest organisation, any rolling 60 s: 60 = the limiter set the pace
     seconds: float
+    # Where the time goes, per sale (seconds, wall clock): each phase's (p50, p95), in pipeline order.
+    phases: dict[str, tuple[float, float]]
 
     @property
     def p50(self) -> float:
@@ -83,6 +85,59 @@ def _sale(rng: random.Random, contacts: list[int]) -> dict[str, object]:
 
 
 Sale = tuple[int, int]  # (organisation's index, ONTRAPORT transaction id): ids are per ONTRAPORT account
+
+PHASES = (
+    "webhook → documents made (poll and mapper)",
+    "made → invoice in Xero (publisher)",
+    "invoice → payment in Xero",
+)
+
+
+def _p50_p95(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return (float("nan"), float("nan"))
+    if len(values) < 2:
+        return (values[0], values[0])
+    return (statistics.median(values), statistics.quantiles(values, n=20, method="inclusive")[18])
+
+
+async def _phases(
+    run: Running, tenants: list[Tenant], sent_wall: dict[Sale, float]
+) -> dict[str, list[float]]:
+    """Each sale's moments as the database holds them: documents made, invoice and payment published
+    (PostgreSQL's transaction times, on the same clock as ``time.time()``). A poll's records carry its
+    transaction's start, before it waited for its cursor and read, so poll and mapper are one phase."""
+    spans: dict[str, list[float]] = {phase: [] for phase in PHASES}
+    async with run.sessions() as session:
+        for index, tenant in enumerate(tenants):
+            rows = await session.execute(
+                select(
+                    SourceRecord.external_id,
+                    Document.kind,
+                    Document.created_at,
+                    Document.published_at,
+                )
+                .join(Document, Document.record_id == SourceRecord.id)
+                .where(
+                    SourceRecord.connection_id == tenant.ontraport_connection_id,
+                    Document.kind.in_((DocumentKind.invoice, DocumentKind.payment)),
+                )
+            )
+            moments: dict[int, dict[str, float]] = {}
+            for external_id, kind, made, published in rows.all():
+                if not str(external_id).isdigit() or published is None:
+                    continue
+                sale = moments.setdefault(int(external_id), {})
+                sale["made"] = min(sale.get("made", made.timestamp()), made.timestamp())
+                sale[kind.value] = published.timestamp()
+            for number, sale in moments.items():
+                began = sent_wall.get((index, number))
+                if began is None or "invoice" not in sale or "payment" not in sale:
+                    continue
+                points = (began, sale["made"], sale["invoice"], sale["payment"])
+                for phase, start, end in zip(PHASES, points, points[1:], strict=False):
+                    spans[phase].append(end - start)
+    return spans
 
 
 async def _watch_paid(
@@ -135,6 +190,7 @@ async def run_latency(
         rate_limited_before = sum(organisation.counters.rate_limited for organisation in xero)
         rng = random.Random(SEED)
         sent: dict[Sale, float] = {}
+        sent_wall: dict[Sale, float] = {}
         paid: dict[Sale, float] = {}
         sending_done, caught_up = asyncio.Event(), asyncio.Event()
         watcher = asyncio.create_task(_watch_paid(run, tenants, sent, paid, sending_done, caught_up))
@@ -156,6 +212,7 @@ async def run_latency(
                     if not body["deliveries"] or body["deliveries"][0].get("status_code") != 202:
                         raise RuntimeError(f"the webhook was not accepted: {body['deliveries']}")
                     sent[(which, int(body["ids"][0]))] = at
+                    sent_wall[(which, int(body["ids"][0]))] = time.time() - (time.monotonic() - at)
                     if (index + 1) % 50 == 0:
                         print(f"  [latency] {index + 1} sales sent, {len(paid)} paid in Xero", flush=True)
             sending_done.set()
@@ -171,6 +228,7 @@ async def run_latency(
             most_in_window([c.at for c in calls if c.tenant_id == tenant.tenant_id.lower()])
             for tenant in tenants
         )
+        spans = await _phases(run, tenants, sent_wall)
         return LatencyFigures(
             sales=len(sent),
             interval_seconds=interval_seconds,
@@ -181,4 +239,5 @@ async def run_latency(
             xero_calls=len(calls),
             most_calls_in_a_minute=busiest,
             seconds=time.monotonic() - began,
+            phases={phase: _p50_p95(values) for phase, values in spans.items()},
         )

@@ -86,10 +86,26 @@ class ScenarioFigures:
     get_bytes: int = 0  # of which GET answers
     names_unique: bool = True  # no two active Xero contacts share a name
     merged: int = 0  # ONTRAPORT contacts whose invoices went to a Xero contact of another ContactNumber
+    refund_payments: int = 0  # of ``payments``, those paying out a credit note
+    credit_notes: int = 0
 
     @property
     def calls_per_50(self) -> float:
         return self.calls_per_transaction * 50
+
+    @property
+    def floor_calls(self) -> int:
+        """The fewest calls these documents can take: each kind in full batches of 50, and each
+        reference endpoint read once. Xero's "3 per 50" assumes paid sales alone; refunds (a credit note
+        and its refund payment each) and unpaid sales (no payment) move the floor."""
+        sale_payments = self.payments - self.refund_payments
+        kinds = (self.contacts_created, self.invoices, sale_payments, self.credit_notes, self.refund_payments)
+        reads = sum(1 for endpoint in self.calls if endpoint.startswith("GET "))
+        return sum(-(-n // 50) for n in kinds) + reads
+
+    @property
+    def floor_per_50(self) -> float:
+        return self.floor_calls / self.invoices * 50 if self.invoices else 0.0
 
     @property
     def invoices_per_call(self) -> float:
@@ -223,6 +239,8 @@ class _Snapshot:
     rate_limited: int
     invoices: int
     payments: int
+    refund_payments: int
+    credit_notes: int
     contacts: int
     at: float
 
@@ -234,6 +252,8 @@ def _snapshot(sandboxes: Sandboxes, recorder: CallRecorder, tenant: Tenant) -> _
         rate_limited=organisation.counters.rate_limited,
         invoices=len(organisation.invoices),
         payments=len(organisation.payments),
+        refund_payments=sum(1 for p in organisation.payments.values() if "CreditNote" in p),
+        credit_notes=len(organisation.credit_notes),
         contacts=len(organisation.contacts),
         at=time.monotonic(),
     )
@@ -323,6 +343,8 @@ def _figures(
         source_records=source_records,
         invoices=after.invoices - before.invoices,
         payments=after.payments - before.payments,
+        refund_payments=after.refund_payments - before.refund_payments,
+        credit_notes=after.credit_notes - before.credit_notes,
         contacts_created=after.contacts - before.contacts,
         span_seconds=span,
         wall_seconds=wall_seconds,

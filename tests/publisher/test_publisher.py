@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +45,7 @@ from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher import reference
 from ledgerbridge.publisher.claims import fills_a_batch, pending_kinds
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
+from ledgerbridge.publisher.kinds import Destination
 from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
 from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
 from ledgerbridge.publisher.publishing_run import PublishingRuns
@@ -866,3 +868,141 @@ async def test_a_refresh_finding_another_under_way_comes_back_later_and_then_rel
     async with committing() as session:
         released = await session.get(SourceRecord, record.id)
     assert released is not None and released.status is RecordStatus.received
+
+
+async def test_a_part_batch_goes_at_once_while_the_organisation_has_calls_to_spare(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    account_id, xero_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=xero_id,
+        )
+        session.add(source)
+        await session.flush()
+        session.add(
+            SourceRecord(
+                account_id=account_id,
+                connection_id=source.id,
+                source="ontraport",
+                kind="transaction",
+                external_id="still-mapping",
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.received,
+            )
+        )
+        connection = await session.get(Connection, xero_id)
+        assert connection is not None
+    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
+    spec = ContactSpec()
+    assert not await fills_a_batch(committing, xero_id, spec)  # 10 ready and the mapper has more
+    limiter = RateLimiter(redis, settings.queue.prefix)
+    client = XeroClient(
+        xero.http, settings.xero, limiter, xero.tokens.provider(committing, xero_id), tenant_id
+    )
+    runs = PublishingRuns(committing, lambda _: client, gather=0.05, hold_for_full_batch=0.3)
+    destination = Destination(client, committing, xero_id)
+
+    # A quiet organisation: the 10 go now, booked seconds after the sale instead of after the rest.
+    assert await runs.wait_for_full_batch(destination, spec) == 0.0
+    for _ in range(40):  # a burst of calls (by any replica): more now would outpace Xero's minute
+        async with limiter.slot(tenant_id):
+            pass
+    # Calls running short: the part batch waits for the rest (here until the run's hold is used up).
+    assert await runs.wait_for_full_batch(destination, spec) >= 0.3
+
+
+async def test_a_busy_run_holds_once_a_pass_so_payments_follow_their_invoices_at_once(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """50 invoices ready (a whole batch: no wait) and 40 payments behind them, the minute two-thirds
+    spent and the mapper still busy: the payments go in the same pass, not after a hold of their own."""
+    account_id, xero_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=xero_id,
+        )
+        session.add(source)
+        await session.flush()
+        session.add(
+            SourceRecord(
+                account_id=account_id,
+                connection_id=source.id,
+                source="ontraport",
+                kind="transaction",
+                external_id="still-mapping",
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.received,
+            )
+        )
+        for n in range(1, 51):
+            record = SourceRecord(
+                account_id=account_id,
+                connection_id=source.id,
+                source="ontraport",
+                kind="transaction",
+                external_id=str(n),
+                payload={},
+                payload_hash="h",
+                status=RecordStatus.mapped,
+            )
+            session.add(record)
+            await session.flush()
+            invoice = {
+                "Type": "ACCREC",
+                "InvoiceNumber": f"OP-{n}",
+                "Contact": {"Name": "Ada Lovelace", "ContactNumber": "OP-10"},
+                "Status": "AUTHORISED",
+                "Date": "2026-11-01",
+                "DueDate": "2026-11-01",
+                "LineAmountTypes": "Exclusive",
+                "LineItems": [
+                    {"Description": "Course", "Quantity": 1, "UnitAmount": 100, "AccountCode": "200"}
+                ],
+            }
+            payment = {
+                "Invoice": {"InvoiceNumber": f"OP-{n}"},
+                "Account": {"Code": "615"},
+                "Date": "2026-11-01",
+                "Amount": 110,
+            }
+            bodies = [(DocumentKind.invoice, invoice)] + (
+                [(DocumentKind.payment, payment)] if n <= 40 else []
+            )
+            for kind, body in bodies:
+                session.add(
+                    Document(
+                        account_id=account_id,
+                        record_id=record.id,
+                        xero_connection_id=xero_id,
+                        kind=kind,
+                        mapping_version="test",
+                        request_body=body,
+                        fingerprint=uuid.uuid4().hex * 2,
+                        idempotency_key=f"lb:test:{uuid.uuid4()}",
+                    )
+                )
+    limiter = RateLimiter(redis, settings.queue.prefix)
+    for _ in range(40):
+        async with limiter.slot(tenant_id):
+            pass
+    client = XeroClient(
+        xero.http, settings.xero, limiter, xero.tokens.provider(committing, xero_id), tenant_id
+    )
+    # A hold would outlast the test: finishing at all says the payments were not held.
+    runs = PublishingRuns(committing, lambda _: client, gather=0.05, hold_for_full_batch=3600)
+    await asyncio.wait_for(runs.publish(xero_id, max_seconds=3600), timeout=60)
+
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    assert sum(1 for i in organisation.invoices.values() if i["Status"] == "PAID") == 40
+    assert organisation.counters.by_endpoint.get("PUT Payments") == 1

@@ -171,3 +171,43 @@ async def test_a_burst_through_the_limiter_gets_no_429(
     seen = (await counters(sandbox))["organisations"][tenant_id]
     assert seen["calls"] == 30
     assert seen["rate_limited"] == 0
+
+
+async def test_pace_counts_every_replicas_calls_in_the_minute_its_last_sixth_and_the_hour(
+    redis_url: str, queue_prefix: str
+) -> None:
+    # Spare calls: under 6.67 in the minute's last sixth (0.5 s here: 40 a minute's pace), under 50 in the
+    # minute (five sixths of 60), and under 2,880 / 48 = 60 this hour.
+    config = LimiterConfig(minute_limit=60, window_seconds=3.0, concurrent_limit=5, day_limit=2880)
+    connections = [Redis.from_url(redis_url), Redis.from_url(redis_url)]
+    replicas = [RateLimiter(connection, queue_prefix, config) for connection in connections]
+
+    async def calls(count: int) -> None:
+        for index in range(count):
+            async with replicas[index % 2].slot(TENANT):
+                pass
+
+    try:
+        quiet = await replicas[0].pace(TENANT)
+        assert (quiet.minute_calls, quiet.recent_calls, quiet.hour_calls, quiet.unhurried) == (0, 0, 0, True)
+        await calls(6)
+        six = await replicas[1].pace(TENANT)
+        assert (six.minute_calls, six.recent_calls, six.hour_calls, six.unhurried) == (6, 6, 6, True)
+        await calls(1)
+        assert not (await replicas[0].pace(TENANT)).unhurried  # 7 at once: a burst, spread them out
+        await asyncio.sleep(config.window_seconds / 6 + 0.1)
+        spread = await replicas[0].pace(TENANT)
+        assert (spread.minute_calls, spread.recent_calls, spread.unhurried) == (7, 0, True)
+        await calls(43)
+        await asyncio.sleep(config.window_seconds / 6 + 0.1)
+        full = await replicas[1].pace(TENANT)
+        assert (full.minute_calls, full.recent_calls) == (50, 0)
+        assert not full.unhurried  # five sixths of the minute spent: the rest is kept for whole batches
+        await calls(10)
+        await asyncio.sleep(config.window_seconds + 0.1)
+        spent = await replicas[0].pace(TENANT)
+        assert (spent.minute_calls, spent.recent_calls, spent.hour_calls) == (0, 0, 60)
+        assert not spent.unhurried  # the minute is free again, but the hour had its half share of the day
+    finally:
+        for connection in connections:
+            await connection.aclose()

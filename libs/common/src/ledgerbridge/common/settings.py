@@ -149,6 +149,11 @@ class PollingSettings(_Settings):
     recent_window_days: int = Field(default=60, ge=1)
     # Summary mode: closed days are summarised once a connection's intake has been quiet this long.
     summary_quiet_seconds: float = Field(default=10, ge=0)
+    # A poll a webhook asked for holds the cursor this long before it reads, so the sales of a busy
+    # shop's next second share its calls (ONTRAPORT allows an account 180 a minute).
+    webhook_gather_seconds: float = Field(
+        default=1.0, ge=0, description="A webhook's poll waits this long before reading, so a burst shares it"
+    )
 
 
 class QueueSettings(_Settings):

@@ -53,12 +53,15 @@ def onport_source_for(platform: Platform, http: httpx.AsyncClient, connection: C
     return OnportSource(onport_client(platform.settings, http, platform.transport.redis, credentials))
 
 
-async def lock_onport_cursor(session: AsyncSession, connection_id: object) -> PollCursor | None:
-    """The connection's purchase-invoice cursor, locked for this poll; None while another poll holds it."""
+async def lock_onport_cursor(
+    session: AsyncSession, connection_id: object, *, wait: bool = False
+) -> PollCursor | None:
+    """The connection's purchase-invoice cursor, locked for this poll; None while another poll holds it,
+    unless ``wait`` (a follow-up poll, as ``lock_cursor``)."""
     cursor: PollCursor | None = await session.scalar(
         select(PollCursor)
         .where(PollCursor.connection_id == connection_id, PollCursor.stream == PollStream.purchase_invoices)
-        .with_for_update(skip_locked=True, key_share=True)
+        .with_for_update(skip_locked=not wait, key_share=True)
     )
     return cursor
 

@@ -32,12 +32,15 @@ RECHECK_SLICE = 25  # leaves room in the one page for new transactions
 MAX_PAGES_PER_POLL = 20  # a backlog continues in a follow-up poll so no job runs for long
 
 
-async def lock_cursor(session: AsyncSession, connection_id: object) -> PollCursor | None:
-    """The connection's cursor, locked for this poll; None while another poll holds it."""
+async def lock_cursor(
+    session: AsyncSession, connection_id: object, *, wait: bool = False
+) -> PollCursor | None:
+    """The connection's cursor, locked for this poll; None while another poll holds it, unless ``wait``
+    (a follow-up poll: it takes the cursor the moment the poll under way commits, or times out)."""
     cursor: PollCursor | None = await session.scalar(
         select(PollCursor)
         .where(PollCursor.connection_id == connection_id, PollCursor.stream == PollStream.transactions)
-        .with_for_update(skip_locked=True, key_share=True)
+        .with_for_update(skip_locked=not wait, key_share=True)
     )
     return cursor
 

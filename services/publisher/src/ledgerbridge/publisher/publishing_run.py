@@ -47,8 +47,9 @@ class PublishingRuns:
     _: KW_ONLY
     stale_sending: timedelta = timedelta(minutes=2)  # a claim older than this belongs to a dead run
     gather: float = 1.0  # seconds to let newly mapped documents gather between passes
-    # While the mapper still has records for the organisation, a part batch waits (a gather at a time,
-    # this long at most per run) for the rest: at 60 calls a minute a full batch costs no more.
+    # While the mapper still has records for the organisation and its calls are running short, a pass
+    # waits (a gather at a time, this long at most) for a whole batch: it costs no more calls than a part
+    # one. With calls to spare it goes at once, so a steady flow of sales is booked in seconds.
     hold_for_full_batch: float = 10.0
 
     async def publish(self, connection_id: uuid.UUID, *, max_seconds: float) -> RunResult:
@@ -76,13 +77,16 @@ class PublishingRuns:
         settled = 0
         try:
             settled += await self._recover_stale(destination)
-            held = 0.0
             while True:
                 sent = False
                 kinds = await pending_kinds(self.sessions, destination.connection_id)
                 for spec in (s for s in SEND_ORDER if s.kind in kinds):
                     while True:
-                        held = await self._hold_for_full_batch(destination, spec, held)
+                        if not sent:
+                            # Once a pass, before its first batch: what follows in the pass (the
+                            # payments of the invoices just sent) goes at once, so a sale's documents
+                            # reach Xero together.
+                            await self.wait_for_full_batch(destination, spec)
                         batch = await claim(self.sessions, destination.connection_id, spec)
                         if not batch:
                             break
@@ -103,12 +107,15 @@ class PublishingRuns:
             await self._park(destination.connection_id, parked)
         return RunResult(settled, more=False)
 
-    async def _hold_for_full_batch(self, destination: Destination, spec: KindSpec, held: float) -> float:
-        """Wait, a gather at a time, while only a part batch is ready and more is on its way; returns the
-        run's time held so far (never more than ``hold_for_full_batch``)."""
+    async def wait_for_full_batch(self, destination: Destination, spec: KindSpec) -> float:
+        """Wait, a gather at a time, while only a part batch is ready, more is on its way and the
+        organisation has no calls to spare (``Pace.unhurried``); returns the time held (never more than
+        ``hold_for_full_batch``)."""
+        held = 0.0
         while (
             self.gather > 0
             and held < self.hold_for_full_batch
+            and not (await destination.client.pace()).unhurried
             and not await fills_a_batch(self.sessions, destination.connection_id, spec)
         ):
             await asyncio.sleep(self.gather)

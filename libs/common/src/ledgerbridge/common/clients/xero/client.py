@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from ledgerbridge.common.clients.partner import PartnerRequests, UnknownOutcomeError
-from ledgerbridge.common.clients.xero.limiter import OrganisationLimits, RateLimiter
+from ledgerbridge.common.clients.xero.limiter import OrganisationLimits, Pace, RateLimiter
 from ledgerbridge.common.clients.xero.tokens import AccessTokenProvider
 from ledgerbridge.common.clients.xero.wire import BearerToken, XeroNotFoundError, error_message, xero_policy
 from ledgerbridge.common.messaging.errors import PermanentError
@@ -134,6 +134,7 @@ class XeroClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self.tenant_id = tenant_id
+        self._limiter = limiter
         self._requests = PartnerRequests(
             xero_policy(timeout),
             http,
@@ -141,6 +142,10 @@ class XeroClient:
             BearerToken(tokens, tenant_id),
             OrganisationLimits(limiter, tenant_id),
         )
+
+    async def pace(self) -> Pace:
+        """How much of the organisation's minute and hour its recent calls used (no call to Xero)."""
+        return await self._limiter.pace(self.tenant_id)
 
     # --- batched creates ----------------------------------------------------------------------------
 

@@ -109,6 +109,18 @@ redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return 1
 """
 
+# The organisation's calls in the rolling minute, in its last sixth, and in the current hour, on Redis's
+# clock.
+_PACE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[1])
+local minute = redis.call('ZCOUNT', KEYS[1], '(' .. tostring(now - window), '+inf')
+local recent = redis.call('ZCOUNT', KEYS[1], '(' .. tostring(now - window / 6), '+inf')
+local hour = redis.call('HGET', KEYS[2], tostring(math.floor(now / 3600))) or '0'
+return {minute, recent, tonumber(hour)}
+"""
+
 # Sets an "until" key to now + seconds on Redis's clock, unless it already reaches further.
 _HOLD_UNTIL = """
 local t = redis.call('TIME')
@@ -149,6 +161,30 @@ class LimiterConfig:
         return max(1, round(self.day_limit * self.day_reserve_share))
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How much of an organisation's budgets its recent calls used: what a sender weighs before spending
+    a call on a part batch."""
+
+    minute_calls: int  # in the rolling minute
+    recent_calls: int  # in its last sixth (10 s of Xero's minute)
+    hour_calls: int  # in the current clock hour (the day plan's unit)
+    config: LimiterConfig
+
+    @property
+    def unhurried(self) -> bool:
+        """Calls to spare: in the last sixth of the minute, under two thirds of the limit's pace (so spare
+        calls are spread over the minute, not spent in its first seconds); in the whole minute, under
+        five sixths of the limit (the rest is kept for reads and whole batches); and this hour, under
+        half its even share of the day. A call spent on latency leaves the day's plan intact."""
+        limit = self.config.minute_limit
+        return (
+            self.recent_calls < limit * 2 / 3 / 6
+            and self.minute_calls < limit * 5 / 6
+            and self.hour_calls < self.config.day_limit / 48
+        )
+
+
 class OrganisationParkedError(TransientError):
     """The organisation's day limit is reached: nothing is sent to it before ``parked_until``."""
 
@@ -165,6 +201,7 @@ class RateLimiter:
         self._acquire_script = redis.register_script(_ACQUIRE)
         self._release_script = redis.register_script(_RELEASE)
         self._hold_script = redis.register_script(_HOLD_UNTIL)
+        self._pace_script = redis.register_script(_PACE)
 
     def _key(self, tenant_id: str, name: str) -> str:
         # The hash tag keeps one organisation's keys in one cluster slot, which a Lua script needs.
@@ -230,6 +267,14 @@ class RateLimiter:
             if loop.time() + delay > deadline:
                 raise TransientError("Xero rate limit: no call slot free in time", retry_after=delay)
             await asyncio.sleep(delay)
+
+    async def pace(self, tenant_id: str) -> Pace:
+        """The organisation's calls in the rolling minute and this hour, whichever replica made them."""
+        minute, recent, hour = await self._pace_script(
+            keys=[self._key(tenant_id, "minute"), self._key(tenant_id, "hours")],
+            args=[self.config.window_seconds],
+        )
+        return Pace(int(minute), int(recent), int(hour), self.config)
 
     async def record(self, tenant_id: str, headers: Mapping[str, str]) -> None:
         """Remembers what Xero said is left of the day budget (``X-DayLimit-Remaining``)."""
