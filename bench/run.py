@@ -81,7 +81,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-many-orgs", action="store_true", help="no many-orgs scenario")
     parser.add_argument(
-        "--latency-orgs", type=int, default=4, help="latency: organisations the sales are dealt to (4)"
+        "--latency-orgs", type=int, default=1, help="latency: organisations the sales are dealt to (1)"
     )
     parser.add_argument("--skip-latency", action="store_true", help="no latency scenario")
     parser.add_argument("--tenants", type=int, default=10_000, help="many-tenants: connections (10000)")

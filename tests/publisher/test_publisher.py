@@ -1006,3 +1006,29 @@ async def test_a_busy_run_holds_once_a_pass_so_payments_follow_their_invoices_at
     organisation = xero.app.state.sandbox.orgs[tenant_id]
     assert sum(1 for i in organisation.invoices.values() if i["Status"] == "PAID") == 40
     assert organisation.counters.by_endpoint.get("PUT Payments") == 1
+
+
+async def test_a_refresh_is_served_by_a_copy_read_after_it_was_asked_for_and_reads_again_otherwise(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """Issue 12: a new organisation's records ask once per batch while the first read is under way; a
+    read after their ask serves them all (one read, not one per ask that outlived a minute)."""
+    _, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    asked = datetime.now(UTC)
+    async with unit_of_work(committing) as session:  # the first refresh's copy, read after that ask
+        await xero_reference.store(session, connection_id, {"accounts": [], "tax_rates": []})
+    served = RefreshXeroReference(xero_connection_id=connection_id, asked_at=asked)
+    async with unit_of_work(committing) as session:
+        await reference.refresh(session, served, client_for=_no_xero)  # nothing read from Xero
+    counters = xero.app.state.sandbox.orgs[tenant_id].counters
+    assert counters.by_endpoint.get("GET Accounts") is None
+
+    # Asked after the copy was read (a document refused on an account Xero no longer has): read again.
+    again = RefreshXeroReference(xero_connection_id=connection_id, asked_at=datetime.now(UTC))
+    client_for = xero.client_for(committing, settings, RateLimiter(redis, settings.queue.prefix), tenant_id)
+    async with unit_of_work(committing) as session:
+        await reference.refresh(session, again, client_for=client_for)
+    assert counters.by_endpoint.get("GET Accounts") == 1
+    async with committing() as session:
+        cached = await xero_reference.load(session, connection_id)
+    assert cached is not None and cached.reference.account_codes  # the organisation's own chart now

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -69,9 +70,9 @@ async def _map(session: AsyncSession, record_ids: Sequence[uuid.UUID]) -> None:
     documents: dict[uuid.UUID, list[Document]] = {record.id: [] for record in records}
     for document in await session.scalars(select(Document).where(Document.record_id.in_(documents))):
         documents[document.record_id].append(document)
+    batch = _Batch(Moves(session))
     reads = Reads(session)
     await reads.prefetch(records, documents)
-    batch = _Batch(Moves(session))
     for record in records:
         try:
             await _map_one(session, reads, record, documents[record.id], batch)
@@ -96,6 +97,8 @@ class _Batch:
     messages it owes (one per Xero organisation and tenant however many records asked)."""
 
     moves: Moves
+    # Before any of the batch's reads: a reference copy read after this serves its refresh asks.
+    began: datetime = field(default_factory=lambda: datetime.now(UTC))
     documents: list[dict[str, Any]] = field(default_factory=list)
     publish: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
     refresh: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
@@ -109,7 +112,7 @@ class _Batch:
             (MapRecord(record_id=record_id), account_id) for record_id, account_id in self.retry
         ]
         messages += [
-            (RefreshXeroReference(xero_connection_id=xero_connection_id), account_id)
+            (RefreshXeroReference(xero_connection_id=xero_connection_id, asked_at=self.began), account_id)
             for xero_connection_id, account_id in sorted(self.refresh)
         ]
         messages += [

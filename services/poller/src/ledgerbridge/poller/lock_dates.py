@@ -46,6 +46,8 @@ async def recheck_lock_date(session: AsyncSession, connection: Connection, now: 
     if fetched_at is not None and fetched_at > now - RECHECK_AFTER:
         return False
     await add_message(
-        session, RefreshXeroReference(xero_connection_id=connection.xero_connection_id), connection.account_id
+        session,
+        RefreshXeroReference(xero_connection_id=connection.xero_connection_id, asked_at=now),
+        connection.account_id,
     )
     return True

@@ -55,7 +55,7 @@ async def record_outcomes(sessions: async_sessionmaker[AsyncSession], decided: D
             # Our copy of the chart of accounts or tax rates may be out of date: read it again, so the
             # next mapping checks against what Xero has now.
             await add_message(
-                session, RefreshXeroReference(xero_connection_id=xero_connection_id), account_id
+                session, RefreshXeroReference(xero_connection_id=xero_connection_id, asked_at=now), account_id
             )
 
 

@@ -15,7 +15,7 @@ from ledgerbridge.common.messaging.messages import RefreshXeroReference
 from ledgerbridge.common.models import Connection, ConnectionStatus
 from ledgerbridge.common.records.healing import release_reference_waits
 
-# Many records ask at once when an organisation is new; one read serves them all.
+# An ask without its time (a message from before ``asked_at``) is served by a copy this fresh.
 FRESH_ENOUGH = timedelta(minutes=1)
 
 
@@ -51,6 +51,11 @@ async def refresh(
     if not locked:
         raise TransientError("the organisation's reference data is being read; released after", retry_after=1)
     cached = await xero_reference.load(session, connection.id)
-    if cached is None or cached.fetched_at < datetime.now(UTC) - FRESH_ENOUGH:
-        await xero_reference.store(session, connection.id, await fetch(client_for(connection)))
-    await release_reference_waits(session, connection.id)
+    served_since = message.asked_at or datetime.now(UTC) - FRESH_ENOUGH
+    if cached is None or cached.fetched_at < served_since:
+        fetched = await fetch(client_for(connection))
+        await release_reference_waits(session, connection.id)
+        # Stored last, so its time is as near the commit as can be: an ask made before it is served.
+        await xero_reference.store(session, connection.id, fetched)
+    else:
+        await release_reference_waits(session, connection.id)

@@ -8,6 +8,7 @@ On the wire it travels inside an :class:`Envelope` whose ``id`` is the outbox ro
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,6 +91,9 @@ class RefreshXeroReference(Message):
     QUEUE = Queue.publisher
 
     xero_connection_id: uuid.UUID
+    # When it was asked for: a copy read after that serves it, however many asked (a new organisation's
+    # records ask once per batch). Absent (older messages): a copy under a minute old serves it.
+    asked_at: datetime | None = None
 
 
 class HandleWebhookEvent(Message):
