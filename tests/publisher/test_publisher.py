@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -1032,3 +1033,63 @@ async def test_a_refresh_is_served_by_a_copy_read_after_it_was_asked_for_and_rea
     async with committing() as session:
         cached = await xero_reference.load(session, connection_id)
     assert cached is not None and cached.reference.account_codes  # the organisation's own chart now
+
+
+async def test_while_a_backlog_flows_a_part_batch_after_a_full_one_waits_to_go_whole(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """60 contacts ready while the mapper is still at work, which adds 40 more moments after the first
+    batch goes: the 10 left over wait for them, so 100 contacts take 2 calls, not 50 + 10 + 40."""
+    account_id, xero_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        source = Connection(
+            account_id=account_id,
+            kind=ConnectionKind.ontraport,
+            status=ConnectionStatus.active,
+            credentials=b"x",
+            xero_connection_id=xero_id,
+        )
+        session.add(source)
+        await session.flush()
+        mapping = SourceRecord(
+            account_id=account_id,
+            connection_id=source.id,
+            source="ontraport",
+            kind="transaction",
+            external_id="still-mapping",
+            payload={},
+            payload_hash="h",
+            status=RecordStatus.received,
+        )
+        session.add(mapping)
+    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(60)])
+    limiter = RateLimiter(redis, settings.queue.prefix)
+    for _ in range(40):  # calls running short: a pass waits for whole batches
+        async with limiter.slot(tenant_id):
+            pass
+
+    async def mapper_finishes() -> None:
+        await asyncio.sleep(0.2)
+        more = [(f"OP-{n}", f"P {n}", "") for n in range(60, 100)]
+        await _contact_documents(committing, account_id, xero_id, more)
+        async with unit_of_work(committing) as session:
+            record = await session.get(SourceRecord, mapping.id)
+            assert record is not None
+            record.status = RecordStatus.mapped
+
+    later: list[asyncio.Task[None]] = []
+
+    async def after_first_send(response: httpx.Response) -> None:
+        if response.request.method == "PUT" and not later:
+            later.append(asyncio.create_task(mapper_finishes()))
+
+    xero.http.event_hooks["response"].append(after_first_send)
+    client_for = xero.client_for(committing, settings, limiter, tenant_id)
+    runs = PublishingRuns(committing, client_for, gather=0.05, hold_for_full_batch=30)
+    await asyncio.wait_for(runs.publish(xero_id, max_seconds=60), timeout=60)
+    await later[0]
+
+    organisation = xero.app.state.sandbox.orgs[tenant_id]
+    ours = [c for c in organisation.contacts.values() if str(c.get("ContactNumber", "")).startswith("OP-")]
+    assert len(ours) == 100
+    assert organisation.counters.by_endpoint.get("PUT Contacts") == 2

@@ -96,6 +96,10 @@ class PublishingRuns:
                             return RunResult(settled, more=True)
                         if len(batch) < BATCH_SIZE:
                             break  # drained for now; more may be on its way from the mapper
+                        if not await fills_a_batch(self.sessions, destination.connection_id, spec):
+                            # A backlog is flowing: what is left of this kind is a part batch the
+                            # mapper is still adding to, so it waits for the next pass and goes whole.
+                            break
                 if not sent:
                     break
                 # Let documents mapped meanwhile gather, so a backlog goes out in full batches of 50
