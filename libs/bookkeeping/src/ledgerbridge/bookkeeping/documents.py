@@ -77,11 +77,12 @@ def json_default(value: object) -> Any:
 
 def fingerprint(kind: DocumentKind, body: Mapping[str, Any]) -> str:
     """sha256 (hex) of the canonical JSON of kind, target and body: equal content, equal fingerprint."""
+    return _fingerprint_of_ready(kind, to_json_ready(body))
+
+
+def _fingerprint_of_ready(kind: DocumentKind, ready: Mapping[str, Any]) -> str:
     canonical = json.dumps(
-        {"kind": kind.value, "body": to_json_ready(body)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        {"kind": kind.value, "body": ready}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -104,17 +105,21 @@ class XeroDocument:
     target_id: str | None = None
     """For updates (payment delete, invoice void): the Xero id or number in the URL."""
     fingerprint: str = field(init=False)
+    _json_body: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        material = {"target": self.target_id, **self.body} if self.target_id else self.body
-        object.__setattr__(self, "fingerprint", fingerprint(self.kind, material))
+        # The JSON form is made once: the fingerprint is taken of it and the mapper stores it.
+        ready: dict[str, Any] = to_json_ready(self.body)
+        object.__setattr__(self, "_json_body", ready)
+        material = {"target": self.target_id, **ready} if self.target_id else ready
+        object.__setattr__(self, "fingerprint", _fingerprint_of_ready(self.kind, material))
 
     def idempotency_key(self, record_id: str) -> str:
         return idempotency_key(record_id, self.kind, self.fingerprint)
 
     def json_body(self) -> dict[str, Any]:
-        ready: dict[str, Any] = to_json_ready(self.body)
-        return ready
+        """The body with Decimals as JSON numbers (made once; callers read it, never change it)."""
+        return self._json_body
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,9 @@ class QueueSettings(_Settings):
         default=60.0, description="An unfinished message older than this is re-sent by the sweeper"
     )
     max_tries: int = 8
+    pickup_seconds: float = Field(
+        default=0.05, gt=0, description="How often a worker with free job slots looks for new jobs"
+    )
     job_timeout_seconds: int = Field(
         default=120,
         description="A job running longer is cancelled; a killed worker's job runs again after this",

@@ -119,6 +119,9 @@ def build_worker(
         max_tries=settings.queue.max_tries + 5,
         job_timeout=settings.queue.job_timeout_seconds,
         max_jobs=max_jobs,
+        # arq looks for new jobs this often once it has started what it found: its 0.5 s default adds up
+        # to half a second at every hop of poller → mapper → publisher, and idles a worker between bursts.
+        poll_delay=settings.queue.pickup_seconds,
         keep_result=0,
         health_check_interval=10,
         health_check_key=health_check_key(settings, service),
