@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledgerbridge.bookkeeping.documents import XeroDocument
 from ledgerbridge.bookkeeping.reasons import ReasonCode
 from ledgerbridge.common import xero_reference
 from ledgerbridge.common.account_settings import AccountOptions, OntraportOptions
@@ -288,6 +289,31 @@ async def test_a_record_being_sent_is_mapped_again_later(db: AsyncSession) -> No
     await db.flush()
     with pytest.raises(TransientError, match="being published"):
         await map_record(db, MapRecord(record_id=record.id))
+
+
+async def test_documents_are_stored_as_json_objects_that_fingerprint_to_their_stored_fingerprint(
+    db: AsyncSession,
+) -> None:
+    # The mapper stores the core's own JSON text of each body: it must land as an object with numbers
+    # (not as a JSON string), and be the very content its fingerprint and idempotency key were made of.
+    _, source = await tenant(db)
+    record = await stored(db, source, worked_example())
+    await map_record(db, MapRecord(record_id=record.id))
+    documents = (await db.scalars(select(Document).where(Document.record_id == record.id))).all()
+    assert {document.kind for document in documents} == {
+        DocumentKind.contact,
+        DocumentKind.invoice,
+        DocumentKind.payment,
+    }
+    for document in documents:
+        assert isinstance(document.request_body, dict)
+        again = XeroDocument(DocumentKind(document.kind.value), document.request_body, document.target_id)
+        assert again.fingerprint == document.fingerprint
+        assert again.idempotency_key(str(record.id)) == document.idempotency_key
+    invoice = next(document for document in documents if document.kind is DocumentKind.invoice)
+    assert invoice.request_body["LineItems"][0]["UnitAmount"] == 200.0
+    payment = next(document for document in documents if document.kind is DocumentKind.payment)
+    assert payment.request_body["Amount"] == 242.0
 
 
 async def test_the_coupon_of_a_stored_record_comes_from_its_stored_purchases(db: AsyncSession) -> None:

@@ -7,6 +7,7 @@ carries an explicit TaxAmount) by ``xero_totals``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledgerbridge.bookkeeping.decisions import Publish
-from ledgerbridge.bookkeeping.documents import DocumentKind, xero_totals
+from ledgerbridge.bookkeeping.documents import DocumentKind, XeroDocument, to_json_ready, xero_totals
 from ledgerbridge.bookkeeping.money import apportion
 from ledgerbridge.bookkeeping.sales import (
     CouponMode,
@@ -173,6 +174,90 @@ def test_apportion_is_exact_and_within_a_cent(total: Decimal, weights: list[Deci
     for share, weight in zip(shares, weights, strict=True):
         exact = Fraction(total) * Fraction(weight) / Fraction(weight_sum)
         assert abs(Fraction(share) - exact) < Fraction(1, 100)
+
+
+def _exact_apportion(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """The rule in rational arithmetic, as ``apportion`` documents it: floor each exact share to the cent,
+    then a cent each to the largest dropped fractions, earlier first on ties."""
+    weight_sum = sum((Fraction(weight) for weight in weights), Fraction(0))
+    exact = [Fraction(total) * 100 * Fraction(weight) / weight_sum for weight in weights]
+    cents = [value.numerator // value.denominator for value in exact]
+    missing = int(Fraction(total) * 100) - sum(cents)
+    for index in sorted(range(len(exact)), key=lambda n: (cents[n] - exact[n], n))[:missing]:
+        cents[index] += 1
+    return [Decimal(share).scaleb(-2) for share in cents]
+
+
+@PROPERTY_SETTINGS
+@given(
+    total=_cents(-100000, 100000),
+    weights=st.lists(
+        st.tuples(st.integers(-(10**7), 10**7), st.integers(-2, 6)).map(
+            lambda pair: Decimal(pair[0]).scaleb(-pair[1])
+        ),
+        min_size=1,
+        max_size=8,
+    ).filter(lambda values: sum(values) != 0),
+)
+def test_apportion_is_the_exact_largest_remainder_split_for_weights_of_any_precision(
+    total: Decimal, weights: list[Decimal]
+) -> None:
+    # Weights such as line amount x rate carry up to 6 places, and may be negative or sum below zero.
+    assert apportion(total, weights) == _exact_apportion(total, weights)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.text(max_size=8)
+    | st.tuples(st.integers(-(10**9), 10**9), st.integers(0, 4)).map(lambda p: Decimal(p[0]).scaleb(-p[1])),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@PROPERTY_SETTINGS
+@given(
+    body=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5),
+    kind=st.sampled_from(list(DocumentKind)),
+    target=st.none() | st.text(min_size=1, max_size=8),
+)
+def test_a_documents_fingerprint_is_the_sha256_of_its_canonical_json_and_its_text_is_its_body(
+    body: dict[str, Any], kind: DocumentKind, target: str | None
+) -> None:
+    # Fingerprints are stored and compared across releases: the definition may not drift.
+    document = XeroDocument(kind, body, target)
+    material = {"target": target, **to_json_ready(body)} if target else to_json_ready(body)
+    canonical = json.dumps(
+        {"kind": kind.value, "body": material}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert document.fingerprint == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert json.loads(document.json_text) == document.json_body() == to_json_ready(body)
+
+
+def test_known_documents_keep_the_fingerprints_earlier_releases_stored() -> None:
+    invoice = XeroDocument(
+        DocumentKind.invoice,
+        {
+            "Type": "ACCREC",
+            "Contact": {"ContactNumber": "OP-55", "Name": "Zoë Smith"},
+            "LineItems": [
+                {
+                    "Description": "Coaching",
+                    "Quantity": Decimal("2"),
+                    "UnitAmount": Decimal("100.00"),
+                    "TaxAmount": Decimal("0.00"),
+                }
+            ],
+            "Date": "2026-07-01",
+        },
+    )
+    void = XeroDocument(DocumentKind.invoice_void, {"Status": "VOIDED"}, "INV-7")
+    assert invoice.fingerprint == "8d03cc677befb4cc08b855cee69cc33a1d56851388e8bb15509902454def220b"
+    assert void.fingerprint == "ae016ec901d74eba912653434a3aed36a10c02b1aaa40f42bb8c078517a0b4a7"
 
 
 _products = st.lists(

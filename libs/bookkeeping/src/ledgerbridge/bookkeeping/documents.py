@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from ledgerbridge.bookkeeping.base import Frozen
 from ledgerbridge.bookkeeping.money import round_cents
@@ -61,7 +61,7 @@ def to_json_ready(value: Any) -> Any:
     """A copy of ``value`` with every Decimal turned into a float (ints stay ints)."""
     if isinstance(value, Decimal):
         return float(value) if value else 0.0
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         return {key: to_json_ready(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_json_ready(item) for item in value]
@@ -72,18 +72,21 @@ def json_default(value: object) -> Any:
     """``default=`` hook for ``json.dumps`` over mapper documents."""
     if isinstance(value, Decimal):
         return to_json_ready(value)
+    if isinstance(value, Mapping):
+        return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def fingerprint(kind: DocumentKind, body: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the canonical JSON of kind, target and body: equal content, equal fingerprint."""
-    return _fingerprint_of_ready(kind, to_json_ready(body))
+def canonical_json(value: Any) -> str:
+    """The one JSON text of ``value`` that equal content always gives: keys sorted, no spaces,
+    Decimals as JSON numbers. Fingerprints are taken of it and the mapper stores it as it is."""
+    return json.dumps(value, default=json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _fingerprint_of_ready(kind: DocumentKind, ready: Mapping[str, Any]) -> str:
-    canonical = json.dumps(
-        {"kind": kind.value, "body": ready}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+def _fingerprint(kind: DocumentKind, body_text: str) -> str:
+    """sha256 (hex) of the canonical JSON of ``{"kind": kind, "body": body}``, built from the body's own
+    canonical text (sorted, "body" comes before "kind") rather than encoding the body a second time."""
+    canonical = f'{{"body":{body_text},"kind":{json.dumps(kind.value, ensure_ascii=False)}}}'
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -105,21 +108,23 @@ class XeroDocument:
     target_id: str | None = None
     """For updates (payment delete, invoice void): the Xero id or number in the URL."""
     fingerprint: str = field(init=False)
-    _json_body: dict[str, Any] = field(init=False, repr=False, compare=False)
+    json_text: str = field(init=False, repr=False, compare=False)
+    """The body's canonical JSON (:func:`canonical_json`), made once: the fingerprint is taken of it and
+    the mapper stores it without encoding the body again."""
 
     def __post_init__(self) -> None:
-        # The JSON form is made once: the fingerprint is taken of it and the mapper stores it.
-        ready: dict[str, Any] = to_json_ready(self.body)
-        object.__setattr__(self, "_json_body", ready)
-        material = {"target": self.target_id, **ready} if self.target_id else ready
-        object.__setattr__(self, "fingerprint", _fingerprint_of_ready(self.kind, material))
+        text = canonical_json(self.body)
+        object.__setattr__(self, "json_text", text)
+        # A target is part of what the document does, so it is part of its fingerprint.
+        material = canonical_json({"target": self.target_id, **self.body}) if self.target_id else text
+        object.__setattr__(self, "fingerprint", _fingerprint(self.kind, material))
 
     def idempotency_key(self, record_id: str) -> str:
         return idempotency_key(record_id, self.kind, self.fingerprint)
 
     def json_body(self) -> dict[str, Any]:
-        """The body with Decimals as JSON numbers (made once; callers read it, never change it)."""
-        return self._json_body
+        """The body with Decimals as JSON numbers, its keys in the order the core wrote them."""
+        return cast(dict[str, Any], to_json_ready(self.body))
 
 
 @dataclass(frozen=True)

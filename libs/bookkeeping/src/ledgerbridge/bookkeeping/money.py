@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from typing import Any
 
 CENT = Decimal("0.01")
@@ -27,17 +26,35 @@ def apportion(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     the cent, and the cents still missing go one each to the shares with the largest dropped fraction
     (earlier position first on ties). The shares are whole cents and add up to ``total`` exactly.
     Weights may be negative (discount lines); their sum must not be zero.
+
+    Exact in integers: the weights are scaled to whole numbers by their finest decimal place, so
+    ``total_cents * weight / weight_sum`` is a ratio of integers (the mapper splits every taxed sale).
     """
-    weight_sum = sum((Fraction(weight) for weight in weights), Fraction(0))
+    total_cents = total * 100
+    if total_cents != total_cents.to_integral_value():
+        raise ValueError(f"{total} is not a whole number of cents")
+    cents_total = int(total_cents)
+    scale = -min((_exponent(weight) for weight in weights), default=0)
+    scaled = [int(weight.scaleb(scale)) for weight in weights]
+    weight_sum = sum(scaled)
     if weight_sum == 0:
         raise ValueError("cannot apportion over weights that add up to zero")
-    total_cents = Fraction(total) * 100
-    if total_cents.denominator != 1:
-        raise ValueError(f"{total} is not a whole number of cents")
-    exact = [total_cents * Fraction(weight) / weight_sum for weight in weights]
-    cents = [value.numerator // value.denominator for value in exact]
-    missing = int(total_cents) - sum(cents)
-    by_remainder = sorted(range(len(exact)), key=lambda index: (cents[index] - exact[index], index))
+    if weight_sum < 0:  # the same ratios over a positive sum, so remainders compare by their numerators
+        scaled, weight_sum = [-weight for weight in scaled], -weight_sum
+    numerators = [cents_total * weight for weight in scaled]
+    cents = [numerator // weight_sum for numerator in numerators]
+    missing = cents_total - sum(cents)
+    # The dropped fraction of share i is (numerator - cents * weight_sum) / weight_sum.
+    by_remainder = sorted(
+        range(len(cents)), key=lambda index: (cents[index] * weight_sum - numerators[index], index)
+    )
     for index in by_remainder[:missing]:
         cents[index] += 1
     return [Decimal(share).scaleb(-2) for share in cents]
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"cannot apportion over {value}")
+    return min(exponent, 0)

@@ -10,6 +10,7 @@ characters and its rendered text is cut to :data:`MAX_RENDERED_LENGTH`, Xero's l
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -54,9 +55,11 @@ def _allowed(fields: frozenset[str]) -> str:
     return ", ".join(f"{{{name}}}" for name in sorted(fields))
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(template: str, fields: frozenset[str] = TEMPLATE_FIELDS) -> tuple[Part, ...]:
     """The template's literal runs and placeholders (from ``fields``), in order; raises
-    :class:`TemplateError`."""
+    :class:`TemplateError`. Kept per template: the mapper renders a tenant's few templates for every
+    document, and the parts are immutable."""
     parts: list[Part] = []
     literal: list[str] = []
     index = 0
