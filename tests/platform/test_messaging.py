@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -327,6 +328,21 @@ async def test_the_publisher_runs_as_many_jobs_at_once_as_configured_with_a_conn
         assert platform.engine.pool.size() == 25  # type: ignore[attr-defined]
     finally:
         await publisher.on_shutdown(publisher.ctx)
+
+
+async def test_a_worker_keeps_what_its_start_up_made_out_of_the_collectors_sight(settings: Settings) -> None:
+    """A full collection in a backlog walked every module and compiled statement: 6 % of the mapper
+    service's drain. After start-up they are frozen, so collections walk only what jobs make."""
+    worker = build_worker(settings, Queue.mapper, fixed_handlers(), burst=True)
+    assert worker.on_startup is not None and worker.on_shutdown is not None
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    await worker.on_startup(worker.ctx)
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        await worker.on_shutdown(worker.ctx)
+        gc.unfreeze()
 
 
 def test_workers_look_for_new_jobs_as_often_as_configured(settings: Settings) -> None:

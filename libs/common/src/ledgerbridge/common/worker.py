@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -94,6 +95,10 @@ def build_worker(
         background.append(asyncio.create_task(_report_depths(platform), name="queue-depth"))
         if settings.queue.health_port:
             background.append(start_health_server(platform, str(service), settings.queue.health_port))
+        # What start-up made (modules, the platform, compiled statements) lives as long as the worker:
+        # kept out of the collector's sight, a full collection in a backlog walks only what jobs made
+        # (in the mapper service bench it took 6 % of the drain before).
+        gc.freeze()
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         for task in background:
