@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledgerbridge.common.database import async_database_url
 from ledgerbridge.common.embedded import EmbeddedServers, ensure_servers
 from ledgerbridge.common.migrate import upgrade
+from tests.e2e.harness import Stack
 
 XERO_API_PREFIX = "/api.xro/2.0"
 CREATES = frozenset({"Contacts", "Invoices", "Payments", "CreditNotes"})
@@ -100,6 +101,19 @@ def _asyncpg_dsn(url: str) -> str:
     return (
         make_url(async_database_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
     )
+
+
+@contextmanager
+def stopped_after(stack: Stack) -> Iterator[Stack]:
+    """The running stack for the block; stopped when it ends, and its workers' logs printed if it failed
+    (a scenario that times out says why)."""
+    try:
+        yield stack
+    except BaseException:
+        print(f"worker logs (tail):\n{stack.logs()}", flush=True)
+        raise
+    finally:
+        stack.stop()
 
 
 @asynccontextmanager

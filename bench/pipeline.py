@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.infra import CallRecorder, XeroCall, by_endpoint
+from bench.infra import CallRecorder, XeroCall, by_endpoint, stopped_after
 from ledgerbridge.cli.sandboxes import sandbox_environment
 from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.database import create_engine, session_factory, unit_of_work
@@ -492,8 +492,7 @@ async def run_pipeline(options: PipelineOptions) -> PipelineFigures:
                 onport_url=onport_url,
             )
             env, changed = worker_environment(sandboxes, options, options.database_url, log_dir / "data")
-            stack = Stack(env, log_dir)
-            try:
+            with stopped_after(Stack(env, log_dir)) as stack:
                 for service in SERVICES:
                     stack.start(service)
                 await asyncio.sleep(3)  # the workers start up (not part of any figure)
@@ -526,11 +525,6 @@ async def run_pipeline(options: PipelineOptions) -> PipelineFigures:
                             sessions, sandboxes, recorder, clashing, count, "new customers, name clashes"
                         )
                     )
-            except BaseException:
-                print(f"worker logs (tail):\n{stack.logs()}", flush=True)
-                raise
-            finally:
-                stack.stop()
     finally:
         await engine.dispose()
         if not options.keep_logs:

@@ -24,6 +24,8 @@ import asyncio  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
 from types import FrameType  # noqa: E402
 
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -362,56 +364,41 @@ def _print_summary(
         print(f"{name:<{width}}  {value:>{value_width}}  {note}")
 
 
-async def _pipeline(arguments: argparse.Namespace) -> PipelineFigures:
+@asynccontextmanager
+async def _scratch_options(
+    arguments: argparse.Namespace, *, transactions: int, latency: bool
+) -> AsyncIterator[PipelineOptions]:
+    """A scenario's options on a fresh database of the servers in use (Xero's latency when it matters)."""
     with servers(REPO_ROOT) as running:
         if not running.database_url or not running.redis_url:
             raise RuntimeError("no PostgreSQL or Redis to run on")
         async with scratch_database(running.database_url) as database_url:
-            return await run_pipeline(
-                PipelineOptions(
-                    transactions=arguments.transactions,
-                    latency_ms=arguments.latency_ms,
-                    jitter_ms=arguments.jitter_ms,
-                    database_url=database_url,
-                    redis_url=running.redis_url,
-                    keep_logs=arguments.keep_logs,
-                    scenarios=arguments.pipeline_scenarios,
-                )
+            yield PipelineOptions(
+                transactions=transactions,
+                latency_ms=arguments.latency_ms if latency else 0,
+                jitter_ms=arguments.jitter_ms if latency else 0,
+                database_url=database_url,
+                redis_url=running.redis_url,
+                keep_logs=arguments.keep_logs,
+                scenarios=arguments.pipeline_scenarios,
             )
+
+
+async def _pipeline(arguments: argparse.Namespace) -> PipelineFigures:
+    async with _scratch_options(arguments, transactions=arguments.transactions, latency=True) as options:
+        return await run_pipeline(options)
 
 
 async def _mapper_service(arguments: argparse.Namespace) -> MapperServiceFigures:
-    with servers(REPO_ROOT) as running:
-        if not running.database_url or not running.redis_url:
-            raise RuntimeError("no PostgreSQL or Redis to run on")
-        async with scratch_database(running.database_url) as database_url:
-            return await run_mapper_service(
-                PipelineOptions(
-                    transactions=arguments.transactions,
-                    latency_ms=0,
-                    jitter_ms=0,
-                    database_url=database_url,
-                    redis_url=running.redis_url,
-                    keep_logs=arguments.keep_logs,
-                )
-            )
+    async with _scratch_options(arguments, transactions=arguments.transactions, latency=False) as options:
+        return await run_mapper_service(options)
 
 
 async def _summary_mode(arguments: argparse.Namespace) -> SummaryFigures:
-    with servers(REPO_ROOT) as running:
-        if not running.database_url or not running.redis_url:
-            raise RuntimeError("no PostgreSQL or Redis to run on")
-        async with scratch_database(running.database_url) as database_url:
-            return await run_summary_mode(
-                PipelineOptions(
-                    transactions=arguments.summary_transactions,
-                    latency_ms=arguments.latency_ms,
-                    jitter_ms=arguments.jitter_ms,
-                    database_url=database_url,
-                    redis_url=running.redis_url,
-                    keep_logs=arguments.keep_logs,
-                )
-            )
+    async with _scratch_options(
+        arguments, transactions=arguments.summary_transactions, latency=True
+    ) as options:
+        return await run_summary_mode(options)
 
 
 def _many_tenants_rows(figures: ManyTenantsFigures | None) -> list[tuple[str, str, str]]:
@@ -435,21 +422,8 @@ def _many_tenants_rows(figures: ManyTenantsFigures | None) -> list[tuple[str, st
 
 
 async def _many_tenants(arguments: argparse.Namespace) -> ManyTenantsFigures:
-    with servers(REPO_ROOT) as running:
-        if not running.database_url or not running.redis_url:
-            raise RuntimeError("no PostgreSQL or Redis to run on")
-        async with scratch_database(running.database_url) as database_url:
-            return await run_many_tenants(
-                PipelineOptions(
-                    transactions=0,
-                    latency_ms=0,
-                    jitter_ms=0,
-                    database_url=database_url,
-                    redis_url=running.redis_url,
-                    keep_logs=arguments.keep_logs,
-                ),
-                arguments.tenants,
-            )
+    async with _scratch_options(arguments, transactions=0, latency=False) as options:
+        return await run_many_tenants(options, arguments.tenants)
 
 
 def _print_many_tenants(figures: ManyTenantsFigures) -> None:
@@ -486,23 +460,10 @@ def _latency_rows(figures: LatencyFigures) -> list[tuple[str, str, str]]:
 
 
 async def _latency(arguments: argparse.Namespace) -> LatencyFigures:
-    with servers(REPO_ROOT) as running:
-        if not running.database_url or not running.redis_url:
-            raise RuntimeError("no PostgreSQL or Redis to run on")
-        async with scratch_database(running.database_url) as database_url:
-            return await run_latency(
-                PipelineOptions(
-                    transactions=0,
-                    latency_ms=arguments.latency_ms,
-                    jitter_ms=arguments.jitter_ms,
-                    database_url=database_url,
-                    redis_url=running.redis_url,
-                    keep_logs=arguments.keep_logs,
-                ),
-                arguments.latency_sales,
-                arguments.latency_interval,
-                arguments.latency_orgs,
-            )
+    async with _scratch_options(arguments, transactions=0, latency=True) as options:
+        return await run_latency(
+            options, arguments.latency_sales, arguments.latency_interval, arguments.latency_orgs
+        )
 
 
 def _many_orgs_rows(figures: ManyOrgsFigures) -> list[tuple[str, str, str]]:
@@ -542,21 +503,8 @@ def _many_orgs_rows(figures: ManyOrgsFigures) -> list[tuple[str, str, str]]:
 
 
 async def _many_orgs(arguments: argparse.Namespace) -> ManyOrgsFigures:
-    with servers(REPO_ROOT) as running:
-        if not running.database_url or not running.redis_url:
-            raise RuntimeError("no PostgreSQL or Redis to run on")
-        async with scratch_database(running.database_url) as database_url:
-            return await run_many_orgs(
-                PipelineOptions(
-                    transactions=arguments.org_transactions,
-                    latency_ms=arguments.latency_ms,
-                    jitter_ms=arguments.jitter_ms,
-                    database_url=database_url,
-                    redis_url=running.redis_url,
-                    keep_logs=arguments.keep_logs,
-                ),
-                arguments.organisations,
-            )
+    async with _scratch_options(arguments, transactions=arguments.org_transactions, latency=True) as options:
+        return await run_many_orgs(options, arguments.organisations)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

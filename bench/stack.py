@@ -24,7 +24,7 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bench.infra import CREATES, XERO_API_PREFIX
+from bench.infra import CREATES, XERO_API_PREFIX, stopped_after
 from bench.pipeline import PipelineOptions, worker_environment
 from ledgerbridge.common.database import create_engine, session_factory
 from ledgerbridge.sandbox.onport.app import create_app as create_onport
@@ -186,8 +186,7 @@ async def running(
                 onport_url=threads.enter_context(serve_in_thread(onport_app)),
             )
             env, changed = worker_environment(sandboxes, options, options.database_url, log_dir / "data")
-            stack = Stack(env, log_dir)
-            try:
+            with stopped_after(Stack(env, log_dir)) as stack:
                 for service in SERVICES:
                     stack.start(service)
                 await asyncio.sleep(3)  # the workers start up (not part of any figure)
@@ -195,11 +194,6 @@ async def running(
                 yield Running(
                     sandboxes, recorder, stack, session_factory(engine), changed, CpuMeter(stack, database)
                 )
-            except BaseException:
-                print(f"worker logs (tail):\n{stack.logs()}", flush=True)
-                raise
-            finally:
-                stack.stop()
     finally:
         await engine.dispose()
         if options.keep_logs:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.infra import CallRecorder, by_endpoint
+from bench.infra import CallRecorder, by_endpoint, stopped_after
 from bench.pipeline import PipelineOptions, worker_environment
 from ledgerbridge.common.database import create_engine, session_factory, unit_of_work
 from ledgerbridge.common.models import AccountSettings, SourceRecord
@@ -93,8 +93,7 @@ async def run_summary_mode(options: PipelineOptions) -> SummaryFigures:
         ):
             sandboxes = Sandboxes(xero_app, xero_url, ontraport_app, ontraport_url, onport_app, onport_url)
             env, _ = worker_environment(sandboxes, options, options.database_url, log_dir / "data")
-            stack = Stack(env, log_dir)
-            try:
+            with stopped_after(Stack(env, log_dir)) as stack:
                 for service in SERVICES:
                     stack.start(service)
                 tenant = await provision(
@@ -120,11 +119,6 @@ async def run_summary_mode(options: PipelineOptions) -> SummaryFigures:
                 await asyncio.sleep(3)  # anything still on its way shows up in the call count
                 summarised, summaries = await _summarised(sessions, tenant.account_id)
                 calls = recorder.calls[calls_before:]
-            except BaseException:
-                print(f"worker logs (tail):\n{stack.logs()}", flush=True)
-                raise
-            finally:
-                stack.stop()
     finally:
         await engine.dispose()
         if not options.keep_logs:

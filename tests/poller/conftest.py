@@ -76,7 +76,11 @@ def polling() -> PollingSettings:
     return PollingSettings()
 
 
-async def make_tenant(db: AsyncSession, *, auto_sync: bool) -> Tenant:
+async def make_tenant(
+    db: AsyncSession, *, auto_sync: bool = False, kind: ConnectionKind = ConnectionKind.onport
+) -> Tenant:
+    """An account with one active source connection and its poll cursor: Onport's purchase invoices
+    (never polled yet), or ONTRAPORT's transactions (polled before: its high water mark is set)."""
     account = Account(id=uuid.uuid4(), company="Marketplace")
     db.add(account)
     await db.flush()
@@ -90,16 +94,18 @@ async def make_tenant(db: AsyncSession, *, auto_sync: bool) -> Tenant:
     connection = Connection(
         id=uuid.uuid4(),
         account_id=account.id,
-        kind=ConnectionKind.onport,
-        name="Onport",
+        kind=kind,
+        name="Onport" if kind is ConnectionKind.onport else "ONTRAPORT",
         status=ConnectionStatus.active,
         credentials=b"",
         webhook_token=uuid.uuid4().hex,
     )
     db.add(connection)
     await db.flush()
-    cursor = PollCursor(
-        connection_id=connection.id, stream=PollStream.purchase_invoices, high_water_mark=None
+    cursor = (
+        PollCursor(connection_id=connection.id, stream=PollStream.purchase_invoices, high_water_mark=None)
+        if kind is ConnectionKind.onport
+        else PollCursor(connection_id=connection.id, stream=PollStream.transactions, high_water_mark="0")
     )
     db.add(cursor)
     await db.flush()

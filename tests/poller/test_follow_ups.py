@@ -13,39 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.messaging.messages import PollConnection
-from ledgerbridge.common.models import (
-    Account,
-    Connection,
-    ConnectionKind,
-    ConnectionStatus,
-    OutboxMessage,
-    PollCursor,
-    PollStream,
-)
+from ledgerbridge.common.models import ConnectionKind, OutboxMessage, PollCursor
 from ledgerbridge.common.platform import Platform
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.poller import follow_ups
 from ledgerbridge.poller.handlers import Poller
 from ledgerbridge.poller.ontraport_poll import lock_cursor
+from tests.poller.conftest import make_tenant
 
 
 async def _connection(sessions: async_sessionmaker[AsyncSession]) -> uuid.UUID:
     async with unit_of_work(sessions) as session:
-        account = Account(company="Follow-up Co")
-        session.add(account)
-        await session.flush()
-        connection = Connection(
-            account_id=account.id,
-            kind=ConnectionKind.ontraport,
-            status=ConnectionStatus.active,
-            credentials=b"x",
-        )
-        session.add(connection)
-        await session.flush()
-        session.add(
-            PollCursor(connection_id=connection.id, stream=PollStream.transactions, high_water_mark="0")
-        )
-        return connection.id
+        return (await make_tenant(session, kind=ConnectionKind.ontraport)).connection.id
 
 
 async def _follow_ups_queued(sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID) -> int:

@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledgerbridge.common.clients.xero import RateLimiter, TokenService, TokenSet, XeroClient, XeroOAuth
 from ledgerbridge.common.crypto import Cipher
 from ledgerbridge.common.database import unit_of_work
-from ledgerbridge.common.models import Account, Connection, ConnectionKind, ConnectionStatus
+from ledgerbridge.common.models import (
+    Account,
+    Connection,
+    ConnectionKind,
+    ConnectionStatus,
+    RecordStatus,
+    SourceRecord,
+)
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.sandbox.xero.app import create_app as create_xero
 from ledgerbridge.sandbox.xero.config import XeroSandboxConfig
@@ -91,6 +98,39 @@ async def xero_connection(
         session.add(connection)
         await session.flush()
         return account.id, connection.id, tenant_id
+
+
+async def ontraport_source(
+    session: AsyncSession, account_id: uuid.UUID, xero_connection_id: uuid.UUID
+) -> Connection:
+    """An ONTRAPORT connection of the account linked to the organisation (flushed: it has its id)."""
+    source = Connection(
+        account_id=account_id,
+        kind=ConnectionKind.ontraport,
+        status=ConnectionStatus.active,
+        credentials=b"x",
+        xero_connection_id=xero_connection_id,
+    )
+    session.add(source)
+    await session.flush()
+    return source
+
+
+def source_record(
+    account_id: uuid.UUID, connection_id: uuid.UUID, external_id: str, *, status: RecordStatus, **fields: Any
+) -> SourceRecord:
+    """A stored ONTRAPORT transaction; its payload is empty, for the publisher reads only its documents."""
+    return SourceRecord(
+        account_id=account_id,
+        connection_id=connection_id,
+        source="ontraport",
+        kind="transaction",
+        external_id=external_id,
+        payload={},
+        payload_hash="h",
+        status=status,
+        **fields,
+    )
 
 
 def invoice_body(

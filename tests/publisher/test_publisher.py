@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.bookkeeping.reasons import ReasonCode
@@ -29,8 +29,6 @@ from ledgerbridge.common.messaging.messages import HandleWebhookEvent, RefreshXe
 from ledgerbridge.common.models import (
     AlertEvent,
     Connection,
-    ConnectionKind,
-    ConnectionStatus,
     Document,
     DocumentKind,
     DocumentStatus,
@@ -44,14 +42,15 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher import reference
-from ledgerbridge.publisher.claims import fills_a_batch, pending_kinds
+from ledgerbridge.publisher.claims import claim, fills_a_batch, pending_kinds
 from ledgerbridge.publisher.keep_alive import keep_tokens_alive
 from ledgerbridge.publisher.kinds import Destination
 from ledgerbridge.publisher.kinds.contact import ContactSpec, told_apart
 from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
+from ledgerbridge.publisher.kinds.invoice import InvoiceSpec
 from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.publisher.webhook_events import handle_xero_event
-from tests.publisher.conftest import XeroSide, invoice_body, xero_connection
+from tests.publisher.conftest import XeroSide, invoice_body, ontraport_source, source_record, xero_connection
 
 
 def _no_xero(connection: Connection) -> XeroClient:
@@ -115,16 +114,7 @@ async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sen
     account_id, connection_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
         for n in (1, 2):
-            record = SourceRecord(
-                account_id=account_id,
-                connection_id=connection_id,
-                source="ontraport",
-                kind="transaction",
-                external_id=str(n),
-                payload={},
-                payload_hash="h",
-                status=RecordStatus.mapped,
-            )
+            record = source_record(account_id, connection_id, str(n), status=RecordStatus.mapped)
             session.add(record)
             await session.flush()
             body = {"Name": "Jane Smith", "ContactNumber": f"OP-{n}", "EmailAddress": f"jane{n}@example.com"}
@@ -194,15 +184,8 @@ async def _contact_bodies(
     async with unit_of_work(sessions) as session:
         for body in bodies:
             number = str(body["ContactNumber"])
-            record = SourceRecord(
-                account_id=account_id,
-                connection_id=connection_id,
-                source="ontraport",
-                kind="transaction",
-                external_id=f"{number}-{uuid.uuid4().hex[:6]}",
-                payload={},
-                payload_hash="h",
-                status=RecordStatus.mapped,
+            record = source_record(
+                account_id, connection_id, f"{number}-{uuid.uuid4().hex[:6]}", status=RecordStatus.mapped
             )
             session.add(record)
             await session.flush()
@@ -434,15 +417,7 @@ async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation
 ) -> None:
     account_id, xero_id, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
-        source = Connection(
-            account_id=account_id,
-            kind=ConnectionKind.ontraport,
-            status=ConnectionStatus.active,
-            credentials=b"x",
-            xero_connection_id=xero_id,
-        )
-        session.add(source)
-        await session.flush()
+        source = await ontraport_source(session, account_id, xero_id)
         source_id = source.id
     await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
     spec = ContactSpec()
@@ -456,16 +431,7 @@ async def test_a_part_batch_waits_while_the_mapper_has_more_for_the_organisation
         assert not await fills_a_batch(committing, xero_id, spec)
     assert await fills_a_batch(committing, xero_id, spec)  # the poll is over and brought nothing
     async with unit_of_work(committing) as session:
-        coming = SourceRecord(
-            account_id=account_id,
-            connection_id=source_id,
-            source="ontraport",
-            kind="transaction",
-            external_id="still-mapping",
-            payload={},
-            payload_hash="h",
-            status=RecordStatus.received,
-        )
+        coming = source_record(account_id, source_id, "still-mapping", status=RecordStatus.received)
         session.add(coming)
     assert not await fills_a_batch(committing, xero_id, spec)  # the mapper is still at it: wait
     await _contact_documents(
@@ -524,16 +490,7 @@ async def _pending_invoice(
 ) -> uuid.UUID:
     """A mapped record with one invoice waiting to be sent; the record's id."""
     async with unit_of_work(sessions) as session:
-        record = SourceRecord(
-            account_id=account_id,
-            connection_id=connection_id,
-            source="ontraport",
-            kind="transaction",
-            external_id="77",
-            payload={},
-            payload_hash="h",
-            status=RecordStatus.mapped,
-        )
+        record = source_record(account_id, connection_id, "77", status=RecordStatus.mapped)
         session.add(record)
         await session.flush()
         body = invoice_body(
@@ -610,16 +567,7 @@ async def test_a_payment_xero_refuses_after_its_invoice_went_in_says_so_and_is_s
         }
 
     async with unit_of_work(committing) as session:
-        record = SourceRecord(
-            account_id=account_id,
-            connection_id=connection_id,
-            source="ontraport",
-            kind="transaction",
-            external_id="78",
-            payload={},
-            payload_hash="h",
-            status=RecordStatus.mapped,
-        )
+        record = source_record(account_id, connection_id, "78", status=RecordStatus.mapped)
         session.add(record)
         await session.flush()
         for kind, body in ((DocumentKind.invoice, invoice), (DocumentKind.payment, payment("200"))):
@@ -744,16 +692,7 @@ async def test_a_run_over_many_records_settles_each_with_its_own_documents_and_c
     records: dict[str, uuid.UUID] = {}
     async with unit_of_work(committing) as session:
         for number in numbers:
-            record = SourceRecord(
-                account_id=account_id,
-                connection_id=connection_id,
-                source="ontraport",
-                kind="transaction",
-                external_id=number,
-                payload={},
-                payload_hash="h",
-                status=RecordStatus.mapped,
-            )
+            record = source_record(account_id, connection_id, number, status=RecordStatus.mapped)
             session.add(record)
             await session.flush()
             records[number] = record.id
@@ -831,23 +770,11 @@ async def test_a_refresh_finding_another_under_way_comes_back_later_and_then_rel
     account_id, connection_id, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
         await xero_reference.store(session, connection_id, {"accounts": [], "tax_rates": []})
-        source = Connection(
-            account_id=account_id,
-            kind=ConnectionKind.ontraport,
-            status=ConnectionStatus.active,
-            credentials=b"x",
-            xero_connection_id=connection_id,
-        )
-        session.add(source)
-        await session.flush()
-        record = SourceRecord(
-            account_id=account_id,
-            connection_id=source.id,
-            source="ontraport",
-            kind="transaction",
-            external_id="waits",
-            payload={},
-            payload_hash="h",
+        source = await ontraport_source(session, account_id, connection_id)
+        record = source_record(
+            account_id,
+            source.id,
+            "waits",
             status=RecordStatus.waiting,
             reason_code=ReasonCode.xero_reference.value,
         )
@@ -876,30 +803,12 @@ async def test_a_part_batch_goes_at_once_while_the_organisation_has_calls_to_spa
 ) -> None:
     account_id, xero_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
-        source = Connection(
-            account_id=account_id,
-            kind=ConnectionKind.ontraport,
-            status=ConnectionStatus.active,
-            credentials=b"x",
-            xero_connection_id=xero_id,
-        )
-        session.add(source)
-        await session.flush()
-        session.add(
-            SourceRecord(
-                account_id=account_id,
-                connection_id=source.id,
-                source="ontraport",
-                kind="transaction",
-                external_id="still-mapping",
-                payload={},
-                payload_hash="h",
-                status=RecordStatus.received,
-            )
-        )
+        source = await ontraport_source(session, account_id, xero_id)
+        session.add(source_record(account_id, source.id, "still-mapping", status=RecordStatus.received))
         connection = await session.get(Connection, xero_id)
         assert connection is not None
     await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
+    await _made_ago(committing, xero_id, timedelta(minutes=1))  # a trickle, not a backlog pouring in
     spec = ContactSpec()
     assert not await fills_a_batch(committing, xero_id, spec)  # 10 ready and the mapper has more
     limiter = RateLimiter(redis, settings.queue.prefix)
@@ -918,6 +827,84 @@ async def test_a_part_batch_goes_at_once_while_the_organisation_has_calls_to_spa
     assert await runs.wait_for_full_batch(destination, spec) >= 0.3
 
 
+async def _made_ago(sessions: async_sessionmaker[AsyncSession], xero_id: uuid.UUID, ago: timedelta) -> None:
+    async with unit_of_work(sessions) as session:
+        await session.execute(
+            update(Document)
+            .where(Document.xero_connection_id == xero_id)
+            .values(created_at=datetime.now(UTC) - ago)
+        )
+
+
+async def test_a_backlog_pouring_in_goes_in_whole_batches_even_with_calls_to_spare(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
+) -> None:
+    """An import maps hundreds of records a second: its first pass waits the moment it takes for 50,
+    instead of sending the 10 it found first and paying a call for each part batch (issue 12)."""
+    account_id, xero_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    async with unit_of_work(committing) as session:
+        source = await ontraport_source(session, account_id, xero_id)
+        session.add(source_record(account_id, source.id, "still-mapping", status=RecordStatus.received))
+    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
+    client = XeroClient(
+        xero.http,
+        settings.xero,
+        RateLimiter(redis, settings.queue.prefix),
+        xero.tokens.provider(committing, xero_id),
+        tenant_id,
+    )
+    assert (await client.pace()).unhurried  # calls to spare: only the flow makes it wait
+    runs = PublishingRuns(committing, lambda _: client, gather=0.2, hold_for_full_batch=30)
+
+    async def the_mapper_goes_on() -> None:
+        for start in range(10, 50, 10):
+            await asyncio.sleep(0.05)
+            numbers = range(start, start + 10)
+            await _contact_documents(
+                committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in numbers]
+            )
+
+    mapping = asyncio.create_task(the_mapper_goes_on())
+    held = await runs.wait_for_full_batch(Destination(client, committing, xero_id), ContactSpec())
+    await mapping
+    assert 0 < held < 30  # waited while they came, and no longer than it took
+    assert len(await claim(committing, xero_id, ContactSpec())) == 50
+
+
+async def test_a_part_batch_waits_for_documents_of_its_kind_that_wait_on_an_earlier_kind(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide
+) -> None:
+    """The mapper is done, but an invoice still waits on its contact, which the same pass sends first:
+    the invoices ready now wait for it to go whole, rather than leaving a part batch and a call behind."""
+    account_id, xero_id, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    contacts = await _contact_documents(
+        committing, account_id, xero_id, [("OP-1", "Ada", ""), ("OP-2", "Bo", "")]
+    )
+    async with unit_of_work(committing) as session:
+        for number, contact_id in contacts.items():
+            contact = await session.get_one(Document, contact_id)
+            session.add(
+                Document(
+                    account_id=account_id,
+                    record_id=contact.record_id,
+                    xero_connection_id=xero_id,
+                    kind=DocumentKind.invoice,
+                    mapping_version="test",
+                    request_body=invoice_body(f"INV-{number}", {"ContactNumber": number}),
+                    fingerprint=uuid.uuid4().hex * 2,
+                    idempotency_key=f"lb:test:{uuid.uuid4()}",
+                )
+            )
+        first = await session.get_one(Document, contacts["OP-1"])
+        first.status = DocumentStatus.published
+    spec = InvoiceSpec()
+    assert not await fills_a_batch(committing, xero_id, spec)  # OP-1's invoice is ready, OP-2's waits
+    async with unit_of_work(committing) as session:
+        second = await session.get_one(Document, contacts["OP-2"])
+        second.status = DocumentStatus.published
+    assert await fills_a_batch(committing, xero_id, spec)  # both ready and nothing more to come
+
+
 async def test_a_busy_run_holds_once_a_pass_so_payments_follow_their_invoices_at_once(
     committing: async_sessionmaker[AsyncSession], xero: XeroSide, redis: Redis, settings: Settings
 ) -> None:
@@ -925,38 +912,10 @@ async def test_a_busy_run_holds_once_a_pass_so_payments_follow_their_invoices_at
     spent and the mapper still busy: the payments go in the same pass, not after a hold of their own."""
     account_id, xero_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
-        source = Connection(
-            account_id=account_id,
-            kind=ConnectionKind.ontraport,
-            status=ConnectionStatus.active,
-            credentials=b"x",
-            xero_connection_id=xero_id,
-        )
-        session.add(source)
-        await session.flush()
-        session.add(
-            SourceRecord(
-                account_id=account_id,
-                connection_id=source.id,
-                source="ontraport",
-                kind="transaction",
-                external_id="still-mapping",
-                payload={},
-                payload_hash="h",
-                status=RecordStatus.received,
-            )
-        )
+        source = await ontraport_source(session, account_id, xero_id)
+        session.add(source_record(account_id, source.id, "still-mapping", status=RecordStatus.received))
         for n in range(1, 51):
-            record = SourceRecord(
-                account_id=account_id,
-                connection_id=source.id,
-                source="ontraport",
-                kind="transaction",
-                external_id=str(n),
-                payload={},
-                payload_hash="h",
-                status=RecordStatus.mapped,
-            )
+            record = source_record(account_id, source.id, str(n), status=RecordStatus.mapped)
             session.add(record)
             await session.flush()
             invoice = {
@@ -1042,25 +1001,8 @@ async def test_while_a_backlog_flows_a_part_batch_after_a_full_one_waits_to_go_w
     batch goes: the 10 left over wait for them, so 100 contacts take 2 calls, not 50 + 10 + 40."""
     account_id, xero_id, tenant_id = await xero_connection(committing, xero, last_refreshed_days_ago=0)
     async with unit_of_work(committing) as session:
-        source = Connection(
-            account_id=account_id,
-            kind=ConnectionKind.ontraport,
-            status=ConnectionStatus.active,
-            credentials=b"x",
-            xero_connection_id=xero_id,
-        )
-        session.add(source)
-        await session.flush()
-        mapping = SourceRecord(
-            account_id=account_id,
-            connection_id=source.id,
-            source="ontraport",
-            kind="transaction",
-            external_id="still-mapping",
-            payload={},
-            payload_hash="h",
-            status=RecordStatus.received,
-        )
+        source = await ontraport_source(session, account_id, xero_id)
+        mapping = source_record(account_id, source.id, "still-mapping", status=RecordStatus.received)
         session.add(mapping)
     await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(60)])
     limiter = RateLimiter(redis, settings.queue.prefix)

@@ -25,7 +25,6 @@ from ledgerbridge.bookkeeping.sales.summary import (
 )
 from ledgerbridge.bookkeeping.sales.summary_refunds import (
     DailyRefundSummary,
-    RefundEntry,
     map_daily_refund_summary,
     plan_refund_summaries,
     refund_entry,
@@ -87,7 +86,7 @@ def _refund_steps(entry: SummaryEntry, refunds: list[tuple[int, int]]) -> list[t
 
 def _plan(
     day: list[tuple[Sale, int, int, list[tuple[int, int]]]],
-) -> tuple[list[SummaryEntry], list[RefundEntry]]:
+) -> tuple[list[SummaryEntry], list[SummaryEntry]]:
     records = [_sale_record(sale, i, gateway, at) for i, (sale, gateway, at, _) in enumerate(day)]
     entries = _entries(records)
     refunds = [
@@ -150,7 +149,7 @@ def test_a_late_refund_goes_into_an_adjustment_and_never_changes_a_made_credit_n
     pending = sorted(refunds, key=lambda _: arrivals.random())
     made: dict[tuple[int, date], list[DailyRefundSummary]] = defaultdict(list)
     sent: dict[str, str] = {}
-    open_entries: list[RefundEntry] = []
+    open_entries: list[SummaryEntry] = []
     clock = START
     for refund in pending:
         clock += timedelta(hours=arrivals.uniform(0, 12))

@@ -115,7 +115,8 @@ async def fills_a_batch(
     sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, spec: KindSpec
 ) -> bool:
     """Whether a whole batch of this kind is ready, or nothing more is on its way for the organisation:
-    no poll of a source posting to it under way, no record of one waiting to be mapped."""
+    no document of the kind waiting on an earlier one still to be sent (an invoice on its contact), no
+    poll of a source posting to it under way, no record of one waiting to be mapped."""
     async with sessions() as session:
         ready_now = await session.scalar(
             select(func.count()).select_from(
@@ -131,6 +132,22 @@ async def fills_a_batch(
         )
         if (ready_now or 0) >= BATCH_SIZE or not ready_now:
             return True
+        waiting = await session.scalar(
+            select(
+                exists(
+                    select(Document.id).where(
+                        Document.xero_connection_id == connection_id,
+                        Document.kind == spec.kind,
+                        Document.status == DocumentStatus.pending,
+                        not_(ready(spec)),
+                    )
+                )
+            )
+        )
+        if waiting:
+            # Ready once the earlier kind goes, in this pass or the next: the part batch waits to go
+            # with them (a permanently blocked one is sent by a later pass once its hold is up).
+            return False
         sources = select(Connection.id).where(Connection.xero_connection_id == connection_id)
         # A poll holds its cursor row locked until its pages commit: a row this share lock must skip is
         # a poll under way, whose records the mapper gets next.
@@ -161,6 +178,28 @@ async def fills_a_batch(
             )
         )
         return not mapping
+
+
+async def arriving_at(
+    sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, kind: DocumentKind, within: float
+) -> int:
+    """How many documents of this kind the organisation got in the last ``within`` seconds that are still
+    unsent (at most a batch's worth): how fast a backlog is flowing in."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(
+                select(Document.id)
+                .where(
+                    Document.xero_connection_id == connection_id,
+                    Document.kind == kind,
+                    Document.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
+                    Document.created_at > func.now() - timedelta(seconds=within),
+                )
+                .limit(BATCH_SIZE)
+                .subquery()
+            )
+        )
+        return int(count or 0)
 
 
 async def stale_claims(

@@ -10,6 +10,7 @@ once when a create times out, drops its connection or answers 5xx.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +26,14 @@ from ledgerbridge.common.clients.xero import OrganisationParkedError, XeroClient
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import Connection, ConnectionStatus
 from ledgerbridge.publisher.batches import look_up, send_batch
-from ledgerbridge.publisher.claims import BATCH_SIZE, claim, fills_a_batch, pending_kinds, stale_claims
+from ledgerbridge.publisher.claims import (
+    BATCH_SIZE,
+    arriving_at,
+    claim,
+    fills_a_batch,
+    pending_kinds,
+    stale_claims,
+)
 from ledgerbridge.publisher.kinds import SEND_ORDER, Destination, KindSpec
 from ledgerbridge.publisher.recording import record_outcomes
 
@@ -112,19 +120,29 @@ class PublishingRuns:
         return RunResult(settled, more=False)
 
     async def wait_for_full_batch(self, destination: Destination, spec: KindSpec) -> float:
-        """Wait, a gather at a time, while only a part batch is ready, more is on its way and the
-        organisation has no calls to spare (``Pace.unhurried``); returns the time held (never more than
-        ``hold_for_full_batch``)."""
+        """Wait, a gather at a time, while only a part batch is ready and more is on its way, and either
+        the organisation has no calls to spare (``Pace.unhurried``) or its documents of this kind are
+        coming fast enough to make a whole batch within the hold; returns the time held (never more
+        than ``hold_for_full_batch``).
+
+        A steady trickle of sales goes at once while calls are to spare; a backlog pouring in (an import,
+        a burst) waits a moment and goes in whole batches, so it costs no more calls than it must."""
         held = 0.0
         while (
             self.gather > 0
             and held < self.hold_for_full_batch
-            and not (await destination.client.pace()).unhurried
             and not await fills_a_batch(self.sessions, destination.connection_id, spec)
+            and (not (await destination.client.pace()).unhurried or await self._pouring_in(destination, spec))
         ):
             await asyncio.sleep(self.gather)
             held += self.gather
         return held
+
+    async def _pouring_in(self, destination: Destination, spec: KindSpec) -> bool:
+        """Whether, at the pace of the last gather, a whole batch of this kind arrives within the hold."""
+        enough = math.ceil(BATCH_SIZE * self.gather / self.hold_for_full_batch)
+        recent = await arriving_at(self.sessions, destination.connection_id, spec.kind, self.gather)
+        return recent >= enough
 
     async def _recover_stale(self, destination: Destination) -> int:
         """Settle documents a dead run left ``sending``, by looking them up in Xero first."""

@@ -36,9 +36,6 @@ from ledgerbridge.bookkeeping.sales.summary import (
 
 REFUND_PREFIX = "CN-"
 
-RefundEntry = SummaryEntry
-"""A refund's entry is a :class:`SummaryEntry` whose ``day`` is the day the refund was seen on (the name
-stays for the records code that reads refunds)."""
 
 
 class DailyRefundSummary(DayDocument):
@@ -64,7 +61,8 @@ def refund_day(observed_at: datetime, time_zone: str) -> date:
 def refund_entry(
     entry: SummaryEntry, *, record_id: str, amount: Decimal, observed_at: datetime, time_zone: str
 ) -> SummaryEntry:
-    """``amount`` (tax included) of the sale's summary lines, spread over them in proportion.
+    """``amount`` (tax included) of the sale's summary lines, spread over them in proportion: the refund's
+    entry, a :class:`SummaryEntry` whose ``day`` is the day the refund was seen on.
 
     Each share keeps its line's tax in the same proportion (to the cent); the whole sale credits each
     line exactly as the summary booked it.

@@ -33,7 +33,6 @@ from ledgerbridge.bookkeeping.sales.summary import (
     summary_entry,
 )
 from ledgerbridge.bookkeeping.sales.summary_refunds import (
-    RefundEntry,
     map_daily_refund_summary,
     refund_entry,
 )
@@ -376,11 +375,11 @@ async def summary_entries(
 
 async def refund_entries(
     session: AsyncSession, settings: MappingSettings, records: list[SourceRecord]
-) -> dict[uuid.UUID, RefundEntry | None]:
+) -> dict[uuid.UUID, SummaryEntry | None]:
     """Each waiting refund's entry for the refunds credit note of the day it was seen on (when it was
     last mapped), read as ``decide`` reads it; None if it has nothing left to credit or cannot be read
     (it is mapped again, on its own)."""
-    found: dict[uuid.UUID, RefundEntry | None] = {}
+    found: dict[uuid.UUID, SummaryEntry | None] = {}
     for record in records:
         summary = (
             await session.get(SourceRecord, record.summary_record_id)

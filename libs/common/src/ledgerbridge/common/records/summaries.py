@@ -35,7 +35,6 @@ from ledgerbridge.bookkeeping.sales.summary import (
 from ledgerbridge.bookkeeping.sales.summary_refunds import (
     REFUND_PREFIX,
     DailyRefundSummary,
-    RefundEntry,
     plan_refund_summaries,
 )
 from ledgerbridge.common.messaging.messages import MapRecord
@@ -188,7 +187,7 @@ async def _close_refunds(session: AsyncSession, connection: Connection, now: dat
     settings = inputs.mapping_settings(await inputs.account_options(session, connection.account_id))
     entries = await refund_entries(session, settings, waiting)
     by_id = {record.id: record for record in waiting}
-    ready: list[RefundEntry] = []
+    ready: list[SummaryEntry] = []
     for record_id, entry in entries.items():
         if entry is None:
             # Nothing left to credit, unreadable, or summary mode is off now: map it again, on its own.
