@@ -37,7 +37,6 @@ from ledgerbridge.bookkeeping.sales.summary import (
 REFUND_PREFIX = "CN-"
 
 
-
 class DailyRefundSummary(DayDocument):
     """A day's refunds of one gateway's summarised sales: one credit note and its refund payment
     (:func:`refund_summary_documents`)."""
