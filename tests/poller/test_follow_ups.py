@@ -7,11 +7,14 @@ import asyncio
 import uuid
 
 import httpx
+import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledgerbridge.common.database import unit_of_work
+from ledgerbridge.common.messaging.errors import ErrorClass, classify
 from ledgerbridge.common.messaging.messages import PollConnection
 from ledgerbridge.common.models import ConnectionKind, OutboxMessage, PollCursor
 from ledgerbridge.common.platform import Platform
@@ -96,3 +99,24 @@ async def test_a_follow_up_takes_the_cursor_when_the_poll_under_way_commits(
             await holder.commit()  # the poll under way ends
             cursor = await asyncio.wait_for(waiting, timeout=5)
             assert cursor is not None and cursor.connection_id == connection_id
+
+
+async def test_a_follow_up_held_past_the_lock_timeout_is_retried_not_lost(
+    committing: async_sessionmaker[AsyncSession],
+) -> None:
+    """A poll stuck holding its cursor does not hold the follow-up's job slot for ever: the database's
+    lock timeout ends the wait, and the error is one the consumer retries with backoff, so the sale the
+    webhook announced is still read once the cursor is free."""
+    connection_id = await _connection(committing)
+    async with committing() as holder, holder.begin():
+        await holder.scalar(
+            select(PollCursor).where(PollCursor.connection_id == connection_id).with_for_update()
+        )
+        async with committing() as following, following.begin():
+            await following.execute(text("SET LOCAL lock_timeout = '200ms'"))  # the workers' is 10 s
+            with pytest.raises(DBAPIError) as timed_out:
+                await lock_cursor(following, connection_id, wait=True)
+    assert classify(timed_out.value) is ErrorClass.transient
+    async with committing() as retried, retried.begin():  # the retry, once the cursor is free
+        cursor = await lock_cursor(retried, connection_id, wait=True)
+        assert cursor is not None and cursor.connection_id == connection_id

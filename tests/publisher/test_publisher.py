@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -845,7 +846,6 @@ async def test_a_backlog_pouring_in_goes_in_whole_batches_even_with_calls_to_spa
     async with unit_of_work(committing) as session:
         source = await ontraport_source(session, account_id, xero_id)
         session.add(source_record(account_id, source.id, "still-mapping", status=RecordStatus.received))
-    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
     client = XeroClient(
         xero.http,
         settings.xero,
@@ -854,7 +854,8 @@ async def test_a_backlog_pouring_in_goes_in_whole_batches_even_with_calls_to_spa
         tenant_id,
     )
     assert (await client.pace()).unhurried  # calls to spare: only the flow makes it wait
-    runs = PublishingRuns(committing, lambda _: client, gather=0.2, hold_for_full_batch=30)
+    # A gather of a second: 2 documents in the last one are a whole batch's pace over the 30 s hold.
+    runs = PublishingRuns(committing, lambda _: client, gather=1.0, hold_for_full_batch=30)
 
     async def the_mapper_goes_on() -> None:
         for start in range(10, 50, 10):
@@ -864,6 +865,7 @@ async def test_a_backlog_pouring_in_goes_in_whole_batches_even_with_calls_to_spa
                 committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in numbers]
             )
 
+    await _contact_documents(committing, account_id, xero_id, [(f"OP-{n}", f"P {n}", "") for n in range(10)])
     mapping = asyncio.create_task(the_mapper_goes_on())
     held = await runs.wait_for_full_batch(Destination(client, committing, xero_id), ContactSpec())
     await mapping
@@ -899,10 +901,50 @@ async def test_a_part_batch_waits_for_documents_of_its_kind_that_wait_on_an_earl
         first.status = DocumentStatus.published
     spec = InvoiceSpec()
     assert not await fills_a_batch(committing, xero_id, spec)  # OP-1's invoice is ready, OP-2's waits
-    async with unit_of_work(committing) as session:
-        second = await session.get_one(Document, contacts["OP-2"])
-        second.status = DocumentStatus.published
+
+    async def second_contact(status: DocumentStatus) -> None:
+        async with unit_of_work(committing) as session:
+            (await session.get_one(Document, contacts["OP-2"])).status = status
+
+    await second_contact(DocumentStatus.failed)
+    # Refused by Xero, OP-2's contact is not on its way: OP-1's invoice is not held for it.
+    assert await fills_a_batch(committing, xero_id, spec)
+    await second_contact(DocumentStatus.sending)  # another run has it in flight: worth the wait again
+    assert not await fills_a_batch(committing, xero_id, spec)
+    await second_contact(DocumentStatus.published)
     assert await fills_a_batch(committing, xero_id, spec)  # both ready and nothing more to come
+
+
+async def test_a_contact_batch_counts_people_not_documents(
+    committing: async_sessionmaker[AsyncSession], xero: XeroSide
+) -> None:
+    """Each sale carries its buyer's contact: a batch of 50 documents holding repeat buyers, or buyers an
+    earlier batch made, would create fewer than 50. A claim takes 50 people to create (and up to 50
+    already made, which cost no create), however many documents that is (issue 12: 50 calls, floor 46)."""
+    account_id, xero_id, _ = await xero_connection(committing, xero, last_refreshed_days_ago=0)
+    made = await _contact_documents(
+        committing, account_id, xero_id, [(f"OP-M{n}", f"Made {n}", "") for n in range(30)]
+    )
+    async with unit_of_work(committing) as session:
+        for number, document_id in made.items():
+            document = await session.get_one(Document, document_id)
+            document.status = DocumentStatus.published
+            document.xero_number = number
+            document.xero_id = str(uuid.uuid4())
+    again = [(f"OP-M{n}", f"Made {n}", "") for n in range(30)]  # their next sales
+    new = [(f"OP-{n}", f"New {n}", "") for n in range(60)]
+    twice = [(f"OP-{n}", f"New {n}", "") for n in range(0, 60, 3)]  # repeat buyers among them
+    await _contact_documents(committing, account_id, xero_id, again + new + twice)
+
+    documents_of = Counter(number for number, _, _ in again + new + twice)
+    batch = await claim(committing, xero_id, ContactSpec())
+    people = Counter(str(document.body["ContactNumber"]) for document in batch)
+    assert len([n for n in people if n.startswith("OP-M")]) == 30  # every made one: no create for them
+    assert len([n for n in people if not n.startswith("OP-M")]) == 50  # a whole create call
+    assert all(people[n] == documents_of[n] for n in people)  # a person's every document, in one batch
+    rest = Counter(str(d.body["ContactNumber"]) for d in await claim(committing, xero_id, ContactSpec()))
+    assert len(rest) == 10 and not set(rest) & set(people)  # the other ten new people, and theirs
+    assert all(rest[n] == documents_of[n] for n in rest)
 
 
 async def test_a_busy_run_holds_once_a_pass_so_payments_follow_their_invoices_at_once(

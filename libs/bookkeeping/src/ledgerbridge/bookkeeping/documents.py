@@ -61,7 +61,7 @@ def to_json_ready(value: Any) -> Any:
     """A copy of ``value`` with every Decimal turned into a float (ints stay ints)."""
     if isinstance(value, Decimal):
         return float(value) if value else 0.0
-    if isinstance(value, dict | Mapping):
+    if isinstance(value, dict | Mapping):  # dict first: the Mapping check alone is an ABC's, and slow
         return {key: to_json_ready(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_json_ready(item) for item in value]

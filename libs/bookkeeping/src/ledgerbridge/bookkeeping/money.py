@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import MAX_PREC, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
@@ -30,12 +30,12 @@ def apportion(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     Exact in integers: the weights are scaled to whole numbers by their finest decimal place, so
     ``total_cents * weight / weight_sum`` is a ratio of integers (the mapper splits every taxed sale).
     """
-    total_cents = total * 100
-    if total_cents != total_cents.to_integral_value():
+    total_numerator, total_denominator = total.as_integer_ratio()
+    if (total_numerator * 100) % total_denominator:
         raise ValueError(f"{total} is not a whole number of cents")
-    cents_total = int(total_cents)
+    cents_total = total_numerator * 100 // total_denominator
     scale = -min((_exponent(weight) for weight in weights), default=0)
-    scaled = [int(weight.scaleb(scale)) for weight in weights]
+    scaled = [_scaled(weight, scale) for weight in weights]
     weight_sum = sum(scaled)
     if weight_sum == 0:
         raise ValueError("cannot apportion over weights that add up to zero")
@@ -51,6 +51,15 @@ def apportion(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     for index in by_remainder[:missing]:
         cents[index] += 1
     return [Decimal(share).scaleb(-2) for share in cents]
+
+
+_EXACT = Context(prec=MAX_PREC)
+"""Shifting the decimal point in this context never rounds, however many digits a weight has."""
+
+
+def _scaled(value: Decimal, scale: int) -> int:
+    """``value * 10**scale`` as an exact integer (``scale`` is at least the value's decimal places)."""
+    return int(value.scaleb(scale, context=_EXACT))
 
 
 def _exponent(value: Decimal) -> int:

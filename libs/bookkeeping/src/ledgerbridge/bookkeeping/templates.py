@@ -55,11 +55,15 @@ def _allowed(fields: frozenset[str]) -> str:
     return ", ".join(f"{{{name}}}" for name in sorted(fields))
 
 
-@functools.lru_cache(maxsize=1024)
 def parse(template: str, fields: frozenset[str] = TEMPLATE_FIELDS) -> tuple[Part, ...]:
     """The template's literal runs and placeholders (from ``fields``), in order; raises
     :class:`TemplateError`. Kept per template: the mapper renders a tenant's few templates for every
     document, and the parts are immutable."""
+    return _parse(template, fields)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(template: str, fields: frozenset[str]) -> tuple[Part, ...]:
     parts: list[Part] = []
     literal: list[str] = []
     index = 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, bindparam, insert, select
+from sqlalchemy import Table, Text, bindparam, func, insert, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,10 +45,13 @@ from ledgerbridge.common.records.lifecycle import Moves
 UNSENT = (DocumentStatus.pending, DocumentStatus.failed)
 _DOCUMENTS = cast(Table, Document.__table__)
 _INSERT_DOCUMENTS = insert(_DOCUMENTS).values(
-    request_body=sql_cast(bindparam("request_body_text", type_=Text), JSONB)
+    request_body=sql_cast(bindparam("request_body_text", type_=Text), JSONB),
+    created_at=func.clock_timestamp(),
 )
 """New documents are inserted by the table, not as ORM objects: a batch writes hundreds at once. A body
-goes as the JSON text the core already made of it (``XeroDocument.json_text``), not encoded again."""
+goes as the JSON text the core already made of it (``XeroDocument.json_text``), not encoded again. They
+are dated when written, not when the batch's transaction began, so the publisher sees how fast they come
+(``claims.arriving_at``) however long the batch took."""
 
 
 async def map_record(session: AsyncSession, message: MapRecord) -> None:

@@ -75,7 +75,10 @@ def _detached(document: Document) -> Claimed:
 async def claim(
     sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, spec: KindSpec
 ) -> list[Claimed]:
-    """Up to one batch of this kind's ready documents, oldest first, marked ``sending`` and committed."""
+    """Up to one batch of this kind's ready documents, oldest first, marked ``sending`` and committed.
+
+    Contacts count by person, not by document (see :func:`_contact_batch`); every other kind's batch is
+    at most 50 documents, one element each."""
     async with unit_of_work(sessions) as session:
         documents = (
             await session.scalars(
@@ -86,15 +89,60 @@ async def claim(
                     ready(spec),
                 )
                 .order_by(Document.created_at, Document.id)
-                .limit(BATCH_SIZE)
+                .limit(CONTACTS_READ_AHEAD if spec.kind is DocumentKind.contact else BATCH_SIZE)
                 # Another run skips what this one holds; key_share leaves inserts that reference them free.
                 .with_for_update(of=Document, skip_locked=True, key_share=True)
             )
         ).all()
+        if spec.kind is DocumentKind.contact:
+            documents = await _contact_batch(session, connection_id, documents)
         for document in documents:
             document.status = DocumentStatus.sending
             document.attempts += 1
         return [_detached(d) for d in documents]
+
+
+CONTACTS_READ_AHEAD = 500
+"""Contact documents a claim looks at to find a whole batch of people Xero does not have yet."""
+
+
+async def _contact_batch(
+    session: AsyncSession, connection_id: uuid.UUID, documents: Sequence[Document]
+) -> list[Document]:
+    """The documents of the first 50 people Xero does not have from us yet, and of up to 50 it has.
+
+    Every sale carries its buyer's contact and a batch sends each person once: counted by document, a
+    batch with a repeat buyer in it, or one whose contact an earlier batch made, creates fewer than 50.
+    A person already made costs no create (at most an update, if the details changed, in one call of at
+    most 50), so the batch reads on until it has 50 to create. The rows read and not taken stay pending
+    (their locks end with this claim's commit)."""
+    numbers = {document.id: str(document.request_body.get("ContactNumber") or "") for document in documents}
+    made = set(
+        (
+            await session.scalars(
+                select(Document.xero_number)
+                .where(
+                    Document.xero_connection_id == connection_id,
+                    Document.kind == DocumentKind.contact,
+                    Document.status.in_((DocumentStatus.published, DocumentStatus.rolled_back)),
+                    Document.xero_number.in_(set(numbers.values())),
+                )
+                .distinct()
+            )
+        ).all()
+    )
+    new: set[str] = set()
+    known: set[str] = set()
+    taken: list[Document] = []
+    for document in documents:
+        number = numbers[document.id]
+        people = known if number in made else new
+        if number not in people:
+            if len(people) >= BATCH_SIZE:
+                continue
+            people.add(number)
+        taken.append(document)
+    return taken
 
 
 async def pending_kinds(
@@ -132,22 +180,31 @@ async def fills_a_batch(
         )
         if (ready_now or 0) >= BATCH_SIZE or not ready_now:
             return True
-        waiting = await session.scalar(
-            select(
-                exists(
-                    select(Document.id).where(
-                        Document.xero_connection_id == connection_id,
-                        Document.kind == spec.kind,
-                        Document.status == DocumentStatus.pending,
-                        not_(ready(spec)),
+        earlier = (*spec.needs_published, *spec.after)
+        if earlier:
+            blocker = aliased(Document)
+            waiting = await session.scalar(
+                select(
+                    exists(
+                        select(Document.id).where(
+                            Document.xero_connection_id == connection_id,
+                            Document.kind == spec.kind,
+                            Document.status == DocumentStatus.pending,
+                            exists(
+                                select(blocker.id).where(
+                                    blocker.record_id == Document.record_id,
+                                    blocker.kind.in_(earlier),
+                                    blocker.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
+                                )
+                            ),
+                        )
                     )
                 )
             )
-        )
-        if waiting:
-            # Ready once the earlier kind goes, in this pass or the next: the part batch waits to go
-            # with them (a permanently blocked one is sent by a later pass once its hold is up).
-            return False
+            if waiting:
+                # Ready once the earlier document goes (the same pass sends it first, or the run that
+                # holds it): the part batch waits to go with them. One blocked by a failure is not counted.
+                return False
         sources = select(Connection.id).where(Connection.xero_connection_id == connection_id)
         # A poll holds its cursor row locked until its pages commit: a row this share lock must skip is
         # a poll under way, whose records the mapper gets next.
@@ -184,7 +241,7 @@ async def arriving_at(
     sessions: async_sessionmaker[AsyncSession], connection_id: uuid.UUID, kind: DocumentKind, within: float
 ) -> int:
     """How many documents of this kind the organisation got in the last ``within`` seconds that are still
-    unsent (at most a batch's worth): how fast a backlog is flowing in."""
+    pending or being sent (at most a batch's worth): how fast a backlog is flowing in."""
     async with sessions() as session:
         count = await session.scalar(
             select(func.count()).select_from(

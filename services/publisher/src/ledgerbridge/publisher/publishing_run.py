@@ -55,9 +55,9 @@ class PublishingRuns:
     _: KW_ONLY
     stale_sending: timedelta = timedelta(minutes=2)  # a claim older than this belongs to a dead run
     gather: float = 1.0  # seconds to let newly mapped documents gather between passes
-    # While the mapper still has records for the organisation and its calls are running short, a pass
-    # waits (a gather at a time, this long at most) for a whole batch: it costs no more calls than a part
-    # one. With calls to spare it goes at once, so a steady flow of sales is booked in seconds.
+    # While more is on its way for the organisation and its calls are running short, or its documents
+    # are pouring in, a pass waits (a gather at a time, this long at most) for a whole batch: it costs no
+    # more calls than a part one. A trickle with calls to spare goes at once, booked in seconds.
     hold_for_full_batch: float = 10.0
 
     async def publish(self, connection_id: uuid.UUID, *, max_seconds: float) -> RunResult:
@@ -105,8 +105,9 @@ class PublishingRuns:
                         if len(batch) < BATCH_SIZE:
                             break  # drained for now; more may be on its way from the mapper
                         if not await fills_a_batch(self.sessions, destination.connection_id, spec):
-                            # A backlog is flowing: what is left of this kind is a part batch the
-                            # mapper is still adding to, so it waits for the next pass and goes whole.
+                            # More is on its way: what is left of this kind is a part batch the
+                            # mapper, or this pass's earlier kinds, are still adding to, so it waits
+                            # for the next pass and goes whole.
                             break
                 if not sent:
                     break
@@ -128,12 +129,12 @@ class PublishingRuns:
         A steady trickle of sales goes at once while calls are to spare; a backlog pouring in (an import,
         a burst) waits a moment and goes in whole batches, so it costs no more calls than it must."""
         held = 0.0
-        while (
-            self.gather > 0
-            and held < self.hold_for_full_batch
-            and not await fills_a_batch(self.sessions, destination.connection_id, spec)
-            and (not (await destination.client.pace()).unhurried or await self._pouring_in(destination, spec))
-        ):
+        while self.gather > 0 and held < self.hold_for_full_batch:
+            # The cheap question first: a quiet organisation's trickle goes without asking the database.
+            if (await destination.client.pace()).unhurried and not await self._pouring_in(destination, spec):
+                break
+            if await fills_a_batch(self.sessions, destination.connection_id, spec):
+                break
             await asyncio.sleep(self.gather)
             held += self.gather
         return held
