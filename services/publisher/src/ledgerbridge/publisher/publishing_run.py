@@ -130,7 +130,7 @@ class PublishingRuns:
         a burst) waits a moment and goes in whole batches, so it costs no more calls than it must."""
         held = 0.0
         while self.gather > 0 and held < self.hold_for_full_batch:
-            # The cheap question first: a quiet organisation's trickle goes without asking the database.
+            # The cheap questions first: a quiet organisation's trickle goes after a Redis call and one count.
             if (await destination.client.pace()).unhurried and not await self._pouring_in(destination, spec):
                 break
             if await fills_a_batch(self.sessions, destination.connection_id, spec):
