@@ -23,6 +23,8 @@ from ledgerbridge.common.models import (
     Connection,
     ConnectionKind,
     ConnectionStatus,
+    Document,
+    DocumentKind,
     RecordStatus,
     SourceRecord,
 )
@@ -129,6 +131,28 @@ def source_record(
         payload={},
         payload_hash="h",
         status=status,
+        **fields,
+    )
+
+
+def stored_document(
+    account_id: uuid.UUID,
+    record_id: uuid.UUID,
+    xero_connection_id: uuid.UUID,
+    kind: DocumentKind,
+    body: dict[str, Any],
+    **fields: Any,
+) -> Document:
+    """A document of a record as the mapper would store it (pending unless ``fields`` say otherwise)."""
+    fields.setdefault("fingerprint", uuid.uuid4().hex * 2)
+    return Document(
+        account_id=account_id,
+        record_id=record_id,
+        xero_connection_id=xero_connection_id,
+        kind=kind,
+        mapping_version="test",
+        request_body=body,
+        idempotency_key=f"lb:test:{uuid.uuid4()}",
         **fields,
     )
 

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ledgerbridge.common.clients.xero import RateLimiter
 from ledgerbridge.common.database import unit_of_work
 from ledgerbridge.common.models import (
-    Document,
     DocumentKind,
     DocumentStatus,
     RecordStatus,
@@ -22,7 +21,7 @@ from ledgerbridge.common.models import (
 )
 from ledgerbridge.common.settings import Settings
 from ledgerbridge.publisher import approved_drafts
-from tests.publisher.conftest import XeroSide, invoice_body, xero_connection
+from tests.publisher.conftest import XeroSide, invoice_body, stored_document, xero_connection
 
 EVERY = timedelta(hours=3)
 DRAFTS = 60  # two calls: 50 and 10
@@ -65,15 +64,13 @@ async def test_drafts_on_paid_sales_are_read_50_a_call_and_approved_ones_mapped_
             await session.flush()
             records[invoice["InvoiceID"]] = record.id
             session.add(
-                Document(
-                    account_id=account_id,
-                    record_id=record.id,
-                    xero_connection_id=connection_id,
-                    kind=DocumentKind.invoice,
-                    mapping_version="test",
-                    request_body=body,
+                stored_document(
+                    account_id,
+                    record.id,
+                    connection_id,
+                    DocumentKind.invoice,
+                    body,
                     fingerprint="f" * 64,
-                    idempotency_key=f"lb:test:{uuid.uuid4()}",
                     status=DocumentStatus.published,
                     xero_id=invoice["InvoiceID"],
                     xero_number=invoice["InvoiceNumber"],

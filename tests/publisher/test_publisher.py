@@ -51,7 +51,14 @@ from ledgerbridge.publisher.kinds.contact_names import changed_in_xero, name_key
 from ledgerbridge.publisher.kinds.invoice import InvoiceSpec
 from ledgerbridge.publisher.publishing_run import PublishingRuns
 from ledgerbridge.publisher.webhook_events import handle_xero_event
-from tests.publisher.conftest import XeroSide, invoice_body, ontraport_source, source_record, xero_connection
+from tests.publisher.conftest import (
+    XeroSide,
+    invoice_body,
+    ontraport_source,
+    source_record,
+    stored_document,
+    xero_connection,
+)
 
 
 def _no_xero(connection: Connection) -> XeroClient:
@@ -120,15 +127,8 @@ async def test_two_people_of_one_name_in_a_batch_are_told_apart_before_it_is_sen
             await session.flush()
             body = {"Name": "Jane Smith", "ContactNumber": f"OP-{n}", "EmailAddress": f"jane{n}@example.com"}
             session.add(
-                Document(
-                    account_id=account_id,
-                    record_id=record.id,
-                    xero_connection_id=connection_id,
-                    kind=DocumentKind.contact,
-                    mapping_version="test",
-                    request_body=body,
-                    fingerprint=f"{n}" * 64,
-                    idempotency_key=f"lb:test:{uuid.uuid4()}",
+                stored_document(
+                    account_id, record.id, connection_id, DocumentKind.contact, body, fingerprint=f"{n}" * 64
                 )
             )
     limiter = RateLimiter(redis, settings.queue.prefix)
@@ -885,18 +885,8 @@ async def test_a_part_batch_waits_for_documents_of_its_kind_that_wait_on_an_earl
     async with unit_of_work(committing) as session:
         for number, contact_id in contacts.items():
             contact = await session.get_one(Document, contact_id)
-            session.add(
-                Document(
-                    account_id=account_id,
-                    record_id=contact.record_id,
-                    xero_connection_id=xero_id,
-                    kind=DocumentKind.invoice,
-                    mapping_version="test",
-                    request_body=invoice_body(f"INV-{number}", {"ContactNumber": number}),
-                    fingerprint=uuid.uuid4().hex * 2,
-                    idempotency_key=f"lb:test:{uuid.uuid4()}",
-                )
-            )
+            body = invoice_body(f"INV-{number}", {"ContactNumber": number})
+            session.add(stored_document(account_id, contact.record_id, xero_id, DocumentKind.invoice, body))
         first = await session.get_one(Document, contacts["OP-1"])
         first.status = DocumentStatus.published
     spec = InvoiceSpec()

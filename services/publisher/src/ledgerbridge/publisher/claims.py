@@ -166,19 +166,13 @@ async def fills_a_batch(
     no document of the kind waiting on an earlier one still to be sent (an invoice on its contact), no
     poll of a source posting to it under way, no record of one waiting to be mapped."""
     async with sessions() as session:
-        ready_now = await session.scalar(
-            select(func.count()).select_from(
-                select(Document.id)
-                .where(
-                    Document.xero_connection_id == connection_id,
-                    Document.status == DocumentStatus.pending,
-                    ready(spec),
-                )
-                .limit(BATCH_SIZE)
-                .subquery()
-            )
+        ready_now = await _up_to_a_batch(
+            session,
+            Document.xero_connection_id == connection_id,
+            Document.status == DocumentStatus.pending,
+            ready(spec),
         )
-        if (ready_now or 0) >= BATCH_SIZE or not ready_now:
+        if ready_now >= BATCH_SIZE or not ready_now:
             return True
         earlier = (*spec.needs_published, *spec.after)
         if earlier:
@@ -243,20 +237,21 @@ async def arriving_at(
     """How many documents of this kind the organisation got in the last ``within`` seconds that are still
     pending or being sent (at most a batch's worth): how fast a backlog is flowing in."""
     async with sessions() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(
-                select(Document.id)
-                .where(
-                    Document.xero_connection_id == connection_id,
-                    Document.kind == kind,
-                    Document.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
-                    Document.created_at > func.now() - timedelta(seconds=within),
-                )
-                .limit(BATCH_SIZE)
-                .subquery()
-            )
+        return await _up_to_a_batch(
+            session,
+            Document.xero_connection_id == connection_id,
+            Document.kind == kind,
+            Document.status.in_((DocumentStatus.pending, DocumentStatus.sending)),
+            Document.created_at > func.now() - timedelta(seconds=within),
         )
-        return int(count or 0)
+
+
+async def _up_to_a_batch(session: AsyncSession, *conditions: ColumnElement[bool]) -> int:
+    """How many documents match, counted no further than a batch (all a caller needs to know)."""
+    count = await session.scalar(
+        select(func.count()).select_from(select(Document.id).where(*conditions).limit(BATCH_SIZE).subquery())
+    )
+    return int(count or 0)
 
 
 async def stale_claims(
